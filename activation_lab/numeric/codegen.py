@@ -1,0 +1,161 @@
+"""Code generation from SymPy: NumPy source for a stable expression, with shared subexpressions.
+
+The printer is a subclass of SymPy's NumPy printer with one ``_print_Foo`` method per
+construct that needs a stable routine (sigmoid → ``expit``, softplus → ``logaddexp``, …).
+Two variants are generated for each expression: a fast one, and a guarded one in which
+every product maps ``inf·0`` to 0.  Within an activation an ``inf·0`` product only arises
+where an overflowing factor (``exp(x)`` for x > 709.78) meets a factor that underflowed
+faster (``sech²(eˣ)``, ``exp(−x²/2)``), and the exact product is then far below the
+smallest subnormal; the guarded variant runs only on the elements where the fast one
+returned nan for a finite input.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from ..symbolic.parsing import X
+
+__all__ = ["numpy_source", "compile_numpy"]
+
+
+class StableNumPyPrinter(NumPyPrinter):
+    """NumPy printer for the package's stable primitives; numbers print as float64 literals."""
+
+    def __init__(self, guarded: bool = False):
+        super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
+        self.guarded = guarded
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, sp.Expr) and expr.is_number and not expr.is_Integer:
+            value = float(sp.N(expr, 40))
+            return repr(value) if np.isfinite(value) else f"float({str(value)!r})"
+        return super()._print(expr, **kwargs)
+
+    def _call(self, name: str, *args: sp.Expr) -> str:
+        return f"{name}({', '.join(self._print(a) for a in args)})"
+
+    def _print_sigmoid(self, e):
+        return self._call("_expit", e.args[0])
+
+    def _print_softplus(self, e):
+        return f"_logaddexp(0.0, {self._print(e.args[0])})"
+
+    def _print_sech(self, e):
+        return f"(1.0/_cosh({self._print(e.args[0])}))"
+
+    def _print_erf(self, e):
+        return self._call("_erf", e.args[0])
+
+    def _print_erfc(self, e):
+        return self._call("_erfc", e.args[0])
+
+    def _print_expm1(self, e):
+        return self._call("_expm1", e.args[0])
+
+    def _print_log1p(self, e):
+        return self._call("_log1p", e.args[0])
+
+    def _print_Mul(self, e):
+        if not self.guarded:
+            return super()._print_Mul(e)
+        c, factors = e.as_coeff_mul()
+        parts = [self._print(f) for f in factors]
+        if c != 1:
+            parts.insert(0, self._print(c))
+        return parts[0] if len(parts) == 1 else f"_mul({', '.join(parts)})"
+
+    def _print_Piecewise(self, e):
+        *pieces, (last, cond) = e.args
+        out = self._print(last) if cond == sp.true else f"_where({self._print(cond)}, {self._print(last)}, _nan)"
+        for value, c in reversed(pieces):
+            out = f"_where({self._print(c)}, {self._print(value)}, {out})"
+        return out
+
+    def _print_And(self, e):
+        return " & ".join(f"({self._print(a)})" for a in e.args)
+
+    def _print_Or(self, e):
+        return " | ".join(f"({self._print(a)})" for a in e.args)
+
+    def _print_Relational(self, e):
+        ops = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+        return f"({self._print(e.lhs)} {ops[e.rel_op]} {self._print(e.rhs)})"
+
+
+def _guarded_mul(*factors):
+    """Product in which inf·0 is 0 (with the sign of the product)."""
+    out = factors[0]
+    for f in factors[1:]:
+        prod = out * f
+        bad = np.isnan(prod) & ~np.isnan(out) & ~np.isnan(f)
+        if np.any(bad):
+            sign = np.sign(out) * np.sign(f)
+            prod = np.where(bad, np.copysign(0.0, sign), prod)
+        out = prod
+    return out
+
+
+def _namespace() -> dict[str, object]:
+    from scipy import special
+
+    return {
+        "numpy": np, "_expit": special.expit, "_logaddexp": np.logaddexp, "_cosh": np.cosh,
+        "_erf": special.erf, "_erfc": special.erfc, "_expm1": np.expm1, "_log1p": np.log1p,
+        "_where": np.where, "_nan": np.nan, "_mul": _guarded_mul, "float": float,
+    }
+
+
+def _fold_numbers(e: sp.Basic) -> sp.Basic:
+    """Numeric factors of every product folded into one 40-digit Float."""
+    if not e.args or e.is_Atom:
+        return e
+    if isinstance(e, sp.Expr) and e.is_number:
+        return sp.Float(sp.N(e, 40), 40) if not e.is_Integer else e
+    args = [_fold_numbers(a) for a in e.args]
+    if e.is_Mul:
+        numbers = [a for a in args if a.is_number]
+        others = [a for a in args if not a.is_number]
+        if len(numbers) > 1 or (numbers and not numbers[0].is_Integer):
+            coeff = sp.Float(sp.N(sp.Mul(*numbers), 40), 40)
+            return sp.Mul(coeff, *others, evaluate=False) if coeff != 1 else sp.Mul(*others)
+        return e.func(*args)
+    if isinstance(e, sp.Piecewise):
+        return sp.Piecewise(*[(_fold_numbers(v), c) for v, c in e.args])
+    return e.func(*args)
+
+
+@functools.lru_cache(maxsize=2048)
+def numpy_source(expr: sp.Expr, guarded: bool = False, name: str = "_generated") -> str:
+    """Python source of ``def name(x): ...`` computing ``expr`` with NumPy, CSE applied."""
+    printer = StableNumPyPrinter(guarded=guarded)
+    # constants folded at 40 digits, so sqrt(2)/2 is one correctly rounded literal
+    expr = _fold_numbers(expr)
+    replacements, (reduced,) = sp.cse(expr, symbols=sp.numbered_symbols("_t"), optimizations=None)
+    lines = [f"def {name}(x):"]
+    for sym, sub in replacements:
+        lines.append(f"    {sym} = {printer.doprint(sub)}")
+    lines.append(f"    return {printer.doprint(reduced)}")
+    return "\n".join(lines) + "\n"
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_numpy(expr: sp.Expr, guarded: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """A NumPy function of x for ``expr``.
+
+    The source is generated from a SymPy expression built by the package (names are only
+    ``x``, CSE temporaries and the namespace below), never from user text.
+    """
+    if expr.free_symbols - {X}:
+        raise ValueError(f"expression has free symbols other than x: {expr.free_symbols - {X}}")
+    source = numpy_source(expr, guarded)
+    namespace = _namespace()
+    exec(compile(source, f"<activation_lab generated: {expr}>", "exec"), namespace)  # noqa: S102
+    fn = namespace["_generated"]
+    fn.__doc__ = source
+    return fn  # type: ignore[return-value]

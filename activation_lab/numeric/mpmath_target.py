@@ -1,0 +1,137 @@
+"""mpmath target: SymPy expressions as callables on mpmath numbers (the accuracy reference).
+
+mpmath's own ``tanh``, ``sech``, ``erfc`` … fail on arguments whose exponential cannot be
+represented (``tanh(exp(1e300))`` raises OverflowError), which is where activations meet
+their limits.  The wrappers below return the value such a function rounds to at any
+precision below 2**20 bits (``tanh(u) = ±1``, ``sech(u) = 0`` …) for those arguments and
+call mpmath otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import mpmath
+import sympy as sp
+
+from ..symbolic.parsing import X
+
+__all__ = ["mpmath_function", "MPMATH_NAMESPACE", "reference"]
+
+_HUGE = mpmath.mpf(2) ** 1100     # beyond any float input: exp() of more overflows everything
+_FLAT = mpmath.mpf(2) ** 20       # |u| beyond this: tanh(u) = ±1, erf(u) = ±1 at any sane precision
+
+
+def _exp(u):
+    u = mpmath.mpf(u)
+    if u > _HUGE:
+        return mpmath.inf
+    if u < -_HUGE:
+        return mpmath.mpf(0)
+    return mpmath.exp(u)
+
+
+def _tanh(u):
+    if abs(u) > _FLAT:
+        return mpmath.sign(u) * (1 - 2 * _exp(-2 * abs(u)))
+    return mpmath.tanh(u)
+
+
+def _sech(u):
+    if abs(u) > _FLAT:
+        return 2 * _exp(-abs(u))
+    return mpmath.sech(u)
+
+
+def _cosh(u):
+    return _exp(abs(u)) / 2 if abs(u) > _FLAT else mpmath.cosh(u)
+
+
+def _sinh(u):
+    return mpmath.sign(u) * _exp(abs(u)) / 2 if abs(u) > _FLAT else mpmath.sinh(u)
+
+
+def _erfc(u):
+    if u > _FLAT:
+        # asymptotic series; the next term is below 2**-120 relative here
+        return _exp(-u * u) / (u * mpmath.sqrt(mpmath.pi)) * (1 - 1 / (2 * u * u) + 3 / (4 * u**4))
+    if u < -_FLAT:
+        return mpmath.mpf(2)
+    return mpmath.erfc(u)
+
+
+def _erf(u):
+    if abs(u) > _FLAT:
+        return mpmath.sign(u) * (1 - _erfc(abs(u)))
+    return mpmath.erf(u)
+
+
+def _sigmoid(u):
+    # 1/(1 + e^-u); for u < 0 written as e^u/(1 + e^u) so nothing overflows
+    if u >= 0:
+        return 1 / (1 + _exp(-u))
+    e = _exp(u)
+    return e / (1 + e)
+
+
+def _softplus(u):
+    if u > _FLAT:
+        return u + mpmath.log1p(_exp(-u))
+    return mpmath.log1p(_exp(u))
+
+
+def _log1p(u):
+    return mpmath.log1p(u)
+
+
+def _expm1(u):
+    if u > _HUGE:
+        return mpmath.inf
+    if u < -_FLAT:
+        return _exp(u) - 1
+    return mpmath.expm1(u)
+
+
+def _heaviside(u, h0=None):
+    return mpmath.mpf(1) if u > 0 else mpmath.mpf(0) if u < 0 else mpmath.mpf(0 if h0 is None else h0)
+
+
+MPMATH_NAMESPACE: dict[str, Any] = {
+    "exp": _exp, "tanh": _tanh, "sech": _sech, "cosh": _cosh, "sinh": _sinh,
+    "erf": _erf, "erfc": _erfc, "sigmoid": _sigmoid, "softplus": _softplus,
+    "log1p": _log1p, "expm1": _expm1, "Heaviside": _heaviside,
+}
+
+
+@functools.lru_cache(maxsize=2048)
+def mpmath_function(expr: sp.Expr) -> Callable[[Any], Any]:
+    """Compile ``expr`` (in the symbol x only) to a function of one mpmath number."""
+    # lambdify prints code from the expression; ours contain only x, numbers and known
+    # functions (built by the safe parser), so no user text reaches the generated code
+    fn = sp.lambdify(X, expr, modules=[MPMATH_NAMESPACE, "mpmath"])
+    fn.__doc__ = f"{expr} at the current mpmath precision"
+    return fn
+
+
+def reference(fn: Callable[[Any], Any], x: float, prec: int = 200, max_prec: int = 3200) -> Any:
+    """``fn(x)`` at ``prec`` bits, checked against twice the precision.
+
+    The precision doubles until two successive results agree to 2**-(prec/2) relative (or
+    are both zero), so cancellation inside ``fn`` cannot go unnoticed.  Returns an mpf.
+    """
+    if mpmath.isnan(x) or mpmath.isinf(x):
+        raise ValueError(f"reference() needs a finite x, got {x!r}")
+    previous = None
+    p = prec
+    while True:
+        with mpmath.workprec(p):
+            value = fn(mpmath.mpf(x))
+        if previous is not None:
+            if value == previous or (value != 0 and abs(value - previous) <= abs(value) * mpmath.mpf(2) ** (-prec // 2)):
+                return value
+        if p >= max_prec:
+            return value
+        previous = value
+        p *= 2

@@ -1,0 +1,145 @@
+"""Stable rewrites: the same function, in forms that floating point evaluates accurately.
+
+Each rule is a mathematical identity chosen for a numerical reason:
+
+* ``1 ± tanh(u)``      → ``2·sigmoid(±2u)``  (no cancellation where tanh(u) → ∓1)
+* ``1 − tanh(u)²``     → ``sech(u)²``        (tanh's derivative; 1 − tanh² is 0 in floats once |u| > 19)
+* ``c·erf(u) + c``     → ``c·erfc(−u)``      (1 + erf(u) cancels for u < −3)
+* ``exp(u) − 1``       → ``expm1(u)``        (cancels near u = 0)
+* ``log(1 + u)``       → ``log1p(u)``; ``log(1 + exp(u))`` → ``softplus(u)`` (overflow, cancellation)
+* ``1/(1 + exp(−u))``  → ``sigmoid(u)``      (overflow of exp(−u))
+* ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly)
+* rational functions of x inside each piece are put over one denominator (``cancel``), which
+  removes the cancellation in e.g. 1/(1+x) − x/(1+x)².
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+from ..symbolic.functions import erfc, expm1, log1p, sigmoid, softplus
+from ..symbolic.parsing import X
+
+__all__ = ["stable", "stable_derivative"]
+
+
+def _split_constant(add: sp.Add) -> tuple[sp.Expr, list[sp.Expr]]:
+    const = sp.S.Zero
+    rest = []
+    for term in add.args:
+        if term.is_Number:
+            const += term
+        else:
+            rest.append(term)
+    return const, rest
+
+
+def _coeff_func(term: sp.Expr, func: type) -> tuple[sp.Expr, sp.Expr] | None:
+    """term == c·func(u) with a number c → (c, u)."""
+    c, rest = term.as_coeff_Mul()
+    if isinstance(rest, func):
+        return c, rest.args[0]
+    return None
+
+
+def _rewrite_add(add: sp.Add) -> sp.Expr:
+    const, rest = _split_constant(add)
+    if const == 0:
+        return add
+    for i, term in enumerate(rest):
+        others = rest[:i] + rest[i + 1:]
+        hit = _coeff_func(term, sp.tanh)
+        if hit and abs(hit[0]) == abs(const):          # c ± c·tanh(u)
+            c, u = hit
+            return sp.Add(2 * const * sigmoid(2 * u * sp.sign(c / const)), *others)
+        hit = _coeff_func(term, sp.erf)
+        if hit and abs(hit[0]) == abs(const):          # c ± c·erf(u)
+            c, u = hit
+            return sp.Add(const * erfc(-u * sp.sign(c / const)), *others)
+        hit = _coeff_func(term, sp.exp)
+        if hit and hit[0] == -const:                   # c·exp(u) − c
+            c, u = hit
+            return sp.Add(c * expm1(u), *others)
+        c, t = term.as_coeff_Mul()
+        if t.is_Pow and t.exp == 2 and isinstance(t.base, sp.tanh) and c == -const:   # c − c·tanh²(u)
+            return sp.Add(const * sp.sech(t.base.args[0]) ** 2, *others)
+    return add
+
+
+def _rewrite_node(e: sp.Expr) -> sp.Expr:
+    if e.is_Add:
+        return _rewrite_add(e)
+    if isinstance(e, sp.log):
+        arg = e.args[0]
+        if arg.is_Add:
+            const, rest = _split_constant(arg)
+            if const == 1:
+                u = sp.Add(*rest)
+                if isinstance(u, sp.exp):
+                    return softplus(u.args[0])
+                return log1p(u)
+        return e
+    if isinstance(e, log1p) and isinstance(e.args[0], sp.exp):
+        return softplus(e.args[0].args[0])
+    if e.is_Pow and e.exp.is_Number and e.exp < 0:
+        base = e.base
+        if base.is_Add:
+            const, rest = _split_constant(base)
+            if const == 1 and len(rest) == 1 and isinstance(rest[0], sp.exp):
+                # (1 + exp(v))**p = sigmoid(-v)**(-p)
+                return sigmoid(-rest[0].args[0]) ** (-e.exp)
+        if isinstance(base, sp.cosh):
+            return sp.sech(base.args[0]) ** (-e.exp)
+        return e
+    if isinstance(e, sp.Abs):
+        u = e.args[0]
+        return sp.Piecewise((u, u >= 0), (-u, True))
+    if isinstance(e, (sp.Max, sp.Min)):
+        return e.rewrite(sp.Piecewise)
+    if isinstance(e, sp.Heaviside):
+        u = e.args[0]
+        h0 = e.args[1] if len(e.args) > 1 else sp.S.Half
+        return sp.Piecewise((1, u > 0), (h0, sp.Eq(u, 0)), (0, True))
+    return e
+
+
+def _bottom_up(e: sp.Expr) -> sp.Expr:
+    if e.args and not e.is_Atom and not isinstance(e, sp.Piecewise):
+        new_args = [_bottom_up(a) for a in e.args]
+        if any(a is not b for a, b in zip(new_args, e.args)):
+            e = e.func(*new_args)
+    elif isinstance(e, sp.Piecewise):
+        e = sp.Piecewise(*[(_bottom_up(v), c) for v, c in e.args])
+    return _rewrite_node(e)
+
+
+def _cancel_pieces(e: sp.Expr) -> sp.Expr:
+    if isinstance(e, sp.Piecewise):
+        return sp.Piecewise(*[(_cancel_pieces(v), c) for v, c in e.args])
+    if e.is_rational_function(X) and not e.is_Number:
+        # one fraction, factored: (x + 1)**-2 rather than 1/(1+x) - x/(1+x)**2
+        return sp.factor(sp.cancel(e))
+    return e
+
+
+@functools.lru_cache(maxsize=2048)
+def stable(expr: sp.Expr) -> sp.Expr:
+    """``expr`` rewritten into numerically stable primitives (same function)."""
+    previous = None
+    e = expr
+    for _ in range(4):          # rules can expose one another; a few passes reach a fixed point
+        if e == previous:
+            break
+        previous = e
+        e = sp.piecewise_fold(_bottom_up(e))
+    return _cancel_pieces(e)
+
+
+@functools.lru_cache(maxsize=2048)
+def stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
+    """The n-th derivative of ``expr`` computed from, and kept in, stable form."""
+    if n == 0:
+        return stable(expr)
+    return stable(sp.diff(stable_derivative(expr, n - 1), X))

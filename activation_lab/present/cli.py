@@ -1,0 +1,63 @@
+"""The ``activation-lab`` command line: argparse, one module per verb in ``commands/``.
+
+Verbs format results computed elsewhere; they do not compute.  Each verb module defines
+``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import ActivationLabError
+
+# verb -> module under activation_lab.present.commands (missing modules are skipped)
+VERBS: dict[str, str] = {
+    "list": "cmd_list",
+    "show": "cmd_show",
+    "analyze": "cmd_analyze",
+    "figures": "cmd_figures",
+    "check": "cmd_check",
+    "bench": "cmd_bench",
+    "compare": "cmd_compare",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="activation-lab",
+        description="Analyse activation functions: TeLU, its competitors, and your own formulas.")
+    parser.add_argument("--version", action="version", version=f"activation-lab {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    sub.required = True
+    for verb, module_name in VERBS.items():
+        try:
+            module = importlib.import_module(f"{__package__}.commands.{module_name}")
+        except ModuleNotFoundError as err:
+            if err.name and err.name.endswith(module_name):
+                continue
+            raise
+        p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except ActivationLabError as err:
+        print(f"activation-lab {args.verb}: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `activation-lab list | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""``activation-lab show NAME``: formula, first and second derivatives, key values."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from ._common import emit_json, resolve
+
+HELP = "show one activation: formula, f', f'', values at 0 and limits at ±inf"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="catalogue name or alias (e.g. telu, tanhexp), or a formula in x")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="parameter value")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    from ...errors import ActivationLabError
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ActivationLabError(f"--param {item!r} is not NAME=VALUE; write e.g. --param alpha=0.1")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ...numeric.evaluate import limits
+
+    act = resolve(args.name, parse_params(args.param))
+    info = {
+        "name": act.name, "formula": act.formula, "expr": str(act.expr), "params": act.params,
+        "description": act.description, "source": act.source, "family": act.family,
+        "derivative_1": str(act.derivative(1)), "derivative_2": str(act.derivative(2)),
+        "latex": act.latex(0), "latex_1": act.latex(1),
+    }
+    at0 = act.evaluate(np.zeros(1), n=(0, 1, 2))
+    for k, name in enumerate(("f(0)", "f'(0)", "f''(0)")):
+        info[name] = float(at0[k][0])
+    for k in (0, 1):
+        lo, hi = limits(act.expr, k)
+        info[f"f{chr(39) * k}(-inf)"] = lo
+        info[f"f{chr(39) * k}(+inf)"] = hi
+    if args.json:
+        emit_json({k: (v if not (isinstance(v, float) and not math.isfinite(v)) else str(v)) for k, v in info.items()})
+        return 0
+    print(f"{act.name}: {act.description}" if act.description else act.name)
+    if act.source:
+        print(f"  source:  {act.source}")
+    print(f"  f(x)   = {act.expr}")
+    print(f"  f'(x)  = {info['derivative_1']}")
+    print(f"  f''(x) = {info['derivative_2']}")
+    if act.params:
+        print("  params: " + ", ".join(f"{k}={v:g}" for k, v in act.params.items()))
+    for key in ("f(0)", "f'(0)", "f''(0)", "f(-inf)", "f(+inf)", "f'(-inf)", "f'(+inf)"):
+        print(f"  {key:<9}= {info[key]!r}")
+    return 0

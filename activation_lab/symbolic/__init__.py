@@ -1,0 +1,6 @@
+"""Symbolic layer: SymPy primitives, the safe formula parser and the Activation object."""
+
+from .activation import Activation, define, get, names
+from .parsing import X, parse_formula
+
+__all__ = ["Activation", "X", "define", "get", "names", "parse_formula"]

@@ -1,0 +1,193 @@
+"""The :class:`Activation` object: a SymPy formula with derivatives, LaTeX and evaluation.
+
+SymPy work is cached per activation (per formula and parameter values), so asking twice
+for ``get("telu").derivative(2)`` differentiates once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sympy as sp
+
+from ..catalog import CATALOG, Entry
+from ..errors import ActivationLabError, UnknownActivationError
+from .parsing import X, exact_number, parse_formula
+
+__all__ = ["Activation", "names", "get", "define", "X"]
+
+
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+@functools.cache
+def _index() -> dict[str, Entry]:
+    index: dict[str, Entry] = {}
+    for entry in CATALOG:
+        for label in (entry.name, *entry.aliases):
+            index[_key(label)] = entry
+    return index
+
+
+def names() -> list[str]:
+    """The catalogue's activation names, in catalogue order."""
+    return [entry.name for entry in CATALOG]
+
+
+class Activation:
+    """An activation function f(x) given by an exact SymPy expression in the real symbol ``x``.
+
+    Attributes:
+        name: catalogue name, or the user's name (or formula) for :func:`define`.
+        expr: SymPy expression of f in ``x``, with parameter values substituted exactly.
+        params: parameter values as floats.
+        formula: the formula text it was parsed from.
+    """
+
+    def __init__(self, name: str, formula: str, params: Mapping[str, Any] | None = None, *,
+                 description: str = "", source: str = "", family: str = "user",
+                 aliases: tuple[str, ...] = ()):
+        self.name = name
+        self.formula = formula
+        self.expr: sp.Expr = _parse(formula, tuple(sorted((k, _text(v)) for k, v in (params or {}).items())))
+        self._exact_params = {k: exact_number(_text(v)) for k, v in (params or {}).items()}
+        self.params: dict[str, float] = {k: float(v) for k, v in self._exact_params.items()}
+        self.description = description
+        self.source = source
+        self.family = family
+        self.aliases = aliases
+
+    # identity -------------------------------------------------------------------
+    def _id(self) -> tuple:
+        return (self.name, self.formula, tuple(sorted((k, str(v)) for k, v in self._exact_params.items())))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Activation) and self._id() == other._id()
+
+    def __hash__(self) -> int:
+        return hash(self._id())
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v:g}" for k, v in self.params.items())
+        return f"Activation({self.name!r}: {self.expr}{extra})"
+
+    # symbolic -------------------------------------------------------------------
+    def derivative(self, n: int = 1) -> sp.Expr:
+        """The n-th derivative f⁽ⁿ⁾ as a SymPy expression, simplified to a readable form."""
+        _check_order(n)
+        return _tidy(_raw_derivative(self.expr, n))
+
+    def latex(self, n: int = 0) -> str:
+        """LaTeX of f⁽ⁿ⁾ (n = 0: f itself)."""
+        _check_order(n)
+        return sp.latex(self.expr if n == 0 else self.derivative(n))
+
+    # numeric --------------------------------------------------------------------
+    def evaluate(self, x: Any, n: int | tuple[int, ...] = 0) -> Any:
+        """f⁽ⁿ⁾(x) on a scalar, list or array, accurate to a few ULP.
+
+        Array in, array of the same shape and floating dtype out (float16/32/64; bool and
+        integers give float64); the input is never modified.  ``n`` may be a tuple of
+        orders, e.g. ``(0, 1)``, to get several derivatives at once.
+        """
+        from ..numeric.evaluate import evaluate
+
+        return evaluate(self, x, n)
+
+    def mpmath(self, n: int = 0) -> Callable[[Any], Any]:
+        """f⁽ⁿ⁾ as a callable on mpmath numbers, evaluated at the current ``mp.prec``."""
+        _check_order(n)
+        from ..numeric.mpmath_target import mpmath_function
+        from ..numeric.rewrite import stable_derivative
+
+        # the stable form is the same function; it keeps mpmath clear of cancellation
+        # (1 - tanh(u)**2 is 0 at 200 bits once u > 70, sech(u)**2 is not)
+        return mpmath_function(stable_derivative(self.expr, n))
+
+
+def _text(value: object) -> str:
+    """Parameter value as exact decimal text (floats by their shortest repr)."""
+    if isinstance(value, (str, bool)) or not isinstance(value, (int, float, sp.Rational)):
+        return value if isinstance(value, str) else f"<{type(value).__name__}>"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _check_order(n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ActivationLabError(f"derivative order must be a non-negative integer, got {n!r}")
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(formula: str, params: tuple[tuple[str, str], ...]) -> sp.Expr:
+    return parse_formula(formula, dict(params))
+
+
+@functools.lru_cache(maxsize=2048)
+def _raw_derivative(expr: sp.Expr, n: int) -> sp.Expr:
+    if n == 0:
+        return expr
+    if n == 1 and expr.has(sp.Abs):
+        # |u| as a Piecewise, so derivatives are sign-free and DiracDelta never appears
+        expr = expr.replace(sp.Abs, lambda u: sp.Piecewise((u, u >= 0), (-u, True)))
+        expr = sp.piecewise_fold(expr)
+    return sp.piecewise_fold(sp.diff(_raw_derivative(expr, n - 1), X))
+
+
+@functools.lru_cache(maxsize=2048)
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """A readable form: SymPy's simplify where it is shorter and affordable, else as is."""
+    if sp.count_ops(expr) > 40:  # simplify grows steeply in time beyond this (minutes at ~80)
+        return expr
+    try:
+        simpler = sp.simplify(expr)
+    except Exception:  # simplify can fail on unusual forms; the raw derivative is still right
+        return expr
+    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) else expr
+
+
+@functools.lru_cache(maxsize=256)
+def _from_catalog(name: str, params: tuple[tuple[str, str], ...]) -> Activation:
+    entry = _index()[_key(name)]
+    merged = {**entry.params, **dict(params)}
+    return Activation(entry.name, entry.formula, merged, description=entry.description,
+                      source=entry.source, family=entry.family, aliases=entry.aliases)
+
+
+def get(name: str | Activation, **params: Any) -> Activation:
+    """Look an activation up by name or alias (case-insensitive), optionally with parameters.
+
+    >>> get("TanhExp").name
+    'telu'
+    """
+    if isinstance(name, Activation):
+        if not params:
+            return name
+        return Activation(name.name, name.formula, {**{k: str(v) for k, v in name._exact_params.items()}, **params})
+    if not isinstance(name, str):
+        raise UnknownActivationError(repr(name), [])
+    entry = _index().get(_key(name))
+    if entry is None:
+        labels = {label: e.name for e in CATALOG for label in (e.name, *e.aliases)}
+        close = difflib.get_close_matches(name.lower(), list(labels), n=3, cutoff=0.5)
+        raise UnknownActivationError(name, list(dict.fromkeys(labels[c] for c in close)))
+    unknown = sorted(set(params) - set(entry.params))
+    if unknown:
+        allowed = ", ".join(f"{k}={v}" for k, v in entry.params.items()) or "none"
+        raise ActivationLabError(f"{entry.name} has no parameter {', '.join(map(repr, unknown))}; "
+                                 f"its parameters (with defaults) are: {allowed}")
+    key = tuple(sorted((k, _text(v)) for k, v in params.items()))
+    return _from_catalog(entry.name, key)
+
+
+def define(formula: str, name: str | None = None, **params: Any) -> Activation:
+    """A user activation from a formula in ``x``, e.g. ``define("x*tanh(a*exp(x))", a=0.5)``.
+
+    The formula is parsed safely (see :mod:`activation_lab.parsing`); parameters used in it
+    must be given as keyword arguments.
+    """
+    act = Activation(name or formula.strip(), formula, params, source="user formula")
+    return act

@@ -1,0 +1,276 @@
+"""Safe parsing of activation formulas into SymPy expressions.
+
+The text is parsed with :func:`ast.parse` (which only builds a syntax tree and runs
+nothing); the tree is then walked, allowing only numbers, the variable ``x``, declared
+parameters, arithmetic, comparisons inside ``where`` and a whitelist of functions, and the
+SymPy expression is built directly.  ``sympify``/``parse_expr`` are never used: they call
+``eval``.  Every rejection raises :class:`~activation_lab.errors.FormulaError` naming the
+offending token and its position.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import fractions
+from collections.abc import Callable, Mapping
+
+import sympy as sp
+
+from ..errors import FormulaError
+from .functions import STABLE_FUNCTIONS
+
+__all__ = ["X", "exact_number", "parse_formula", "FUNCTIONS", "MAX_LENGTH", "MAX_EXPONENT"]
+
+#: the real variable every activation is a function of
+X = sp.Symbol("x", real=True)
+
+MAX_LENGTH = 500
+MAX_EXPONENT = 64
+MAX_DIGITS = 40
+
+
+def _where(cond, a, b):
+    return sp.Piecewise((a, cond), (b, True))
+
+
+def _max(a, b):
+    return sp.Piecewise((a, a > b), (b, True))
+
+
+def _min(a, b):
+    return sp.Piecewise((a, a < b), (b, True))
+
+
+#: name -> (number of arguments, builder)
+FUNCTIONS: dict[str, tuple[int, Callable[..., sp.Expr]]] = {
+    "exp": (1, sp.exp), "log": (1, sp.log), "ln": (1, sp.log), "sqrt": (1, sp.sqrt),
+    "tanh": (1, sp.tanh), "sinh": (1, sp.sinh), "cosh": (1, sp.cosh), "sech": (1, sp.sech),
+    "sin": (1, sp.sin), "cos": (1, sp.cos), "atan": (1, sp.atan), "arctan": (1, sp.atan),
+    "erf": (1, sp.erf), "abs": (1, sp.Abs),
+    "relu": (1, lambda u: _max(u, sp.S.Zero)),
+    "max": (2, _max), "min": (2, _min), "where": (3, _where),
+    **{name: (1, fn) for name, fn in STABLE_FUNCTIONS.items()},
+}
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+
+_BINOPS: dict[type, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+}
+_COMPARE: dict[type, Callable[[sp.Expr, sp.Expr], sp.Basic]] = {
+    ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
+}
+
+
+def exact_number(value: object) -> sp.Rational:
+    """An exact SymPy rational for a number or decimal text ('0.01' -> 1/100).
+
+    Uses :class:`fractions.Fraction`, never SymPy's string parsing (which can call eval).
+    Raises ValueError for anything that is not a finite real number.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, sp.Rational):
+        return value
+    if isinstance(value, float):
+        if not abs(value) < float("inf"):
+            raise ValueError(f"{value!r} is not finite")
+        value = repr(value)
+    if isinstance(value, int):
+        return sp.Integer(value)
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        if len(text) > MAX_DIGITS + 12 or not text or any(ch not in "0123456789.eE+-/" for ch in text):
+            raise ValueError(f"{value!r} is not a decimal number")
+        try:
+            frac = fractions.Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"{value!r} is not a decimal number") from None
+        if abs(frac.numerator).bit_length() > 4000 or frac.denominator.bit_length() > 4000:
+            raise ValueError(f"{value!r} is too large")
+        return sp.Rational(frac.numerator, frac.denominator)
+    if isinstance(value, sp.Float):
+        return exact_number(str(value))
+    raise ValueError(f"{value!r} is not a number")
+
+
+def parse_formula(formula: str, params: Mapping[str, object] | None = None) -> sp.Expr:
+    """Parse ``formula`` into a SymPy expression in :data:`X`.
+
+    ``params`` maps parameter names to values (numbers or decimal strings); their values
+    are substituted exactly.  Raises :class:`FormulaError` for anything outside the language.
+    """
+    if not isinstance(formula, str):
+        raise FormulaError(repr(formula), None, f"a formula must be a string, got {type(formula).__name__}",
+                           "pass text such as 'x*tanh(exp(x))'")
+    params = dict(params or {})
+    if len(formula) > MAX_LENGTH:
+        raise FormulaError(formula, MAX_LENGTH, f"formula is {len(formula)} characters long, over the limit of {MAX_LENGTH}",
+                           "shorten it, or define parts as parameters")
+    if not formula.strip():
+        raise FormulaError(formula, 0, "empty formula", "write an expression in x, e.g. 'x*tanh(exp(x))'")
+    for i, ch in enumerate(formula):
+        if not (ch.isascii() and (ch.isprintable() or ch in " \t")):
+            raise FormulaError(formula, i, f"character {ch!r} is not allowed",
+                               "use ASCII letters, digits, spaces and + - * / ** ( ) , . < > =")
+    values: dict[str, sp.Expr] = {}
+    for name, value in params.items():
+        if not name.isidentifier() or name.startswith("_") or name in FUNCTIONS or name in CONSTANTS or name == "x":
+            raise FormulaError(formula, None, f"parameter name {name!r} is not allowed",
+                               "use a plain identifier that is not x, a constant or a function name")
+        values[name] = _param_value(formula, name, value)
+    try:
+        tree = ast.parse(formula.strip(), mode="eval")
+    except SyntaxError as err:
+        pos = max((err.offset or 1) - 1, 0) + (len(formula) - len(formula.lstrip()))
+        msg = err.msg or "syntax error"
+        fix = "check that every '(' has its ')' and that operators have operands on both sides"
+        raise FormulaError(formula, pos, f"malformed formula ({msg})", fix) from None
+    offset = len(formula) - len(formula.lstrip())
+    return _Builder(formula, values, offset).build(tree.body)
+
+
+def _param_value(formula: str, name: str, value: object) -> sp.Expr:
+    try:
+        return exact_number(value)
+    except ValueError as err:
+        raise FormulaError(formula, None, f"parameter {name}={value!r} is not a number ({err})",
+                           f"give a finite number, e.g. {name}=0.5") from None
+
+
+class _Builder:
+    def __init__(self, formula: str, values: dict[str, sp.Expr], offset: int):
+        self.formula = formula
+        self.values = values
+        self.offset = offset
+
+    def fail(self, node: ast.AST, problem: str, fix: str = "") -> FormulaError:
+        pos = getattr(node, "col_offset", None)
+        return FormulaError(self.formula, None if pos is None else pos + self.offset, problem, fix)
+
+    def token(self, node: ast.AST) -> str:
+        seg = ast.get_source_segment(self.formula.strip(), node) or type(node).__name__
+        return seg if len(seg) <= 40 else seg[:37] + "..."
+
+    def build(self, node: ast.AST) -> sp.Expr:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise self.fail(node, f"{self.token(node)!r} ({_describe(node)}) is not allowed in a formula",
+                            "use numbers, x, parameters, + - * / **, and functions such as "
+                            + ", ".join(sorted(FUNCTIONS)))
+        return method(node)
+
+    def _Constant(self, node: ast.Constant) -> sp.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(node, f"literal {self.token(node)!r} is not a real number",
+                            "only numbers may appear as literals")
+        text = ast.get_source_segment(self.formula.strip(), node) or repr(value)
+        digits = sum(ch.isdigit() for ch in text)
+        if digits > MAX_DIGITS or (isinstance(value, float) and not abs(value) < float("inf")):
+            raise self.fail(node, f"number {self.token(node)!r} is too large or too long", f"use at most {MAX_DIGITS} digits, within float64 range")
+        try:
+            return exact_number(text)
+        except ValueError:
+            return exact_number(value)
+
+    def _Name(self, node: ast.Name) -> sp.Expr:
+        name = node.id
+        if name == "x":
+            return X
+        if name in self.values:
+            return self.values[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name.startswith("_"):
+            raise self.fail(node, f"name {name!r} is not allowed (names starting with '_' are never accepted)")
+        if name in FUNCTIONS:
+            raise self.fail(node, f"function {name!r} is used without arguments", f"call it, e.g. {name}(x)")
+        declared = ", ".join(sorted(self.values)) or "none"
+        close = difflib.get_close_matches(name, ["x", *self.values, *CONSTANTS], n=2)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise self.fail(node, f"unknown name {name!r}",
+                        f"{hint}the variable is x; declared parameters: {declared}; "
+                        f"declare a parameter with {name}=value")
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> sp.Expr:
+        if isinstance(node.op, ast.USub):
+            return -self.build(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return self.build(node.operand)
+        raise self.fail(node, f"operator in {self.token(node)!r} is not allowed", "use + or - only")
+
+    def _BinOp(self, node: ast.BinOp) -> sp.Expr:
+        if isinstance(node.op, ast.Pow):
+            return self._power(node)
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            symbol = {ast.BitXor: "^", ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@"}.get(type(node.op), "this operator")
+            fix = "use ** for powers" if isinstance(node.op, ast.BitXor) else "use + - * / **"
+            raise self.fail(node, f"operator {symbol!r} in {self.token(node)!r} is not allowed", fix)
+        return op(self.build(node.left), self.build(node.right))
+
+    def _power(self, node: ast.BinOp) -> sp.Expr:
+        exponent = self.build(node.right)
+        if exponent.is_Number:
+            if abs(exponent) > MAX_EXPONENT:
+                raise self.fail(node.right, f"exponent {self.token(node.right)!r} is too large (limit |p| <= {MAX_EXPONENT})",
+                                "use a smaller power, or exp(p*log(u))")
+        elif exponent.has(sp.Pow) and any(a.is_Number and abs(a) > MAX_EXPONENT for a in exponent.atoms(sp.Number)):
+            raise self.fail(node.right, f"exponent {self.token(node.right)!r} is too large")
+        base = self.build(node.left)
+        if base.is_Number and exponent.is_Number and abs(base) > 2**64:
+            raise self.fail(node, f"power {self.token(node)!r} is too large")
+        return base**exponent
+
+    def _Call(self, node: ast.Call) -> sp.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node, f"call {self.token(node)!r} is not allowed: only plain function names may be called",
+                            "write e.g. tanh(x), not x.tanh() or module.tanh(x)")
+        name = node.func.id
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, f"keyword or starred arguments in {self.token(node)!r} are not allowed",
+                            "pass plain positional arguments")
+        if name not in FUNCTIONS:
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=3)
+            hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+            raise self.fail(node.func, f"unknown function {name!r}",
+                            hint + "allowed functions: " + ", ".join(sorted(FUNCTIONS)))
+        arity, builder = FUNCTIONS[name]
+        if len(node.args) != arity:
+            raise self.fail(node, f"{name} takes {arity} argument{'s' if arity > 1 else ''}, got {len(node.args)}")
+        if name == "where":
+            cond = self._condition(node.args[0])
+            return builder(cond, self.build(node.args[1]), self.build(node.args[2]))
+        return builder(*(self.build(a) for a in node.args))
+
+    def _condition(self, node: ast.AST) -> sp.Basic:
+        if isinstance(node, ast.BoolOp):
+            parts = [self._condition(v) for v in node.values]
+            return sp.And(*parts) if isinstance(node.op, ast.And) else sp.Or(*parts)
+        if not isinstance(node, ast.Compare):
+            raise self.fail(node, f"the first argument of where must be a comparison, got {self.token(node)!r}",
+                            "write where(x > 0, x, 0)")
+        terms = [self.build(node.left), *(self.build(c) for c in node.comparators)]
+        rels = []
+        for op, a, b in zip(node.ops, terms, terms[1:]):
+            cmp = _COMPARE.get(type(op))
+            if cmp is None:
+                raise self.fail(node, f"comparison in {self.token(node)!r} is not allowed", "use <, <=, > or >=")
+            rels.append(cmp(a, b))
+        return sp.And(*rels)
+
+    def _Compare(self, node: ast.Compare) -> sp.Expr:
+        raise self.fail(node, f"comparison {self.token(node)!r} outside where()", "write where(x > 0, x, 0)")
+
+
+def _describe(node: ast.AST) -> str:
+    return {
+        "Attribute": "attribute access", "Lambda": "lambda", "Subscript": "indexing",
+        "List": "list", "Tuple": "tuple", "Dict": "dict", "Set": "set", "ListComp": "comprehension",
+        "GeneratorExp": "generator", "NamedExpr": "assignment", "IfExp": "if-expression (use where)",
+        "JoinedStr": "f-string", "Await": "await", "Yield": "yield", "Starred": "starred expression",
+        "BoolOp": "boolean operator", "Slice": "slice", "DictComp": "comprehension", "SetComp": "comprehension",
+    }.get(type(node).__name__, type(node).__name__)

@@ -1,0 +1,20 @@
+"""Importing the package stays light: no heavy module is loaded until used."""
+
+import subprocess
+import sys
+
+HEAVY = ["sympy", "scipy", "matplotlib", "cupy", "dask", "mpmath", "numpy"]
+
+
+def test_import_is_light():
+    code = ("import sys, activation_lab as al; al.names(); "
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_public_api_names():
+    import activation_lab as al
+
+    for name in ["names", "get", "define", "Activation"]:
+        assert name in al.__all__ and callable(getattr(al, name))

@@ -1,0 +1,143 @@
+"""The safe formula parser: valid formulas build the right SymPy expression; hostile or
+malformed text raises FormulaError (a ValueError) naming the position, and runs nothing."""
+
+import builtins
+import os
+
+import pytest
+import sympy as sp
+
+import activation_lab as al
+from activation_lab.errors import FormulaError
+
+x = sp.Symbol("x", real=True)
+
+HOSTILE = [
+    "__import__('os').system('touch /tmp/al_pwned')",
+    "x.__class__",
+    "x.__class__.__mro__",
+    "().__class__.__bases__[0].__subclasses__()",
+    "lambda: 0",
+    "(lambda y: y)(x)",
+    "x**9**9**9",
+    "2**1000000",
+    "10**64**64",
+    "exec('1')",
+    "eval('x')",
+    "open('/etc/passwd')",
+    "getattr(x, 'y')",
+    "globals()",
+    "x if x > 0 else 0",
+    "[x for x in range(9)]",
+    "{x: 1}",
+    "x[0]",
+    "x;import os",
+    "import os",
+    "tanh(x",
+    "tanh(x))",
+    "x +",
+    "* x",
+    "foo(x)",
+    "tanhh(x)",
+    "y*x",
+    "x^2",
+    "x % 2",
+    "x // 2",
+    "'x'",
+    "b'x'",
+    "f'{x}'",
+    "True*x",
+    "1j*x",
+    "(x := 3)",
+    "*x",
+    "exp(x, 2)",
+    "tanh(x=1)",
+    "where(x, 1, 0)",
+    "x > 0",
+    "_x",
+    "__builtins__",
+    "exp",
+    "x" + "+x" * 300,
+    "",
+    "   ",
+    "x\x00",
+    "1e999*x",
+    "1" * 60 + "*x",
+]
+
+
+@pytest.mark.parametrize("formula", HOSTILE)
+def test_hostile_formulas_are_rejected(formula, monkeypatch, tmp_path):
+    al.define("0.5*x*tanh(exp(x))")  # import everything first: imports run module code
+    calls = []
+
+    def trap(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("eval/exec called while parsing")
+
+    monkeypatch.setattr(builtins, "eval", trap)
+    monkeypatch.setattr(builtins, "exec", trap)
+    with pytest.raises(FormulaError) as info:
+        al.define(formula)
+    assert isinstance(info.value, ValueError)
+    message = str(info.value)
+    assert "invalid formula" in message
+    assert not calls
+    assert not os.path.exists("/tmp/al_pwned")
+
+
+@pytest.mark.parametrize("formula,token", [
+    ("x.__class__", "attribute"), ("foo(x)", "foo"), ("tanh(x", "position"), ("x^2", "**"),
+    ("y*x", "'y'"), ("lambda: 0", "lambda"), ("x**9**9**9", "too large"), ("tanhh(x)", "tanh"),
+])
+def test_errors_name_the_problem_and_position(formula, token):
+    with pytest.raises(FormulaError) as info:
+        al.define(formula)
+    assert token in str(info.value)
+    assert info.value.position is not None and 0 <= info.value.position <= len(formula)
+
+
+def test_position_points_at_offending_token():
+    with pytest.raises(FormulaError) as info:
+        al.define("x*tanh(exp(x)) + foo(x)")
+    assert info.value.position == 17
+    with pytest.raises(FormulaError) as info:
+        al.define("x + x.real")
+    assert info.value.position == 4
+
+
+@pytest.mark.parametrize("formula,expected", [
+    ("x*tanh(exp(x))", x * sp.tanh(sp.exp(x))),
+    ("x/(1 + exp(-x))", x / (1 + sp.exp(-x))),
+    ("x*erf(log(1 + exp(x)))", x * sp.erf(sp.log(1 + sp.exp(x)))),
+    ("max(x, 0)", sp.Piecewise((x, x > 0), (0, True))),
+    ("where(x >= 0, x, 0.5*x)", sp.Piecewise((x, x >= 0), (x / 2, True))),
+    ("2**-3*x", x / 8),
+    ("sqrt(2)*pi*e*x", sp.sqrt(2) * sp.pi * sp.E * x),
+    ("abs(x)", sp.Abs(x)),
+    ("0.1*x", x / 10),
+])
+def test_valid_formulas(formula, expected):
+    got = al.define(formula).expr
+    assert sp.simplify(got - expected) == 0
+
+
+def test_parameters_must_be_declared_and_are_exact():
+    act = al.define("x*tanh(a*exp(b*x))", a=0.5, b="2")
+    assert act.params == {"a": 0.5, "b": 2.0}
+    assert sp.simplify(act.expr - x * sp.tanh(sp.exp(2 * x) / 2)) == 0
+    with pytest.raises(FormulaError, match="unknown name 'a'"):
+        al.define("x*tanh(a*exp(x))")
+    with pytest.raises(FormulaError, match="not a number"):
+        al.define("a*x", a="abc")
+    with pytest.raises(FormulaError):
+        al.define("a*x", __class__=1)
+
+
+def test_define_has_the_capabilities_of_a_catalogue_entry():
+    mine = al.define("x*tanh(softplus(x))", name="my-mish")
+    assert mine.name == "my-mish"
+    ref = al.get("mish")
+    assert sp.simplify(mine.derivative(1) - ref.derivative(1)) == 0
+    assert float(mine.evaluate(1.5, n=1)) == float(ref.evaluate(1.5, n=1))
+    assert mine.latex(1)
