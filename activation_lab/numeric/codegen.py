@@ -30,11 +30,14 @@ class StableNumPyPrinter(NumPyPrinter):
     def __init__(self, guarded: bool = False):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
         self.guarded = guarded
+        self.constants: list[str] = []   # 40-digit decimal text, converted to the working dtype
 
     def _print(self, expr, **kwargs):
         if isinstance(expr, sp.Expr) and expr.is_number and not expr.is_Integer:
-            value = float(sp.N(expr, 40))
-            return repr(value) if np.isfinite(value) else f"float({str(value)!r})"
+            text = str(sp.N(expr, 40))
+            if text not in self.constants:
+                self.constants.append(text)
+            return f"_K[{self.constants.index(text)}]"
         return super()._print(expr, **kwargs)
 
     def _call(self, name: str, *args: sp.Expr) -> str:
@@ -54,6 +57,10 @@ class StableNumPyPrinter(NumPyPrinter):
 
     def _print_erfc(self, e):
         return self._call("_erfc", e.args[0])
+
+    def _print_dsigmoid(self, e):
+        u = self._print(e.args[0])
+        return f"(_expit({u})*_expit(-({u})))"
 
     def _print_expm1(self, e):
         return self._call("_expm1", e.args[0])
@@ -101,13 +108,24 @@ def _guarded_mul(*factors):
     return out
 
 
-def _namespace() -> dict[str, object]:
+def _for_dtype(double_fn, long_fn):
+    """SciPy's erf/erfc are double-only and not accurate enough for long double work:
+    long-double arrays go to :mod:`activation_lab.numeric.special`."""
+    def call(u):
+        u = np.asarray(u)
+        return long_fn(u) if u.dtype == np.longdouble else double_fn(u)
+    return call
+
+
+def _namespace(work: str) -> dict[str, object]:
     from scipy import special
+
+    from .special import erf_ld, erfc_ld
 
     return {
         "numpy": np, "_expit": special.expit, "_logaddexp": np.logaddexp, "_cosh": np.cosh,
-        "_erf": special.erf, "_erfc": special.erfc, "_expm1": np.expm1, "_log1p": np.log1p,
-        "_where": np.where, "_nan": np.nan, "_mul": _guarded_mul, "float": float,
+        "_erf": _for_dtype(special.erf, erf_ld), "_erfc": _for_dtype(special.erfc, erfc_ld), "_expm1": np.expm1,
+        "_log1p": np.log1p, "_where": np.where, "_nan": np.dtype(work).type("nan"), "_mul": _guarded_mul,
     }
 
 
@@ -131,8 +149,9 @@ def _fold_numbers(e: sp.Basic) -> sp.Basic:
 
 
 @functools.lru_cache(maxsize=2048)
-def numpy_source(expr: sp.Expr, guarded: bool = False, name: str = "_generated") -> str:
-    """Python source of ``def name(x): ...`` computing ``expr`` with NumPy, CSE applied."""
+def numpy_source(expr: sp.Expr, guarded: bool = False, name: str = "_generated") -> tuple[str, tuple[str, ...]]:
+    """Python source of ``def name(x): ...`` computing ``expr`` with NumPy, CSE applied,
+    and the decimal text of the constants it reads from ``_K``."""
     printer = StableNumPyPrinter(guarded=guarded)
     # constants folded at 40 digits, so sqrt(2)/2 is one correctly rounded literal
     expr = _fold_numbers(expr)
@@ -141,20 +160,21 @@ def numpy_source(expr: sp.Expr, guarded: bool = False, name: str = "_generated")
     for sym, sub in replacements:
         lines.append(f"    {sym} = {printer.doprint(sub)}")
     lines.append(f"    return {printer.doprint(reduced)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", tuple(printer.constants)
 
 
 @functools.lru_cache(maxsize=2048)
-def compile_numpy(expr: sp.Expr, guarded: bool = False) -> Callable[[np.ndarray], np.ndarray]:
-    """A NumPy function of x for ``expr``.
+def compile_numpy(expr: sp.Expr, guarded: bool = False, work: str = "float64") -> Callable[[np.ndarray], np.ndarray]:
+    """A NumPy function of x for ``expr``, computing in the dtype ``work`` (float64 or longdouble).
 
     The source is generated from a SymPy expression built by the package (names are only
     ``x``, CSE temporaries and the namespace below), never from user text.
     """
     if expr.free_symbols - {X}:
         raise ValueError(f"expression has free symbols other than x: {expr.free_symbols - {X}}")
-    source = numpy_source(expr, guarded)
-    namespace = _namespace()
+    source, constants = numpy_source(expr, guarded)
+    namespace = _namespace(work)
+    namespace["_K"] = tuple(np.dtype(work).type(c) for c in constants)
     exec(compile(source, f"<activation_lab generated: {expr}>", "exec"), namespace)  # noqa: S102
     fn = namespace["_generated"]
     fn.__doc__ = source

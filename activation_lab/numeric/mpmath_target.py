@@ -76,6 +76,10 @@ def _sigmoid(u):
     return e / (1 + e)
 
 
+def _dsigmoid(u):
+    return _sigmoid(u) * _sigmoid(-u)
+
+
 def _softplus(u):
     if u > _FLAT:
         return u + mpmath.log1p(_exp(-u))
@@ -100,7 +104,7 @@ def _heaviside(u, h0=None):
 
 MPMATH_NAMESPACE: dict[str, Any] = {
     "exp": _exp, "tanh": _tanh, "sech": _sech, "cosh": _cosh, "sinh": _sinh,
-    "erf": _erf, "erfc": _erfc, "sigmoid": _sigmoid, "softplus": _softplus,
+    "erf": _erf, "erfc": _erfc, "sigmoid": _sigmoid, "dsigmoid": _dsigmoid, "softplus": _softplus,
     "log1p": _log1p, "expm1": _expm1, "Heaviside": _heaviside,
 }
 

@@ -4,6 +4,7 @@ Each rule is a mathematical identity chosen for a numerical reason:
 
 * ``1 ± tanh(u)``      → ``2·sigmoid(±2u)``  (no cancellation where tanh(u) → ∓1)
 * ``1 − tanh(u)²``     → ``sech(u)²``        (tanh's derivative; 1 − tanh² is 0 in floats once |u| > 19)
+* ``σ(u)·σ(−u)``       → ``dsigmoid(u)``     (its derivative −σ'(u)·tanh(u/2) does not cancel at u ≈ 0)
 * ``c·erf(u) + c``     → ``c·erfc(−u)``      (1 + erf(u) cancels for u < −3)
 * ``exp(u) − 1``       → ``expm1(u)``        (cancels near u = 0)
 * ``log(1 + u)``       → ``log1p(u)``; ``log(1 + exp(u))`` → ``softplus(u)`` (overflow, cancellation)
@@ -19,7 +20,7 @@ import functools
 
 import sympy as sp
 
-from ..symbolic.functions import erfc, expm1, log1p, sigmoid, softplus
+from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
 
 __all__ = ["stable", "stable_derivative"]
@@ -68,9 +69,27 @@ def _rewrite_add(add: sp.Add) -> sp.Expr:
     return add
 
 
+def _rewrite_mul(mul: sp.Mul) -> sp.Expr:
+    """σ(u)^p·σ(−u)^q → dsigmoid(u)^min(p,q)·…, so its derivative is −σ'(u)·tanh(u/2)."""
+    powers: dict[sp.Expr, sp.Expr] = {}
+    for factor in mul.args:
+        base, exp = factor.as_base_exp()
+        if isinstance(base, sigmoid) and exp.is_Integer and exp > 0:
+            powers[base.args[0]] = powers.get(base.args[0], 0) + exp
+    pairs = [(u, min(p, powers[-u])) for u, p in powers.items() if -u in powers and not u.could_extract_minus_sign()]
+    if not pairs:
+        return mul
+    out = mul
+    for u, k in pairs:
+        out = out / (sigmoid(u) ** k * sigmoid(-u) ** k) * dsigmoid(u) ** k
+    return out
+
+
 def _rewrite_node(e: sp.Expr) -> sp.Expr:
     if e.is_Add:
         return _rewrite_add(e)
+    if e.is_Mul:
+        return _rewrite_mul(e)
     if isinstance(e, sp.log):
         arg = e.args[0]
         if arg.is_Add:

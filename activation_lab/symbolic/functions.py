@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen import cfunctions
 
-__all__ = ["sigmoid", "softplus", "expm1", "log1p", "STABLE_FUNCTIONS"]
+__all__ = ["sigmoid", "dsigmoid", "softplus", "expm1", "log1p", "STABLE_FUNCTIONS"]
 
 
 class sigmoid(sp.Function):  # noqa: N801 - printed name
@@ -47,6 +47,38 @@ class sigmoid(sp.Function):  # noqa: N801 - printed name
 
     def _latex(self, printer, exp=None):
         s = r"\sigma\left(%s\right)" % printer._print(self.args[0])
+        return s if exp is None else r"%s^{%s}" % (s, exp)
+
+
+class dsigmoid(sp.Function):  # noqa: N801
+    r""":math:`\sigma'(u) = \sigma(u)\sigma(-u)`, with :math:`\sigma''(u) = -\sigma'(u)\tanh(u/2)`.
+
+    Used by the numeric layer: differentiating the product σ(u)σ(−u) gives
+    σ'(u)(σ(−u) − σ(u)), which cancels to 0 for tiny u; tanh(u/2) does not.
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return -dsigmoid(u) * sp.tanh(u / 2)
+
+    @classmethod
+    def eval(cls, u: sp.Expr):  # type: ignore[override]
+        if u.is_zero:
+            return sp.Rational(1, 4)
+        if u.could_extract_minus_sign():
+            return cls(-u)   # even function: one canonical argument
+        return None
+
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sigmoid(u) * sigmoid(-u)
+
+    def _latex(self, printer, exp=None):
+        s = r"\sigma'\left(%s\right)" % printer._print(self.args[0])
         return s if exp is None else r"%s^{%s}" % (s, exp)
 
 
