@@ -127,12 +127,18 @@ def _activations(names: Iterable[Any], add: Iterable[Any]) -> list:
     return list(unique.values())
 
 
-def _label(act: Any, n: int = 0) -> str:
-    return _DISPLAY.get(act.name, act.name) + _PRIME[n]
+def _label(act: Any, n: int = 0, arg: bool = False) -> str:
+    """Legend text for f⁽ⁿ⁾: 'GELU′', 'TeLU″(x)' (``arg``), or '(x*tanh(softplus(x)))′' for a formula."""
+    base = _DISPLAY.get(act.name, act.name)
+    if base.isidentifier():
+        return base + _PRIME[n] + ("(x)" if arg else "")
+    return f"({base}){_PRIME[n]}" if n else base
 
 
 def _styles(acts: Sequence[Any]) -> list[style.LineStyle]:
-    return [style.line_style(a.name, i) for i, a in enumerate(acts)]
+    """Fixed looks for the paper's group, numbered looks for the others in order of appearance."""
+    extra = [a.name for a in acts if a.name not in _DISPLAY]
+    return [style.line_style(a.name, extra.index(a.name) if a.name in extra else 0) for a in acts]
 
 
 def _curves(ax, x: np.ndarray, ys: Sequence[np.ndarray], labels: Sequence[str],
@@ -160,7 +166,7 @@ def telu(x: Any = None, add: Iterable[Any] = ()) -> tuple[Any, FigureData]:
     for act, look in zip(acts, _styles(acts)):
         formulas = _TELU_FORMULAS if act.name == "telu" else ("",) * 3
         for n, ax in ((0, ax1), (1, ax1), (2, ax2)):
-            ax.plot(x, columns[act.name + "'" * n], label=f"{_label(act, n)}(x){formulas[n]}",
+            ax.plot(x, columns[act.name + "'" * n], label=_label(act, n, arg=True) + formulas[n],
                     **style.order_style(look, n).kwargs())
     ax1.set(xlabel="$x$", ylabel="$f(x)$,  $f\\,'(x)$", xlim=(x[0], x[-1]), title="TeLU and its first derivative")
     ax2.set(xlabel="$x$", ylabel="$f\\,''(x)$", xlim=(x[0], x[-1]), title="Second derivative")
@@ -297,20 +303,22 @@ def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[An
         for p in poles:
             if x[keep][0] <= p <= x[keep][-1]:
                 ax.axvline(p, color="#555555", linewidth=0.8, linestyle=(0, (1, 1.5)), zorder=0,
-                           label=f"pole: {_label(ref)}′ = 0")
+                           label=f"pole: {_label(ref, 1)} = 0")
                 ax.plot([p], [top * 0.97], marker="v", color="#555555", markersize=5, linestyle="none",
                         clip_on=False)
     pole_text = ", ".join(f"x ≈ {_minus(round(p, 4))}" for p in poles) or "none in range"
-    ylabel = f"$|f\\,'(x)\\,/\\,\\mathrm{{{_label(ref)}}}'(x)|$"
+    ref_name = _label(ref)
+    ylabel = (f"$|f\\,'(x)\\,/\\,\\mathrm{{{ref_name}}}'(x)|$" if ref_name.isidentifier()
+              else f"|f′(x) / {_label(ref, 1, arg=True)}|")
     ax1.set(xlabel="$x$", ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, top),
-            title=f"Absolute values; {_label(ref)}′ = 0 at\n{pole_text}: a pole, left as a gap (▼)")
+            title=f"Absolute values; {_label(ref, 1)} = 0 at\n{pole_text}: a pole, left as a gap (▼)")
     ax2.set(xlabel="$x$", ylabel=ylabel, xlim=(lo, hi), ylim=(0, top),
             title=f"Zoom into the small-negative\nrange {_minus(lo)} ≤ x ≤ {_minus(hi)}")
     style.place_legend(fig, (ax1, ax2), first=lines)
-    marks = {f"pole {k + 1} ({_label(ref)}′ = 0)": p for k, p in enumerate(poles)}
+    marks = {f"pole {k + 1} ({_label(ref, 1)} = 0)": p for k, p in enumerate(poles)}
     return fig, FigureData("fig12_quotient",
-                           f"Gradient vanishing quotient |f′(x)/{_label(ref)}′(x)| with {_label(ref)} ≡ 1 as "
-                           f"the baseline, absolute values, a gap at the pole where {_label(ref)}′ = 0 "
+                           f"Gradient vanishing quotient |f′(x)/{_label(ref, 1, arg=True)}| with {_label(ref)} ≡ 1 as "
+                           f"the baseline, absolute values, a gap at the pole where {_label(ref, 1)} = 0 "
                            f"({pole_text}), and a zoom into the small-negative range.", columns, marks)
 
 
@@ -383,7 +391,9 @@ def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",)
     add = list(add)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    command = _command(str(out_dir), formats, None if only is None else numbers, add, dpi)
+    def command(figures: Sequence[int] | None) -> str:
+        return _command(str(out_dir), formats, figures, add, dpi)
+
     written: list[Path] = []
     entries = []
     for number in numbers:
@@ -393,11 +403,13 @@ def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",)
         files.append(write_atomic(out / f"{stem}.csv", data.to_csv()))
         written += files
         entries.append((number, data, files))
-    written.append(write_atomic(out / "README.md", _readme(entries, command, out)))
+    written.append(write_atomic(out / "README.md", _readme(entries, command(None if only is None else numbers),
+                                                           command, out)))
     return written
 
 
-def _readme(entries: Sequence[tuple[int, FigureData, Sequence[Path]]], command: str, out: Path) -> str:
+def _readme(entries: Sequence[tuple[int, FigureData, Sequence[Path]]], command: str,
+            command_for: Callable[[Sequence[int]], str], out: Path) -> str:
     lines = [
         "# Figures", "",
         f"Made by `{command}` from the symbolic definitions in `activation_lab/catalog.py`.",
@@ -412,7 +424,7 @@ def _readme(entries: Sequence[tuple[int, FigureData, Sequence[Path]]], command: 
         lines += [f"- columns: {', '.join(f'`{c}`' for c in data.columns)}"]
         if data.marks:
             lines += [f"- marked: {'; '.join(f'{k} = {v:.6g}' for k, v in data.marks.items())}"]
-        lines += [f"- this figure alone: `activation-lab figures --only {number}`", ""]
+        lines += [f"- this figure alone: `{command_for([number])}`", ""]
     made = {data.stem for _, data, _ in entries}
     others = [stem for stem, _ in FIGURES.values() if stem not in made and any(out.glob(f"{stem}.*"))]
     if others:

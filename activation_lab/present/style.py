@@ -71,34 +71,41 @@ _RC: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class LineStyle:
-    """Keyword arguments for ``Axes.plot``: colour, dash pattern, width."""
+    """Keyword arguments for ``Axes.plot``: colour, dash pattern, width, and a marker for added curves."""
 
     color: str
     linestyle: Any
     linewidth: float
+    marker: str | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        return {"color": self.color, "linestyle": self.linestyle, "linewidth": self.linewidth}
+        out = {"color": self.color, "linestyle": self.linestyle, "linewidth": self.linewidth}
+        if self.marker:
+            # a marker every 7% of the curve's length, so the line itself stays readable
+            out.update(marker=self.marker, markevery=0.07, markersize=3.5)
+        return out
 
 
-def line_style(name: str, index: int) -> LineStyle:
-    """The look of activation ``name``; ``index`` (its place in the figure) picks one for others.
+_MARKERS = ("o", "s", "^", "D", "v", "P")
 
-    The paper's group has fixed looks (TeLU black, solid, a little heavier); other curves
-    take colour and dash pattern from the cycles, stepping them together so that neighbours
-    differ in both.
+
+def line_style(name: str, extra: int = 0) -> LineStyle:
+    """The look of activation ``name``: the paper's group has fixed looks (TeLU black, solid,
+    a little heavier), so each reads the same in every figure.  Any other activation is the
+    ``extra``-th added one: it cycles colours and dash patterns and carries a marker, which
+    keeps it apart from the group even where a colour repeats.
     """
     if name in _FIXED:
         colour, dash = _FIXED[name]
-    else:
-        colour, dash = _CYCLE[index % len(_CYCLE)], index % len(DASHES)
-    return LineStyle(PALETTE[colour], DASHES[dash], 2.0 if name == "telu" else 1.4)
+        return LineStyle(PALETTE[colour], DASHES[dash], 2.0 if name == "telu" else 1.4)
+    return LineStyle(PALETTE[_CYCLE[extra % len(_CYCLE)]], DASHES[extra % len(DASHES)], 1.2,
+                     _MARKERS[extra % len(_MARKERS)])
 
 
 def order_style(base: LineStyle, n: int) -> LineStyle:
-    """The look of f⁽ⁿ⁾ when one figure draws several orders of one function: same colour,
-    dash pattern by order (f solid, f′ dashed, f″ dash-dotted)."""
-    return LineStyle(base.color, DASHES[(0, 1, 2)[min(n, 2)]], base.linewidth)
+    """The look of f⁽ⁿ⁾ when one figure draws several orders of one function: same colour and
+    marker, dash pattern by order (f solid, f′ dashed, f″ dash-dotted)."""
+    return LineStyle(base.color, DASHES[(0, 1, 2)[min(n, 2)]], base.linewidth, base.marker)
 
 
 @contextlib.contextmanager
