@@ -42,10 +42,12 @@ def _erfc_fraction(z: np.ndarray) -> np.ndarray:
         tail = (_LD(k) / 2) / (z + tail)
     # e^{-z²} with z = h + l, h on a 2^-20 grid so h² is exact: z² rounded directly would
     # carry an error of z²·2^-64, a third of a double ULP at z = 26
-    h = np.round(z * 2**20) / 2**20
-    l = z - h
+    # (beyond z = 110, erfc(z) < 1e-5000 is 0 even in long double)
+    zc = np.minimum(z, _LD(110))
+    h = np.round(zc * 2**20) / 2**20
+    l = zc - h
     gauss = np.exp(-h * h) * np.exp(-(l * (2 * h + l)))
-    return _ONE_OVER_SQRT_PI * gauss / (z + tail)
+    return np.where(z < 110, _ONE_OVER_SQRT_PI * gauss / (z + tail), _LD(0))
 
 
 def _positive_erfc(a: np.ndarray) -> np.ndarray:

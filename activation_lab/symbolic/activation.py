@@ -137,16 +137,27 @@ def _raw_derivative(expr: sp.Expr, n: int) -> sp.Expr:
     return sp.piecewise_fold(sp.diff(_raw_derivative(expr, n - 1), X))
 
 
+def _sech_form(expr: sp.Expr) -> sp.Expr:
+    """tanh(u)**2 as 1 - sech(u)**2 and 1/cosh(u)**k as sech(u)**k: TeLU' reads
+    tanh(eˣ) + x·eˣ·sech²(eˣ), as in the paper."""
+    for t in expr.atoms(sp.tanh):
+        expr = expr.subs(t**2, 1 - sp.sech(t.args[0]) ** 2)
+    return expr.replace(lambda e: e.is_Pow and isinstance(e.base, sp.cosh) and e.exp.is_negative,
+                        lambda e: sp.sech(e.base.args[0]) ** (-e.exp))
+
+
 @functools.lru_cache(maxsize=2048)
 def _tidy(expr: sp.Expr) -> sp.Expr:
-    """A readable form: SymPy's simplify where it is shorter and affordable, else as is."""
-    if sp.count_ops(expr) > 40:  # simplify grows steeply in time beyond this (minutes at ~80)
-        return expr
-    try:
-        simpler = sp.simplify(expr)
-    except Exception:  # simplify can fail on unusual forms; the raw derivative is still right
-        return expr
-    return simpler if sp.count_ops(simpler) < sp.count_ops(expr) else expr
+    """A readable form: the shortest of the raw derivative and SymPy's simplify (only where
+    simplify is affordable: its time grows steeply, minutes at ~80 operations)."""
+    candidates = [_sech_form(expr)]
+    if sp.count_ops(expr) <= 40:
+        try:
+            candidates.append(_sech_form(sp.simplify(expr)))
+        except Exception:  # simplify can fail on unusual forms; the raw derivative is still right
+            pass
+    candidates += [sp.factor_terms(c) for c in candidates]
+    return min(candidates, key=sp.count_ops)
 
 
 @functools.lru_cache(maxsize=256)
