@@ -217,12 +217,14 @@ def test_figure_functions_return_a_figure_and_columns_and_keep_the_callers_x():
 
 
 def test_bad_requests_raise_clear_errors_and_write_nothing(tmp_path):
-    with pytest.raises(ActivationLabError, match="no figure 7.*8, 9, 10, 11, 12"):
+    with pytest.raises(ValueError, match="no figure 7.*8, 9, 10, 11, 12"):
         al.figures.write_all(tmp_path, only=[7])
     with pytest.raises(ActivationLabError, match="unsupported figure format 'jpg'"):
         al.figures.write_all(tmp_path, formats=("jpg",))
-    with pytest.raises(ActivationLabError, match="at least two finite"):
+    with pytest.raises(ActivationLabError, match="at least two distinct finite"):
         al.figures.linear_units(x=[1.0])
+    with pytest.raises(ValueError, match="at least two distinct finite"):
+        al.figures.saturation(x="abc")
     with pytest.raises(al.UnknownActivationError, match="gelu"):
         al.figures.derivatives(names=["gelo"])
     assert list(tmp_path.iterdir()) == []

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from ..catalog import PAPER_GROUP
-from ..errors import ActivationLabError
 from . import style
+from .style import FigureRequestError
 from .atomic import write_atomic
 
-__all__ = ["FigureData", "telu", "linear_units", "derivatives", "saturation", "quotient", "write_all",
+__all__ = ["FigureData", "FigureRequestError", "telu", "linear_units", "derivatives", "saturation", "quotient", "write_all",
            "FIGURES"]
 
 #: smallest positive (subnormal) numbers: below half of these a result rounds to zero
@@ -103,11 +103,16 @@ def _grid(lo: float, hi: float, per_unit: int) -> np.ndarray:
 def _as_x(x: Any, default: np.ndarray) -> np.ndarray:
     if x is None:
         return default
-    arr = np.array(x, dtype=np.float64).ravel()  # a copy: the caller's array is left alone
-    if arr.size < 2 or not np.isfinite(arr).all():
-        raise ActivationLabError(f"figure x must hold at least two finite numbers, got {x!r}; "
+    problem = FigureRequestError(f"figure x must hold at least two distinct finite numbers, got {x!r}; "
                                  "pass e.g. x=numpy.linspace(-5, 3, 801)")
-    return np.sort(arr)
+    try:
+        arr = np.array(x, dtype=np.float64).ravel()  # a copy: the caller's array is left alone
+    except (TypeError, ValueError):
+        raise problem from None
+    arr = np.unique(arr)  # sorted, each point once: curves are drawn left to right
+    if arr.size < 2 or not np.isfinite(arr).all():
+        raise problem
+    return arr
 
 
 def _activations(names: Iterable[Any], add: Iterable[Any]) -> list:
@@ -116,14 +121,14 @@ def _activations(names: Iterable[Any], add: Iterable[Any]) -> list:
     from .commands._common import resolve
 
     if isinstance(names, str) or isinstance(add, str):
-        raise ActivationLabError("names and add take a list of activations, e.g. names=['telu', 'gelu'], "
+        raise FigureRequestError("names and add take a list of activations, e.g. names=['telu', 'gelu'], "
                                  "add=['x*tanh(softplus(x))']")
     acts = [get(n) for n in names] + [a if isinstance(a, Activation) else resolve(str(a)) for a in add]
     unique: dict[str, Any] = {}
     for act in acts:
         unique.setdefault(act.name, act)
     if not unique:
-        raise ActivationLabError("a figure needs at least one activation; pass names=[...] or add=[...]")
+        raise FigureRequestError("a figure needs at least one activation; pass names=[...] or add=[...]")
     return list(unique.values())
 
 
@@ -369,12 +374,12 @@ def _check_request(formats: Sequence[str], only: Iterable[int] | None) -> tuple[
     formats = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats))
     bad = [f for f in formats if f not in style.FORMATS]
     if bad or not formats:
-        raise ActivationLabError(f"unsupported figure format {', '.join(map(repr, bad)) or '(none)'}; "
+        raise FigureRequestError(f"unsupported figure format {', '.join(map(repr, bad)) or '(none)'}; "
                                  f"choose from {', '.join(style.FORMATS)}, e.g. formats=('png', 'pdf')")
     numbers = sorted(FIGURES) if only is None else sorted(set(only))
     unknown = [n for n in numbers if n not in FIGURES]
     if unknown or not numbers:
-        raise ActivationLabError(f"no figure {', '.join(map(str, unknown)) or '(none given)'}; the figures are "
+        raise FigureRequestError(f"no figure {', '.join(map(str, unknown)) or '(none given)'}; the figures are "
                                  f"{', '.join(map(str, FIGURES))}, e.g. only=[8, 11]")
     return formats, numbers
 
@@ -387,7 +392,7 @@ def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",)
     """
     formats, numbers = _check_request(formats, only)
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200:
-        raise ActivationLabError(f"dpi must be an integer from 10 to 1200, got {dpi!r}")
+        raise FigureRequestError(f"dpi must be an integer from 10 to 1200, got {dpi!r}")
     add = list(add)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

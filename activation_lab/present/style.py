@@ -20,8 +20,12 @@ from typing import Any
 from ..errors import ActivationLabError
 from .atomic import write_atomic
 
-__all__ = ["PALETTE", "LineStyle", "line_style", "order_style", "context", "new_figure", "place_legend",
+__all__ = ["FigureRequestError", "PALETTE", "LineStyle", "line_style", "order_style", "context", "new_figure", "place_legend",
            "save", "FORMATS", "DPI"]
+
+class FigureRequestError(ActivationLabError, ValueError):
+    """A figure request that cannot be met: unknown figure number or format, unusable x, no curves."""
+
 
 #: Okabe–Ito colours by name (R's palette.colors("Okabe-Ito") order, grey included)
 PALETTE: dict[str, str] = {
@@ -150,14 +154,15 @@ def place_legend(fig, axes: Sequence[Any], first: Sequence[Any] = (), below: boo
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
+    where = "outside lower center" if below else "outside right center"
     with context():
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center" if below else "outside right center")
+        fig.legend(list(handles.values()), list(handles), loc=where)
 
 
 def save(fig, path: str | os.PathLike[str], fmt: str, dpi: int = DPI) -> Path:
     """Save ``fig`` as ``fmt`` (png, pdf or svg) to ``path`` atomically, without dates or versions."""
     if fmt not in FORMATS:
-        raise ActivationLabError(f"unsupported figure format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise FigureRequestError(f"unsupported figure format {fmt!r}; use one of {', '.join(FORMATS)}")
     buf = io.BytesIO()
     with context(), _quiet("fontTools"):
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt])

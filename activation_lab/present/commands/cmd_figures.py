@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ...errors import ActivationLabError
-from ..style import DPI
+from ..style import DPI, FigureRequestError
 
 HELP = "regenerate the TeLU paper's figures 8-12 (images, CSV data, README.md) into a folder"
 
@@ -29,7 +28,7 @@ def parse_only(text: str | None) -> list[int] | None:
     for item in text.split(","):
         digits = item.strip().lower().removeprefix("fig")
         if not digits.isdigit():
-            raise ActivationLabError(f"--only {text!r}: {item.strip()!r} is not a figure number; "
+            raise FigureRequestError(f"--only {text!r}: {item.strip()!r} is not a figure number; "
                                      "write e.g. --only 8,11")
         numbers.append(int(digits))
     return numbers
