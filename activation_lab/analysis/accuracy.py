@@ -130,7 +130,8 @@ class AccuracyReport:
             f"  max {self.max_ulp:.3g} ULP, p99 {self.p99_ulp:.3g} ULP; within 0.5 ULP {self.within_half:.2%}, "
             f"1 ULP {self.within_1:.2%}, 2 ULP {self.within_2:.2%}",
             f"  target ≤ {self.tolerance:g}·max(1, κ) ULP: "
-            + ("met" if self.passed else f"NOT met ({self.n_failures} points, {self.n_special_mismatches} special values)"),
+            + ("met" if self.passed
+               else f"NOT met ({self.n_failures} points, {self.n_special_mismatches} special values)"),
         ]
         lines += [f"  worst: {c}" for c in self.worst]
         lines += [f"  failure: {c}" for c in self.failures]
@@ -169,11 +170,12 @@ def implementation_name(implementation: Callable | None) -> str:
 def run_implementation(act: Any, n: int, xs: np.ndarray, implementation: Callable | None) -> np.ndarray:
     """f⁽ⁿ⁾(xs) from the implementation (default: the project's evaluation), as xs's dtype.
 
-    The implementation gets its own copy of xs; floating-point warnings of the
-    implementation are silenced (its results are what is measured).
+    The implementation gets its own copy of xs; floating-point warnings are silenced (the
+    results are what is measured; a signalling-nan input pattern alone raises "invalid").
     """
     if implementation is None:
-        return act.evaluate(xs, n)
+        with np.errstate(all="ignore"):
+            return act.evaluate(xs, n)
     name = implementation_name(implementation)
     try:
         with np.errstate(all="ignore"):
@@ -239,19 +241,22 @@ def _zero_sign_mismatches(fn, xs, got, exact, err, dtype) -> list[Mismatch]:
             with mpmath.workprec(REFERENCE_PREC):
                 want = fn(mpmath.mpf(math.copysign(tiny, float(xs[i]))))
         if want != 0 and bool(np.signbit(got[i])) != bool(want < 0):
+            side = "negative" if want < 0 else "positive"
             out.append(Mismatch(float(xs[i]), float(got[i]), math.copysign(0.0, float(want)),
-                                "zero of the wrong sign (the exact value is " + ("negative)" if want < 0 else "positive)")))
+                                f"zero of the wrong sign (the exact value is {side})"))
     return out
 
 
-def _special_input_mismatches(act, n: int, xs: np.ndarray, got: np.ndarray, dtype: np.dtype) -> list[Mismatch]:
-    """nan must give nan; ±inf must give the limit of f⁽ⁿ⁾ (signed zero, ±inf or the rounded value)."""
+def _special_input_mismatches(act, n: int, xs: np.ndarray, got: np.ndarray,
+                              dtype: np.dtype) -> tuple[list[Mismatch], list[Mismatch]]:
+    """nan must give nan; ±inf must give the limit of f⁽ⁿ⁾ (±inf, the rounded value, or a zero
+    whose sign is reported apart, as the second list)."""
     import mpmath
 
     from ..numeric.evaluate import limits
     from .ulp import ulp_error
 
-    out = []
+    out, zeros = [], []
     for i in np.flatnonzero(~np.isfinite(xs)):
         x, y = float(xs[i]), float(got[i])
         if math.isnan(x):
@@ -264,11 +269,15 @@ def _special_input_mismatches(act, n: int, xs: np.ndarray, got: np.ndarray, dtyp
         if want == 0:
             with mpmath.workprec(REFERENCE_PREC):
                 far = act.mpmath(n)(mpmath.mpf(math.copysign(1e300, x)))
-            if y != 0 or (far != 0 and bool(np.signbit(y)) != bool(far < 0)):
-                out.append(Mismatch(x, y, math.copysign(0.0, float(far)), "wrong limit at " + ("+inf" if x > 0 else "-inf")))
+            expected = math.copysign(0.0, float(far))
+            if y != 0:
+                out.append(Mismatch(x, y, expected, "wrong limit at " + ("+inf" if x > 0 else "-inf")))
+            elif far != 0 and bool(np.signbit(y)) != bool(far < 0):
+                zeros.append(Mismatch(x, y, expected, "zero of the wrong sign (the limit is approached from "
+                                      + ("below)" if far < 0 else "above)")))
         elif float(ulp_error(np.array([y], dtype=dtype), want, 0.0, dtype)[0]) > tolerance(n):
             out.append(Mismatch(x, y, want, "wrong limit at " + ("+inf" if x > 0 else "-inf")))
-    return out
+    return out, zeros
 
 
 def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
@@ -326,11 +335,11 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
         order = np.argsort(-err[over][bad], kind="stable")[:KEEP]
         failures = _cases(over[bad][order], fx, fgot, exact, err, kappa[bad][order], allowed[bad][order])
 
-    specials = _special_input_mismatches(act, n, xs, got, dt)
+    specials, zeros = _special_input_mismatches(act, n, xs, got, dt)
     finite_exact = np.isfinite(hi) & (np.abs(hi) <= float(np.finfo(dt).max))
     for i in np.flatnonzero(finite_exact & ~np.isfinite(fgot)):
         specials.append(Mismatch(float(fx[i]), float(fgot[i]), float(exact[i]), "nan or inf for a finite exact value"))
-    zeros = _zero_sign_mismatches(fn, fx, fgot, exact_mp, err, dt)
+    zeros += _zero_sign_mismatches(fn, fx, fgot, exact_mp, err, dt)
 
     count = int(finite.size)
     share = (lambda t: float(np.count_nonzero(err <= t)) / count) if count else (lambda t: math.nan)
@@ -341,7 +350,8 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
         within_half=share(0.5), within_1=share(1.0), within_2=share(2.0),
         worst=_cases(_worst_first(err, np.arange(count))[:KEEP], fx, fgot, exact, err),
         special_mismatches=tuple(specials[:KEEP]), n_special_mismatches=len(specials),
-        signed_zero_mismatches=tuple(zeros[:KEEP]), n_signed_zero_mismatches=len(zeros), tolerance=T, failures=failures, n_failures=n_failures,
+        signed_zero_mismatches=tuple(zeros[:KEEP]), n_signed_zero_mismatches=len(zeros), tolerance=T,
+        failures=failures, n_failures=n_failures,
     )
 
 
@@ -399,7 +409,9 @@ def _leftmost_nonzero(nonzero: Callable[[np.ndarray], np.ndarray], dtype: np.dty
     grid = np.unique(np.append(np.arange(0, top, step, dtype=np.int64), top))
     flags = nonzero(_negative_floats(dtype, grid))
     if flags[-1]:
-        return -math.inf if nonzero(np.array([-np.inf], dtype=dtype))[0] else float(_negative_floats(dtype, grid[-1:])[0])
+        if nonzero(np.array([-np.inf], dtype=dtype))[0]:
+            return -math.inf
+        return float(_negative_floats(dtype, grid[-1:])[0])
     hits = np.flatnonzero(flags)
     if hits.size == 0:
         return 0.0

@@ -59,12 +59,13 @@ def _neighbours(values: np.ndarray, count: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def default_points(dtype: Any = "float32", magnitudes: int = 400, dense: int = 641, wide: int = 601,
+def default_points(dtype: Any = "float32", magnitudes: int | None = None, dense: int = 641, wide: int = 601,
                    neighbours: int = 8) -> np.ndarray:
     """The default sweep of ``dtype`` (see the module docstring), finite points sorted, then ±0, ±inf, nan.
 
     Deterministic: the same call gives the same points.  ``magnitudes`` log-spaced magnitudes
-    per sign, ``dense`` points on [−8, 8], ``wide`` points on ±1.05·|ln(smallest subnormal/2)|,
+    per sign (default: 400, or one per two octaves where the format spans more), ``dense``
+    points on [−8, 8], ``wide`` points on ±1.05·|ln(smallest subnormal/2)|,
     ``neighbours`` floats each side of every critical point and extreme.
     """
     dtype = np.dtype(dtype)
@@ -75,6 +76,8 @@ def default_points(dtype: Any = "float32", magnitudes: int = 400, dense: int = 6
     info = np.finfo(dtype)
     tiny_sub, big = float(info.smallest_subnormal), float(info.max)
     reach = 1.05 * abs(format_edges(dtype)[3])
+    if magnitudes is None:
+        magnitudes = max(400, int(np.log2(big) - np.log2(tiny_sub)) // 2 + 2)
     with np.errstate(over="ignore"):
         mags = np.geomspace(tiny_sub, big, magnitudes)   # 10**log10(max) may overflow; the end is set to max
         critical = np.array([*CRITICAL_POINTS, *format_edges(dtype)], dtype=np.float64)

@@ -21,7 +21,8 @@ from ._common import emit_json, resolve, table
 HELP = "check accuracy against mpmath (ULP; default sweep or exhaustive float32), worst cases to CSV"
 
 CSV_NAME = "check-worst.csv"
-CSV_HEADER = ("activation", "order", "dtype", "mode", "kind", "rank", "x", "got", "exact", "ulp_error", "kappa", "allowed")
+CSV_HEADER = ("activation", "order", "dtype", "mode", "kind", "rank", "x", "got", "exact", "ulp_error", "kappa",
+              "allowed")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", default=None, metavar="0,1",
                    help="derivative orders, comma-separated (default 0,1; 0 with --exhaustive)")
     p.add_argument("--dtype", default=None, metavar="float32,float64",
-                   help="float16, float32, float64, comma-separated (default float32,float64; float32 with --exhaustive)")
+                   help="float16, float32, float64, comma-separated "
+                        "(default float32,float64; float32 with --exhaustive)")
     p.add_argument("--exhaustive", action="store_true",
                    help="every one of the 2^32 float32 inputs (minutes per function; resumable)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
@@ -70,8 +72,9 @@ def _csv_rows(label: str, n: int, dtype: str, mode: str, report) -> list[tuple]:
     rows = []
     for kind, cases in (("worst", report.worst), ("failure", report.failures)):
         for rank, c in enumerate(cases, 1):
+            optional = ["" if math.isnan(v) else repr(v) for v in (c.kappa, c.allowed)]
             rows.append((label, n, dtype, mode, kind, rank, repr(c.x), repr(c.got), repr(c.exact), repr(c.ulp),
-                         "" if math.isnan(c.kappa) else repr(c.kappa), "" if math.isnan(c.allowed) else repr(c.allowed)))
+                         *optional))
     return rows
 
 
