@@ -357,23 +357,24 @@ def _report(act, n, implementation, start, stop, totals, seconds, done, chunks) 
 # --- running ------------------------------------------------------------------------------------
 
 class _Bar:
-    """A one-line progress bar on stderr, redrawn at most five times a second."""
+    """A progress bar on stderr: one line redrawn five times a second on a terminal, else a line every 15 s."""
 
     def __init__(self, label: str, total: int, done: int):
         self.label, self.total, self.first, self.t0, self.last = label, total, done, time.monotonic(), 0.0
+        self.tty = sys.stderr.isatty()
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if done < total and now - self.last < 0.2:
+        if done < total and now - self.last < (0.2 if self.tty else 15.0):
             return
         self.last = now
         frac = done / total if total else 1.0
         rate = (done - self.first) / max(now - self.t0, 1e-9)
         eta = f", ETA {_duration((total - done) / rate)}" if 0 < rate and done < total else ""
         bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\r{self.label}: [{bar:<30}] {frac:6.1%} {done}/{total} chunks, "
+        sys.stderr.write(f"{chr(13) if self.tty else ''}{self.label}: [{bar:<30}] {frac:6.1%} {done}/{total} chunks, "
                          f"{_duration(now - self.t0)}{eta}   ")
-        if done >= total:
+        if done >= total or not self.tty:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
