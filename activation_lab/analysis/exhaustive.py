@@ -152,7 +152,7 @@ class ExhaustiveReport:
             f"{self.name} {order_label(self.n)} float32 exhaustive [{self.implementation}]: "
             f"{self.count} inputs ({self.finite} finite), {self.chunks_done}/{self.chunks} chunks, "
             f"{self.seconds:.1f} s",
-            f"  max {self.max_ulp:.4g} ULP, p99 ≤ {self.p99_ulp:g} ULP; within 0.5 ULP {share(self.within(0.5))}, "
+            f"  max {self.max_ulp:.10g} ULP, p99 ≤ {self.p99_ulp:g} ULP; within 0.5 ULP {share(self.within(0.5))}, "
             f"1 ULP {share(self.within(1.0))}, 2 ULP {share(self.within(2.0))}",
             f"  reference: {self.confirmed} values near rounding boundaries confirmed with mpmath, "
             f"{self.corrected} corrected; "
@@ -372,7 +372,8 @@ class _Bar:
         rate = (done - self.first) / max(now - self.t0, 1e-9)
         eta = f", ETA {_duration((total - done) / rate)}" if 0 < rate and done < total else ""
         bar = "#" * int(30 * frac)
-        sys.stderr.write(f"{chr(13) if self.tty else ''}{self.label}: [{bar:<30}] {frac:6.1%} {done}/{total} chunks, "
+        start = "\r" if self.tty else ""
+        sys.stderr.write(f"{start}{self.label}: [{bar:<30}] {frac:6.1%} {done}/{total} chunks, "
                          f"{_duration(now - self.t0)}{eta}   ")
         if done >= total or not self.tty:
             sys.stderr.write("\n")
