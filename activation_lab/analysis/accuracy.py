@@ -28,7 +28,8 @@ import numpy as np
 from ..errors import ActivationLabError, UnsupportedDtypeError
 
 __all__ = ["AccuracyReport", "Case", "GradientUnderflow", "Mismatch", "UnderflowRow", "accuracy",
-           "gradient_underflow", "order_label", "tolerance"]
+           "condition_numbers", "gradient_underflow", "implementation_name", "order_label", "run_implementation",
+           "tolerance"]
 
 #: precision (bits) of the mpmath references; :func:`reference` confirms each at twice this
 REFERENCE_PREC = 128
@@ -162,6 +163,7 @@ def _check_dtype(dtype: Any) -> np.dtype:
 
 
 def implementation_name(implementation: Callable | None) -> str:
+    """How reports name an implementation: "activation_lab" for the project's evaluation."""
     if implementation is None:
         return "activation_lab"
     return getattr(implementation, "__qualname__", None) or type(implementation).__name__
