@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import secrets
 from dataclasses import dataclass
 
@@ -65,7 +64,8 @@ class Equivalence:
             how = "proved symbolically" if self.method == "symbolic" else \
                 f"agree to {self.max_difference:.1e} relative at {self.points} random points (300 bits)"
             return f"{self.a} == {self.b}: the same function ({how})"
-        return f"{self.a} != {self.b}: they differ at x = {self.witness!r} (relative difference {self.max_difference:.3g})"
+        return (f"{self.a} != {self.b}: they differ at x = {self.witness!r} "
+                f"(relative difference {self.max_difference:.3g})")
 
 
 def _plain(expr: sp.Expr) -> sp.Expr:
@@ -164,6 +164,7 @@ def catalog_match(act: Activation | str) -> str | None:
         for entry in sorted(CATALOG, key=lambda e: e.name != act.name):
             other = get(entry.name)
             theirs = [_mp(other.expr)(mpmath.mpf(x)) for x in probe]
-            if all(abs(u - v) <= 1e-12 * max(1, abs(u)) for u, v in zip(own, theirs)) and equivalent(act, other):
+            close = all(abs(u - v) <= 1e-12 * max(1, abs(u)) for u, v in zip(own, theirs, strict=True))
+            if close and equivalent(act, other):
                 return entry.name
     return None

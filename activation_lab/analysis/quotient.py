@@ -12,6 +12,7 @@ negative range the paper's figure shows.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -115,7 +116,6 @@ def quotient(act: Activation | str, reference: Activation | str = "telu", x: Any
     >>> quotient("silu").limit_exact       # SiLU′ and TeLU′ share the leading term x·eˣ
     1
     """
-    import mpmath
 
     f, ref = _resolve(act), _resolve(reference)
     xs = _grid(x)
@@ -163,7 +163,7 @@ def _intervals(scan: np.ndarray, df: np.ndarray, dr: np.ndarray, poles: list[flo
     below: list[tuple[float, float]] = []
     above: list[tuple[float, float]] = []
     with mpmath.workprec(80):
-        for a, b in zip(cuts, cuts[1:]):
+        for a, b in itertools.pairwise(cuts):
             if b <= a:
                 continue
             mid = mpmath.mpf((a + b) / 2)

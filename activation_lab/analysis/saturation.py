@@ -20,6 +20,7 @@ adaptive precision, must tend to 1 (``ratios``, ``agree``).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -48,15 +49,15 @@ _ORDERS = (3, 6, 10)                 # series lengths tried in turn when leading
 _BIG_T = sp.Integer(10) ** 40        # where Piecewise conditions are decided
 
 
-class _Unsupported(Exception):
+class _UnsupportedError(Exception):
     """The expression lies outside the asymptotic calculus."""
 
 
-class _NeedMore(Exception):
+class _NeedMoreError(Exception):
     """Leading terms cancelled: the series were cut too short."""
 
 
-class _OutOfTime(Exception):
+class _OutOfTimeError(Exception):
     """The deadline passed."""
 
 
@@ -107,7 +108,7 @@ def _const(c: sp.Expr) -> _Series:
 def _real_sign(c: sp.Expr) -> int:
     value = sp.N(c, 30)
     if not value.is_real:
-        raise _Unsupported(f"coefficient {c} is not real")
+        raise _UnsupportedError(f"coefficient {c} is not real")
     return _sign(value)
 
 
@@ -126,39 +127,39 @@ class _Calculus:
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
-            raise _OutOfTime
+            raise _OutOfTimeError
 
     # ordering of scales ------------------------------------------------------------------
     def compare(self, a: _Scale, b: _Scale) -> int:
         """sign of lim log(a/b): +1 when a dominates b, 0 when a and b are the same scale."""
-        D = sp.expand(a.E - b.E)
-        if D == 0:
+        gap = sp.expand(a.E - b.E)
+        if gap == 0:
             return _sign(a.p - b.p)
-        key = (D,)
+        key = (gap,)
         if key not in self._cmp:
-            self._cmp[key] = self.sign_at_infinity(D)
+            self._cmp[key] = self.sign_at_infinity(gap)
         return self._cmp[key]
 
-    def sign_at_infinity(self, D: sp.Expr) -> int:
+    def sign_at_infinity(self, gap: sp.Expr) -> int:
         """±1 for an expression known to diverge to ±∞."""
-        lead = self.lead(D)
+        lead = self.lead(gap)
         if self.limit_class(lead) != "inf":
-            raise _Unsupported(f"exponent {D} does not diverge")
+            raise _UnsupportedError(f"exponent {gap} does not diverge")
         return _real_sign(lead.c)
 
     def limit_class(self, term: _Term) -> str:
         """'inf', 'const' or 'zero': where |term| goes as t → ∞."""
-        p, E = term.scale.p, term.scale.E
-        if E == 0:
+        p, ex = term.scale.p, term.scale.E
+        if ex == 0:
             return "inf" if p > 0 else "const" if p == 0 else "zero"
-        return "inf" if self.sign_at_infinity(E) > 0 else "zero"
+        return "inf" if self.sign_at_infinity(ex) > 0 else "zero"
 
     def lead(self, e: sp.Expr | _Series) -> _Term:
         s = self.series(e) if not isinstance(e, _Series) else e
         if not s.terms:
             if s.err is None:
-                raise _Unsupported("the expression is exactly zero")
-            raise _NeedMore
+                raise _UnsupportedError("the expression is exactly zero")
+            raise _NeedMoreError
         return s.terms[0]
 
     # arithmetic on series ---------------------------------------------------------------
@@ -233,28 +234,28 @@ class _Calculus:
         return self.add(*out)
 
     def split(self, s: _Series) -> tuple[_Term, _Series]:
-        """s = L·(1 + δ) with L the leading term: (L, δ)."""
-        L = self.lead(s)
-        inv = _Scale(-L.scale.p, sp.expand(-L.scale.E))
-        delta = self.times(_Series(s.terms[1:], s.err), 1 / L.c, inv)
-        return L, delta
+        """s = top·(1 + δ) with top the leading term: (top, δ)."""
+        top = self.lead(s)
+        inv = _Scale(-top.scale.p, sp.expand(-top.scale.E))
+        delta = self.times(_Series(s.terms[1:], s.err), 1 / top.c, inv)
+        return top, delta
 
     def power(self, s: _Series, k: sp.Expr) -> _Series:
         if s.exact_zero:
             if k > 0:
                 return s
-            raise _Unsupported("a negative power of zero")
+            raise _UnsupportedError("a negative power of zero")
         if k.is_Integer and 0 <= k <= 8:
             out = _const(sp.S.One)
             for _ in range(int(k)):
                 out = self.mul(out, s)
             return out
-        L, delta = self.split(s)
-        if _real_sign(L.c) < 0 and not k.is_Integer:
-            raise _Unsupported("a fractional power of a negative quantity")
+        top, delta = self.split(s)
+        if _real_sign(top.c) < 0 and not k.is_Integer:
+            raise _UnsupportedError("a fractional power of a negative quantity")
         coeffs = [sp.binomial(k, j) for j in range(self.n + 1)]
-        lead = _Scale(L.scale.p * k, sp.expand(L.scale.E * k))
-        return self.times(self.compose(coeffs, delta), L.c**k, lead)
+        lead = _Scale(top.scale.p * k, sp.expand(top.scale.E * k))
+        return self.times(self.compose(coeffs, delta), top.c**k, lead)
 
     def exp(self, u: _Series) -> _Series:
         divergent, constant, small = [], sp.S.Zero, []
@@ -267,7 +268,7 @@ class _Calculus:
             else:
                 small.append(term)
         if u.err is not None and self.limit_class(_Term(sp.S.One, u.err)) != "zero":
-            raise _NeedMore     # the exponent is not known to o(1)
+            raise _NeedMoreError     # the exponent is not known to o(1)
         factorials = [1 / sp.factorial(j) for j in range(self.n + 1)]
         rest = self.compose(factorials, _Series(tuple(small), u.err))
         return self.times(rest, sp.exp(constant), _Scale(sp.S.Zero, sp.expand(sp.Add(*divergent))))
@@ -279,7 +280,7 @@ class _Calculus:
         for j in range(self.n + 1):
             a = sp.diff(f, _Y, j).subs(_Y, at) / sp.factorial(j)
             if a.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
-                raise _Unsupported(f"{f} is singular at {at}")
+                raise _UnsupportedError(f"{f} is singular at {at}")
             coeffs.append(a)
         return self.compose(coeffs, delta)
 
@@ -287,18 +288,18 @@ class _Calculus:
         """Where u goes: ('inf', sign, _) or ('finite', u₀, δ) with u = u₀ + δ, δ → 0."""
         if u.exact_zero:
             return "finite", sp.S.Zero, u
-        L = self.lead(u)
-        cls = self.limit_class(L)
+        top = self.lead(u)
+        cls = self.limit_class(top)
         if cls == "inf":
-            return "inf", sp.Integer(_real_sign(L.c)), u
+            return "inf", sp.Integer(_real_sign(top.c)), u
         if cls == "const":
-            return "finite", L.c, _Series(u.terms[1:], u.err)
+            return "finite", top.c, _Series(u.terms[1:], u.err)
         return "finite", sp.S.Zero, u
 
-    def at_infinity(self, F: sp.Expr, u: _Series, k: int) -> _Series:
-        """F(e^{k·u}) for e^{k·u} → 0, F analytic at 0."""
+    def at_infinity(self, gen: sp.Expr, u: _Series, k: int) -> _Series:
+        """gen(e^{k·u}) for e^{k·u} → 0, gen analytic at 0."""
         v = self.exp(self.times(u, sp.Integer(k)))
-        coeffs = _taylor_coefficients(F, self.n)
+        coeffs = _taylor_coefficients(gen, self.n)
         return self.compose(coeffs, v)
 
     # the expression walk ----------------------------------------------------------------
@@ -313,7 +314,7 @@ class _Calculus:
     def _series_uncached(self, e: sp.Expr) -> _Series:
         if not e.has(_T):
             if not e.is_number or e.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
-                raise _Unsupported(f"{e} is not a finite constant")
+                raise _UnsupportedError(f"{e} is not a finite constant")
             return _const(e)
         if e == _T:
             return _Series((_Term(sp.S.One, _Scale(sp.S.One, sp.S.Zero)),))
@@ -333,10 +334,10 @@ class _Calculus:
             for value, cond in e.args:
                 verdict = cond.subs(_T, _BIG_T) if cond is not sp.true else cond
                 if verdict not in (sp.true, sp.false):
-                    raise _Unsupported(f"cannot decide {cond} as t → ∞")
+                    raise _UnsupportedError(f"cannot decide {cond} as t → ∞")
                 if verdict is sp.true:
                     return self.series(value)
-            raise _Unsupported("no branch of the Piecewise holds as t → ∞")
+            raise _UnsupportedError("no branch of the Piecewise holds as t → ∞")
         if isinstance(e, sp.exp):
             return self.exp(self.series(e.args[0]))
         if isinstance(e, (sp.cosh, sp.sinh, expm1)):
@@ -344,12 +345,12 @@ class _Calculus:
         if isinstance(e, (sp.Max, sp.Min)):
             return self.series(e.rewrite(sp.Piecewise))
         if not isinstance(e, sp.Function):
-            raise _Unsupported(f"{type(e).__name__} is not handled")
+            raise _UnsupportedError(f"{type(e).__name__} is not handled")
         return self._function(e)
 
     def _function(self, e: sp.Function) -> _Series:
         if len(e.args) != 1 and not isinstance(e, sp.Heaviside):
-            raise _Unsupported(f"{e.func} has several arguments")
+            raise _UnsupportedError(f"{e.func} has several arguments")
         u = self.series(e.args[0])
         where, at, delta = self.around(u)
         if isinstance(e, (sp.Abs, sp.sign, sp.Heaviside)):
@@ -384,7 +385,7 @@ class _Calculus:
             return self.add(_const(sgn * sp.pi / 2), self.times(self.taylor(sp.atan, sp.S.Zero, inv), -1))
         if isinstance(e, (sp.log, log1p)):
             return self._log(self.add(u, _const(sp.S.One)) if isinstance(e, log1p) else u)
-        raise _Unsupported(f"{e.func} at infinity is not handled")
+        raise _UnsupportedError(f"{e.func} at infinity is not handled")
 
     def _erfc_plus(self, u: _Series) -> _Series:
         """erfc(u), u → +∞: e^{−u²}/(u√π)·Σₖ (−1)ᵏ(2k−1)!!/(2u²)ᵏ."""
@@ -399,20 +400,20 @@ class _Calculus:
         where, at, delta = self.around(u)
         if where == "finite" and at != 0:
             return self.taylor(sp.log, at, delta)
-        L, delta = self.split(u)
-        if L.scale.p != 0:
-            raise _Unsupported("log of a power of x (log x terms are outside the calculus)")
-        if _real_sign(L.c) < 0:
-            raise _Unsupported("log of a negative quantity")
-        parts = [_const(sp.log(L.c)), self.taylor(sp.log, sp.S.One, delta)]
-        if L.scale.E != 0:
-            parts.append(self.series(L.scale.E))
+        top, delta = self.split(u)
+        if top.scale.p != 0:
+            raise _UnsupportedError("log of a power of x (log x terms are outside the calculus)")
+        if _real_sign(top.c) < 0:
+            raise _UnsupportedError("log of a negative quantity")
+        parts = [_const(sp.log(top.c)), self.taylor(sp.log, sp.S.One, delta)]
+        if top.scale.E != 0:
+            parts.append(self.series(top.scale.E))
         return self.add(*parts)
 
 
 @functools.lru_cache(maxsize=256)
-def _taylor_coefficients(F: sp.Expr, n: int) -> list[sp.Expr]:
-    poly = sp.series(F, _Y, 0, n + 1).removeO()
+def _taylor_coefficients(gen: sp.Expr, n: int) -> list[sp.Expr]:
+    poly = sp.series(gen, _Y, 0, n + 1).removeO()
     return [sp.expand(poly).coeff(_Y, j) for j in range(n + 1)]
 
 
@@ -490,9 +491,9 @@ def leading_term(expr: sp.Expr, direction: int = -1, time_limit: float = 5.0) ->
             if not known and calc.limit_class(lead) != "zero" and n != _ORDERS[-1]:
                 continue
             poly = [t for t in s.terms if t.scale.E == 0 and t.scale.p >= 0]
-        except _NeedMore:
+        except _NeedMoreError:
             continue
-        except (_Unsupported, _OutOfTime, RecursionError):
+        except (_UnsupportedError, _OutOfTimeError, RecursionError):
             return None
         constant, exponent, body = _term_to_x(lead, direction)
         terms = tuple(_term_to_x(t, direction)[2] for t in s.terms)
@@ -524,10 +525,10 @@ def _classify(lead: LeadingTerm) -> tuple[str, sp.Expr]:
         return "zero", sp.S.Zero
     if lead.exponent == 0:
         return ("constant", sp.S.Zero) if lead.power == 0 else ("polynomial", lead.power)
-    E = lead.exponent
-    top = leading_term(E, lead.direction)
+    ex = lead.exponent
+    top = leading_term(ex, lead.direction)
     if top is None:
-        raise _Unsupported("the exponent's own leading term is out of reach")
+        raise _UnsupportedError("the exponent's own leading term is out of reach")
     if top.exponent != 0:
         return "double-exponential", top.constant
     q = top.power
@@ -662,24 +663,24 @@ def _fit(g: sp.Expr, direction: int) -> LeadingTerm:
             f"no leading term for {g} as x -> {'+' if direction > 0 else '-'}inf: it is zero, infinite or changes sign "
             "far out (an oscillating function has no leading term)")
     sign = int(mpmath.sign(vals[-1]))
-    L = [float(mpmath.log(abs(v))) for v in vals]
-    dL = [b - a for a, b in zip(L, L[1:])]
+    logs = [float(mpmath.log(abs(v))) for v in vals]
+    steps = [b - a for a, b in itertools.pairwise(logs)]
     p, exponent_t = sp.S.Zero, sp.S.Zero
-    if abs(dL[-1]) < 1e-3 and abs(dL[-2]) < 2e-3:
+    if abs(steps[-1]) < 1e-3 and abs(steps[-2]) < 2e-3:
         return _fitted(g, direction, sign, p, exponent_t)      # a constant
-    q = math.log2(abs(dL[-1] / dL[-2])) if dL[-2] != 0 else 0.0
+    q = math.log2(abs(steps[-1] / steps[-2])) if steps[-2] != 0 else 0.0
     if q > 6:                                                  # log|g| itself grows exponentially
-        b = _round((math.log(abs(L[-2])) - math.log(abs(L[-3]))) / (_FIT_T[-2] - _FIT_T[-3]), 2e-3)
-        a = _round(L[-2] / math.exp(float(b) * _FIT_T[-2]), 0.02)
+        b = _round((math.log(abs(logs[-2])) - math.log(abs(logs[-3]))) / (_FIT_T[-2] - _FIT_T[-3]), 2e-3)
+        a = _round(logs[-2] / math.exp(float(b) * _FIT_T[-2]), 0.02)
         return _fitted(g, direction, sign, p, a * sp.exp(b * _T))
     if q > 1.5:                                                # a·t^q, then the rest as below
         q = _round(q, 0.05, 4)
-        a = _round(L[-1] / _FIT_T[-1] ** float(q), 0.02)
+        a = _round(logs[-1] / _FIT_T[-1] ** float(q), 0.02)
         exponent_t = a * _T**q
-        L = [v - float(a) * t ** float(q) for v, t in zip(L, _FIT_T)]
-    # L = c·t + p·log t + k through the last three points
-    A = np.array([[t, math.log(t), 1.0] for t in _FIT_T[-3:]])
-    c, pp, _ = np.linalg.solve(A, np.array(L[-3:]))
+        logs = [v - float(a) * t ** float(q) for v, t in zip(logs, _FIT_T, strict=True)]
+    # logs = c·t + p·log t + k through the last three points
+    design = np.array([[t, math.log(t), 1.0] for t in _FIT_T[-3:]])
+    c, pp, _ = np.linalg.solve(design, np.array(logs[-3:]))
     c = _round(c, 2e-3) if abs(c) > 1e-3 else sp.S.Zero
     return _fitted(g, direction, sign, _round(pp, 0.05, 4), exponent_t + c * _T)
 
@@ -814,7 +815,7 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
             lead = _fit(target, direction)
     try:
         kind, rate = _classify(lead)
-    except _Unsupported:
+    except _UnsupportedError:
         kind, rate, fallback = "exponential", sp.nan, True
     ratios = {float(direction * x): _ratio(target, lead.expr, direction * x) for x in RATIO_POINTS}
     return Saturation(

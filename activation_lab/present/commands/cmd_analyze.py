@@ -26,6 +26,15 @@ def _point(p: tuple[float, float] | None) -> str:
     return "none" if p is None else f"{_num(p[1])} at {_num(p[0])}"
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _limit(quot: dict[str, Any]) -> str:
+    exact = quot["limit_exact"]
+    return str(exact) if exact is not None else _num(quot["limit_neg_inf"]) + " (numerical)"
+
+
 def _spans(items: list[tuple[float, float]]) -> str:
     return " ".join(f"({a:.4g},{b:.4g})" for a, b in items) or "none"
 
@@ -89,8 +98,8 @@ def _rows(infos: list[dict[str, Any]]) -> list[list[str]]:
         row("inf f'", lambda i: _point(i["derivative_min"])),
         row("sup f'", lambda i: _point(i["derivative_max"])),
         row("Lipschitz", lambda i: _num(i["lipschitz"])),
-        row("monotonic", lambda i: "yes" if i["monotonic"] else "no"),
-        row("bounded below/above", lambda i: f"{'yes' if i['bounded_below'] else 'no'}/{'yes' if i['bounded_above'] else 'no'}"),
+        row("monotonic", lambda i: _yes(i["monotonic"])),
+        row("bounded below/above", lambda i: f"{_yes(i['bounded_below'])}/{_yes(i['bounded_above'])}"),
         row("smoothness", lambda i: i["smoothness"]),
         row("zero crossings", lambda i: ", ".join(_num(z) for z in i["zero_crossings"]) or "none"),
         row("self-gated x*g(x), g =", lambda i: str(i["self_gated"]) if i["self_gated"] is not None else "no"),
@@ -106,9 +115,9 @@ def _rows(infos: list[dict[str, Any]]) -> list[list[str]]:
         row("1-f/A as x->+inf: kind", lambda i: i["approach_pos_inf"]["kind"]
             + (" (fit)" if i["approach_pos_inf"]["numerical_fallback"] else "")),
         row("1-f/A as x->+inf: ~", lambda i: str(i["approach_pos_inf"]["leading"])),
-        row(f"|f'/{ref}'| at -inf", lambda i: str(i["quotient"]["limit_exact"]) if i["quotient"]["limit_exact"] is not None
-            else _num(i["quotient"]["limit_neg_inf"])),
-        row(f"poles of f'/{ref}' in [{lo:g},{hi:g}]", lambda i: ", ".join(_num(p) for p in i["quotient"]["poles"]) or "none"),
+        row(f"|f'/{ref}'| at -inf", lambda i: _limit(i["quotient"])),
+        row(f"poles of f'/{ref}' in [{lo:g},{hi:g}]",
+            lambda i: ", ".join(_num(p) for p in i["quotient"]["poles"]) or "none"),
         row(f"|f'/{ref}'| < 1 on", lambda i: _spans(i["quotient"]["below_one"])),
         row(f"|f'/{ref}'| > 1 on", lambda i: _spans(i["quotient"]["above_one"])),
     ]
