@@ -65,6 +65,8 @@ def sign_change_roots(xs: np.ndarray, values: np.ndarray, fn: Callable[[Any], An
 
 
 def _refine(fn: Callable[[Any], Any], a: float, b: float) -> float:
+    """The root of fn in [a, b] (a sign change): Anderson's method, accepted only if fn still
+    changes sign within 1e-24 of it (a multiple root stalls the solver early), else bisection."""
     import mpmath
 
     with mpmath.workprec(_PREC):
@@ -72,11 +74,12 @@ def _refine(fn: Callable[[Any], Any], a: float, b: float) -> float:
         f_lo = fn(lo)
         try:
             r = mpmath.findroot(fn, (lo, hi), solver="anderson", tol=mpmath.mpf(2) ** (-2 * _PREC // 3))
-            if lo <= r <= hi:
+            d = mpmath.mpf("1e-24") * max(1, abs(r))
+            if lo <= r <= hi and (fn(r) == 0 or mpmath.sign(fn(r - d)) != mpmath.sign(fn(r + d))):
                 return float(r)
         except (ValueError, ZeroDivisionError):
             pass
-        for _ in range(_PREC + 10):           # bisection: always converges on a sign change
+        for _ in range(_PREC):                # bisection: always converges on a sign change
             mid = (lo + hi) / 2
             f_mid = fn(mid)
             if f_mid == 0:

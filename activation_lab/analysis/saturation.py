@@ -418,12 +418,14 @@ def _taylor_coefficients(gen: sp.Expr, n: int) -> list[sp.Expr]:
 
 
 def _is_zero(c: sp.Expr) -> bool:
+    """Whether a merged coefficient cancelled.  Undecided counts as non-zero: a spurious tiny
+    constant then fails the numerical check (``agree``) instead of being dropped silently."""
     c = sp.expand(c)
-    if c == 0:
+    if c == 0 or c.is_zero:
         return True
-    if c.is_zero is not None:
-        return bool(c.is_zero)
-    return abs(sp.N(c, 60)) < sp.Float("1e-50", 60)
+    if c.is_zero is False or sp.count_ops(c) > 60:
+        return False
+    return sp.simplify(c.rewrite(sp.exp)) == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,6 +497,8 @@ def leading_term(expr: sp.Expr, direction: int = -1, time_limit: float = 5.0) ->
             continue
         except (_UnsupportedError, _OutOfTimeError, RecursionError):
             return None
+        except (TypeError, ValueError, ArithmeticError, NotImplementedError):
+            return None     # SymPy could not decide a step (a sign, a series): the caller fits numerically
         constant, exponent, body = _term_to_x(lead, direction)
         terms = tuple(_term_to_x(t, direction)[2] for t in s.terms)
         poly_x = sp.Add(*(_term_to_x(t, direction)[2] for t in poly)) if known else None
@@ -787,8 +791,9 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
     >>> saturation("telu").leading          # TeLU′(x) ~ x·eˣ as x → −∞
     x*exp(x)
 
-    ``time_limit`` bounds the symbolic analysis (seconds); past it, or outside the
-    calculus, the leading term comes from a numerical fit (``numerical_fallback``).
+    ``time_limit`` bounds each symbolic expansion (seconds; there are at most three: f⁽ⁿ⁾,
+    the deviation from the asymptote, the exponent); past it, or outside the calculus, the
+    leading term comes from a numerical fit (``numerical_fallback``).
     """
     from ..numeric.rewrite import stable, stable_derivative
     from ..symbolic.activation import _check_order
@@ -804,19 +809,21 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
     fallback = lead is None
     if fallback:
         lead = _fit(g, direction)
-    if direction > 0 and lead.expr != 0 and lead.exponent == 0 and lead.power >= 0:
-        # not decaying: describe the approach 1 − g/A to its asymptote A
+    if direction > 0 and not fallback and lead.expr != 0 and lead.exponent == 0 and lead.power >= 0:
+        # not decaying: describe the approach 1 − g/A to its asymptote A (known exactly only
+        # from the calculus; a fitted asymptote would make the deviation meaningless)
         asymptote = _asymptote(lead)
         target = _complement(stable(sp.expand(1 - g / asymptote)))
         describes = f"1 - {_prime(order)}/({asymptote})"
-        lead = None if fallback else leading_term(target, direction, time_limit)
+        lead = leading_term(target, direction, time_limit)
         if lead is None:
             fallback = True
             lead = _fit(target, direction)
     try:
         kind, rate = _classify(lead)
-    except _UnsupportedError:
-        kind, rate, fallback = "exponential", sp.nan, True
+    except _UnsupportedError:           # an exponent beyond the calculus: fit instead (simple exponents)
+        fallback, lead = True, _fit(target, direction)
+        kind, rate = _classify(lead)
     ratios = {float(direction * x): _ratio(target, lead.expr, direction * x) for x in RATIO_POINTS}
     return Saturation(
         name=act.name, direction=direction, order=order, describes=describes, asymptote=asymptote,
