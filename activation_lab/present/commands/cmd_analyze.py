@@ -111,10 +111,11 @@ def _rows(infos: list[dict[str, Any]]) -> list[list[str]]:
         row("f' as x->-inf: kind", lambda i: i["saturation_neg_inf"]["kind"]
             + (" (fit)" if i["saturation_neg_inf"]["numerical_fallback"] else "")),
         row("f' as x->-inf: ~", lambda i: str(i["saturation_neg_inf"]["leading"])),
-        row("f as x->+inf: asymptote A", lambda i: str(i["approach_pos_inf"]["asymptote"] or "none (f -> 0)")),
-        row("1-f/A as x->+inf: kind", lambda i: i["approach_pos_inf"]["kind"]
+        row("f as x->+inf: asymptote A", lambda i: str(i["approach_pos_inf"]["asymptote"] or "none")),
+        row("  approach: kind", lambda i: i["approach_pos_inf"]["kind"]
             + (" (fit)" if i["approach_pos_inf"]["numerical_fallback"] else "")),
-        row("1-f/A as x->+inf: ~", lambda i: str(i["approach_pos_inf"]["leading"])),
+        row("  approach: ~", lambda i: ("1-f/A ~ " if i["approach_pos_inf"]["asymptote"] is not None else "f ~ ")
+            + str(i["approach_pos_inf"]["leading"])),
         row(f"|f'/{ref}'| at -inf", lambda i: _limit(i["quotient"])),
         row(f"poles of f'/{ref}' in [{lo:g},{hi:g}]",
             lambda i: ", ".join(_num(p) for p in i["quotient"]["poles"]) or "none"),
