@@ -433,10 +433,11 @@ def _is_zero(c: sp.Expr) -> bool:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LeadingTerm:
-    """g(x) ~ constant·|x|^power·e^{exponent(x)}·(sign conventions in ``expr``) as x → direction·∞.
+    """g(x) ~ expr as x → direction·∞, expr = constant·x^power·e^{exponent(x)}.
 
-    ``expr`` is the whole term as a SymPy expression in x (``0`` when g is exactly 0 there);
-    ``terms`` are the first terms of the expansion, most dominant first, also in x.
+    (For a non-integer power, expr = constant·(direction·x)^power·e^{exponent}, which is real.)
+    ``expr`` is 0 when g is exactly 0 there; ``terms`` are the first terms of the expansion,
+    most dominant first, also in x; ``polynomial_part`` their part c·x^p with p ≥ 0.
     """
 
     expr: sp.Expr
@@ -716,10 +717,11 @@ def _fitted(g: sp.Expr, direction: int, sign: int, p: sp.Expr, exponent_t: sp.Ex
 class Saturation:
     """How f⁽ⁿ⁾ behaves as x → direction·∞.
 
-    For direction = −1, and for direction = +1 when f⁽ⁿ⁾ → 0 there, the fields describe
-    f⁽ⁿ⁾ itself.  For direction = +1 when f⁽ⁿ⁾ tends to a non-zero asymptote A(x) (a
-    polynomial: x for TeLU, 1 for TeLU′), they describe the relative deviation
-    1 − f⁽ⁿ⁾(x)/A(x) — TeLU: 1 − f(x)/x = 1 − tanh(eˣ) ≈ 2·exp(−2eˣ), double-exponential.
+    For direction = −1 the fields describe f⁽ⁿ⁾ itself.  For direction = +1 when f⁽ⁿ⁾ tends
+    to an asymptote A(x) that is a non-zero polynomial (x for TeLU, 1 for TeLU′), they
+    describe the relative deviation 1 − f⁽ⁿ⁾(x)/A(x) — TeLU: 1 − f(x)/x = 1 − tanh(eˣ) ≈
+    2·exp(−2eˣ), double-exponential; otherwise (f⁽ⁿ⁾ → 0, or growing like eˣ, or known only
+    from a numerical fit) f⁽ⁿ⁾ itself.
 
     Attributes:
         name, direction, order: the question asked.
@@ -735,10 +737,12 @@ class Saturation:
             e^{a e^{bx}}; 0 for zero/constant.
         exponent: the whole exponent E(x) of the leading term (0 for zero/constant/polynomial).
         prefactor_power: the power of x multiplying the exponential.
-        ratios: {x: described(x)/leading(x)} at x = direction·(20, 100, 1000), mpmath.
+        ratios: {x: described(x)/leading(x)} at x = direction·(20, 100, 1000), mpmath at
+            adaptive precision (1.0 where both are exactly 0, kind "zero").
         agree: the ratios tend to 1 (farthest within 2 % and no worse than the nearest).
         numerical_fallback: the leading term comes from a numerical fit, not the calculus.
         terms: the first terms of the expansion (symbolic route only).
+        activation: the Activation analysed (``local_rate`` evaluates it).
     """
 
     name: str
@@ -756,7 +760,7 @@ class Saturation:
     agree: bool
     numerical_fallback: bool
     terms: tuple[sp.Expr, ...] = ()
-    _activation: Activation | None = field(default=None, repr=False, compare=False)
+    activation: Activation | None = field(default=None, repr=False, compare=False)
 
     def local_rate(self, x: Any) -> np.ndarray:
         """−d/dx ln|f⁽ⁿ⁾(x)| = −f⁽ⁿ⁺¹⁾(x)/f⁽ⁿ⁾(x) on a grid (float64; nan where f⁽ⁿ⁾ = 0).
@@ -764,7 +768,7 @@ class Saturation:
         ≈ −c for f⁽ⁿ⁾ ~ e^{cx} (TeLU′ at −∞: −1 − 1/x).  float64 where f⁽ⁿ⁾ is a normal
         number, mpmath where it underflows (x < −745 for TeLU′).
         """
-        return _local_rate(self._activation, self.order, x)
+        return _local_rate(self.activation, self.order, x)
 
     def __str__(self) -> str:
         where = "-inf" if self.direction < 0 else "+inf"
@@ -829,7 +833,7 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
         name=act.name, direction=direction, order=order, describes=describes, asymptote=asymptote,
         leading=lead.expr, constant=lead.constant, kind=kind, rate=rate, exponent=lead.exponent,
         prefactor_power=lead.power, ratios=ratios, agree=_agree(ratios), numerical_fallback=fallback,
-        terms=lead.terms, _activation=act)
+        terms=lead.terms, activation=act)
 
 
 def _asymptote(lead: LeadingTerm) -> sp.Expr:
