@@ -87,7 +87,9 @@ def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
     for sign in (-1, 1):
         with mpmath.workprec(200):
             near, far = fn(mpmath.mpf(sign) * mpmath.mpf("1e150")), fn(mpmath.mpf(sign) * mpmath.mpf("1e300"))
-        if mpmath.isnan(far):
+        if isinstance(far, mpmath.mpc) or isinstance(near, mpmath.mpc):
+            out.append(float("nan"))   # not real out there (log(x) at -inf): no real limit
+        elif mpmath.isnan(far):
             out.append(float("nan"))
         elif mpmath.isinf(far) or abs(far) > 1e100 or (abs(far) > 1 and abs(far) > 1.5 * abs(near)):
             out.append(float(mpmath.sign(far)) * float("inf"))
@@ -125,7 +127,8 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0) -> Any:
     if arr.dtype.kind not in "fbiu":
         raise UnsupportedDtypeError(arr.dtype)
     dtype = result_dtype(arr.dtype)
-    x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
+    with np.errstate(invalid="ignore"):  # a signalling nan in float32 warns on the cast
+        x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
     results = []
     for k in orders:
         with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
