@@ -191,12 +191,22 @@ def test_fig12_quotients(made, x):
         assert_close(at(xs, ys, x), want, f"|{name}'/telu'|({x})")
 
 
-def test_fig12_marks_the_pole_of_the_quotient():
-    _, data = al.figures.quotient(names=["telu", "elu"], x=np.linspace(-3, 0, 61))
+def test_fig12_marks_the_pole_and_draws_a_gap_there():
+    x = np.arange(-300, 1) / 100
+    fig, data = al.figures.quotient(names=["telu", "elu"], x=x)
     with mp.workprec(200):
         root = mp.findroot(lambda t: mp.diff(PLAIN["telu"], t), mp.mpf(-1.08))
     (pole,) = data.marks.values()
     assert abs(pole - float(root)) < 1e-12
+    (elu_line,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "ELU"]
+    drawn = np.asarray(elu_line.get_ydata(), dtype=float)
+    near = np.abs(x - pole) < 0.015
+    assert np.isnan(drawn[near]).all() and np.isfinite(drawn[np.abs(x - pole) > 0.05]).all()
+    # the data keeps the true (finite, large) values next to the pole
+    for xv in x[near]:
+        with mp.workprec(200):
+            want = abs(exact("elu", xv, 1) / exact("telu", xv, 1))
+        assert_close(float(data.columns["|elu'/telu'|"][x == xv][0]), want, f"|elu'/telu'|({xv})", rtol=1e-11)
 
 
 # ----------------------------------------------------------------- library API and CLI

@@ -263,23 +263,23 @@ def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[
                            "and float64 underflow levels.", columns, marks)
 
 
-def _quotient_columns(acts: Sequence[Any], reference: Any, x: np.ndarray) -> tuple[dict[str, np.ndarray], list[float]]:
-    """|f′/ref′| for each activation, and the poles (zeros of ref′) in the range of x."""
-    import mpmath
+def _quotient_columns(acts: Sequence[Any], reference: Any, x: np.ndarray
+                      ) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[float]]:
+    """|f′/ref′| for each activation from :func:`activation_lab.quotient`: (CSV columns, plotted
+    curves, poles).  The analysis blanks the grid points next to a pole (nan) so a plot shows a
+    gap; the CSV keeps their finite values, |f′/ref′| from the accurate derivatives, and is nan
+    only where ref′ = 0 exactly."""
+    from ..analysis.quotient import quotient as gradient_quotient
 
+    results = [gradient_quotient(act, reference=reference, x=x, absolute=True) for act in acts]
     dref = reference.evaluate(x, 1)
-    poles = []
-    sign = np.sign(dref)
-    for i in np.flatnonzero(sign[:-1] * sign[1:] < 0):
-        with mpmath.workprec(80):
-            poles.append(float(mpmath.findroot(reference.mpmath(1), (x[i], x[i + 1]), solver="anderson")))
-    poles += [float(v) for v in x[dref == 0]]
     columns: dict[str, np.ndarray] = {"x": x}
-    with np.errstate(divide="ignore", invalid="ignore"):  # ref′ = 0 exactly: the pole itself, nan
-        for act in acts:
-            q = np.abs(act.evaluate(x, 1) / dref)
-            columns[f"|{act.name}'/{reference.name}'|"] = np.where(dref == 0, np.nan, q)
-    return columns, sorted(poles)
+    for act, result in zip(acts, results):
+        q = np.array(result.q, dtype=np.float64)
+        gap = np.isnan(q) & (dref != 0)
+        q[gap] = np.abs(act.evaluate(x[gap], 1) / dref[gap])
+        columns[f"|{act.name}'/{reference.name}'|"] = q
+    return columns, [r.q for r in results], sorted(results[0].poles)
 
 
 def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[Any] = (),
@@ -290,20 +290,19 @@ def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[An
     The plain ratio has a pole where TeLU′ = 0 (x ≈ −1.0789) and changes sign at each f's own
     minimum; the figure draws absolute values, leaves a gap at the pole and marks it.  Right:
     a zoom into ``zoom`` (default −3 ≤ x ≤ 0), the small-negative range of the paper's claim.
+    Quotients and poles come from :func:`activation_lab.quotient` (mpmath where float64
+    under- or overflows); the CSV also holds the values at the gap's grid points.
     """
     x = _as_x(x, _grid(-10, 2, 100))
     ref = _activations([], [reference])[0]
     acts = _activations(names, add)
-    columns, poles = _quotient_columns(acts, ref, x)
-    ys = list(columns.values())[1:]
+    columns, curves, poles = _quotient_columns(acts, ref, x)
     labels = [_label(a) + (" ≡ 1 (baseline)" if a.name == ref.name else "") for a in acts]
     fig, (ax1, ax2) = style.new_figure(2, width=7.4, height=3.3)
     top = 2.5
     lo, hi = max(zoom[0], x[0]), min(zoom[1], x[-1])
     for ax, keep in ((ax1, np.ones(x.size, bool)), (ax2, (x >= lo) & (x <= hi))):
-        # a gap at the pole: values beyond the frame are dropped so no line joins the two sides
-        shown = [_gap(x[keep], y[keep], poles, top) for y in ys]
-        lines = _curves(ax, x[keep], shown, labels, _styles(acts))
+        lines = _curves(ax, x[keep], [q[keep] for q in curves], labels, _styles(acts))
         ax.axhline(1, color="#808080", linewidth=0.6, zorder=0)
         for p in poles:
             if x[keep][0] <= p <= x[keep][-1]:
@@ -324,21 +323,8 @@ def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[An
     return fig, FigureData("fig12_quotient",
                            f"Gradient vanishing quotient |f′(x)/{_label(ref, 1, arg=True)}| with {_label(ref)} ≡ 1 as "
                            f"the baseline, absolute values, a gap at the pole where {_label(ref, 1)} = 0 "
-                           f"({pole_text}), and a zoom into the small-negative range.", columns, marks)
-
-
-def _gap(x: np.ndarray, y: np.ndarray, poles: Sequence[float], top: float) -> np.ndarray:
-    """y with the run of points around each pole that leaves the frame (|q| > top) set to nan."""
-    y = np.array(y, dtype=np.float64)
-    out = ~(y <= top)
-    for p in poles:
-        i = int(np.searchsorted(x, p))
-        for step, start in ((-1, i - 1), (1, i)):
-            j = start
-            while 0 <= j < x.size and out[j]:
-                y[j] = np.nan
-                j += step
-    return y
+                           f"({pole_text}), and a zoom into the small-negative range; the CSV also holds the values "
+                           "at the gap's grid points.", columns, marks)
 
 
 # ------------------------------------------------------------------ writing everything
