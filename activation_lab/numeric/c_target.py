@@ -8,8 +8,9 @@ It reads one input ``x_in`` (any real dtype), computes in double and writes ``y0
 
 * the stable forms of :func:`~activation_lab.numeric.rewrite.stable_derivative`, constants
   folded to correctly rounded double literals, common subexpressions shared between orders;
-* sigmoid, softplus and sech as the same formulas as ``scipy.special.expit``,
-  ``numpy.logaddexp(0, u)`` and ``1/cosh(u)``; erfc, expm1, log1p from the C library;
+* softplus and sech as the same formulas as ``numpy.logaddexp(0, u)`` and ``1/cosh(u)``;
+  sigmoid as eᵘ/(1 + eᵘ) for u < 0 (no overflow, and the subnormal tail below u ≈ −709 that
+  ``scipy.special.expit`` flushes to 0 is kept); erfc, expm1, log1p from the C library;
 * an element whose fast result is nan for a finite x is recomputed with the guarded form, in
   which a product inf·0 is 0 (the exact product is far below the smallest subnormal there);
 * x = ±inf gives the limit of f⁽ⁿ⁾ (computed once with mpmath), x = nan gives nan;
@@ -50,7 +51,7 @@ AL_FN float al_bits_float(unsigned int u) { float f; memcpy(&f, &u, sizeof f); r
 #define AL_BITS_FLOAT(u) al_bits_float(u)
 #endif
 
-/* scipy.special.expit: no overflow of exp for either sign */
+/* 1/(1 + e^-u) without overflow of exp for either sign; subnormal results kept for u < -709 */
 AL_FN double al_sigmoid(double u) {
     if (u < 0.0) { const double e = exp(u); return e / (1.0 + e); }
     return 1.0 / (1.0 + exp(-u));
