@@ -132,7 +132,7 @@ class ArrayAPIBackend(Backend):
 
 
 # order matters: NumPy and CuPy arrays also have __array_namespace__
-_BACKENDS: tuple[Backend, ...] = (NumPyBackend(), CuPyBackend(), ArrayAPIBackend())
+_BACKENDS: tuple[Backend, ...] = (CuPyBackend(), NumPyBackend(), ArrayAPIBackend())
 
 
 def backend_names() -> list[str]:
