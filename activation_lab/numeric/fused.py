@@ -73,8 +73,12 @@ class _Op:
 
     func: str            # name of the callable in the program's namespace
     args: tuple          # ("v", id) for a value, ("c", text) for a constant expression
-    kind: str            # "float" or "bool": the buffer kind of a ufunc result; "object": allocated
-    ufunc: bool
+    kind: str            # "float" or "bool": the kind of buffer the result goes to; "object": allocated
+    style: str           # "ufunc" (explicit output), "select" (numpy.where as two copyto), "call"
+
+    @property
+    def buffered(self) -> bool:
+        return self.style != "call"
 
 
 class _Lowering:
@@ -101,10 +105,15 @@ class _Lowering:
         if all(a[0] == "c" for a in args) and isinstance(fn, np.ufunc):
             # constant subexpression: evaluated as written, once per block, as a scalar
             return ("c", f"{self.callable_name(fn)}({', '.join(a[1] for a in args)})")
-        ufunc = isinstance(fn, np.ufunc) and fn.nout == 1 and fn.nin == len(args)
+        if isinstance(fn, np.ufunc) and fn.nout == 1 and fn.nin == len(args):
+            style = "ufunc"
+        elif fn is np.where and len(args) == 3:
+            style = "select"   # into a buffer: copy b, then a where the condition holds (same values)
+        else:
+            style = "call"
         key = (id(fn), tuple(args))
         if key not in self.numbers:
-            self.ops.append(_Op(self.callable_name(fn), tuple(args), kind if ufunc else "object", ufunc))
+            self.ops.append(_Op(self.callable_name(fn), tuple(args), kind if style != "call" else "object", style))
             self.numbers[key] = len(self.ops) - 1
         return ("v", self.numbers[key])
 
@@ -171,7 +180,7 @@ def _allocate(ops: list[_Op], results: list[tuple]) -> tuple[list[str], int, int
                 last_use[a[1]] = i
     # an op whose value is one output and nothing else writes straight into that output
     direct = {r[1]: k for k, r in enumerate(results)
-              if r[0] == "v" and ops[r[1]].ufunc and ops[r[1]].kind == "float"
+              if r[0] == "v" and ops[r[1]].buffered and ops[r[1]].kind == "float"
               and r[1] not in last_use and results.count(r) == 1}
     for r in results:
         if r[0] == "v":
@@ -183,24 +192,34 @@ def _allocate(ops: list[_Op], results: list[tuple]) -> tuple[list[str], int, int
     def text(a: tuple) -> str:
         return a[1] if a[0] == "c" else "x" if a[0] == "x" else where[a[1]]
 
+    def release(i: int, op: _Op) -> None:
+        for a in set(op.args):
+            if a[0] == "v" and last_use[a[1]] == i and ops[a[1]].buffered:
+                free[ops[a[1]].kind].append(where[a[1]])
+
+    def take(kind: str) -> str:
+        if not free[kind]:
+            free[kind].append(f"{kind[0]}{count[kind]}")
+            count[kind] += 1
+        return free[kind].pop()
+
     lines = []
     for i, op in enumerate(ops):
-        args = ", ".join(text(a) for a in op.args)
-        for a in set(op.args):  # operands dying here free their buffer first: the op may run in place
-            if a[0] == "v" and last_use[a[1]] == i and ops[a[1]].ufunc:
-                free[ops[a[1]].kind].append(where[a[1]])
-        if i in direct:
-            where[i] = f"out{direct[i]}"
-        elif op.ufunc:
-            if not free[op.kind]:
-                free[op.kind].append(f"{op.kind[0]}{count[op.kind]}")
-                count[op.kind] += 1
-            where[i] = free[op.kind].pop()
-        else:
+        args = [text(a) for a in op.args]
+        if op.style == "call":
             where[i] = f"v{i}"
-            lines.append(f"    v{i} = {op.func}({args})")
-            continue
-        lines.append(f"    {op.func}({args}, {where[i]})")
+            lines.append(f"    v{i} = {op.func}({', '.join(args)})")
+            release(i, op)
+        elif op.style == "ufunc":
+            release(i, op)  # dying operands free their buffer first: a ufunc may run in place
+            where[i] = f"out{direct[i]}" if i in direct else take(op.kind)
+            lines.append(f"    {op.func}({', '.join(args)}, {where[i]})")
+        else:  # select: its buffer must not be one of its operands
+            where[i] = f"out{direct[i]}" if i in direct else take(op.kind)
+            release(i, op)
+            condition, a, b = args
+            lines.append(f"    _copyto({where[i]}, {b}, casting='unsafe')")
+            lines.append(f"    _copyto({where[i]}, {a}, casting='unsafe', where={condition})")
     for k, r in enumerate(results):
         if not (r[0] == "v" and direct.get(r[1]) == k):
             lines.append(f"    _copyto(out{k}, {text(r)}, casting='unsafe')")
