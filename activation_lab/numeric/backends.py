@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ActivationLabError
 
-__all__ = ["Backend", "BackendUnavailableError", "backend_for", "get_backend", "backend_names", "dispatch",
+__all__ = ["Backend", "BackendUnavailableError", "backend_for", "get_backend", "backend_names", "dispatch", "request",
            "FUSED_MIN_SIZE"]
 
 #: NumPy arrays at least this large go through the fused path (smaller ones: the plain path)
@@ -32,6 +32,20 @@ FUSED_MIN_SIZE = 4096
 
 class BackendUnavailableError(ActivationLabError, ImportError):
     """A backend asked for by name whose library (or device) is not available."""
+
+
+def request(dtype: Any, n: int | tuple[int, ...] | list[int]) -> tuple[tuple[int, ...], Any]:
+    """(orders, result dtype) for an input dtype (NumPy-like) and ``n``; clear errors if invalid."""
+    from ..errors import UnsupportedDtypeError
+    from ..symbolic.activation import _check_order
+    from .evaluate import result_dtype
+
+    orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
+    for k in orders:
+        _check_order(k)
+    if dtype.kind not in "fbiu":
+        raise UnsupportedDtypeError(dtype)
+    return orders, result_dtype(dtype)
 
 
 class Backend:
@@ -90,17 +104,8 @@ class CuPyBackend(Backend):
             return False
 
     def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int]) -> Any:
-        from ..errors import UnsupportedDtypeError
-        from ..symbolic.activation import _check_order
-        from .evaluate import result_dtype
-
         cupy = self.module()
-        orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
-        for k in orders:
-            _check_order(k)
-        if x.dtype.kind not in "fbiu":
-            raise UnsupportedDtypeError(x.dtype)
-        out_dtype = result_dtype(x.dtype)
+        orders, out_dtype = request(x.dtype, n)
         kernel = _cupy_kernel(cupy, act.expr, orders, x.dtype.name, out_dtype.name)
         with x.device:  # outputs on the input's GPU; nothing goes through the host
             outs = [cupy.empty(x.shape, dtype=out_dtype) for _ in orders]

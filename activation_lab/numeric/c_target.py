@@ -164,20 +164,16 @@ class StableCPrinter(C99CodePrinter):
         if not self.guarded:
             return super()._print_Mul(e)
         c, factors = e.as_coeff_mul()
-        parts = [self._print(f) for f in factors]
-        if c != 1:
-            parts.insert(0, self._print(c))
-        out = parts[0]
-        for p in parts[1:]:  # folded left to right, as the NumPy target's guarded product
-            out = f"al_mul({out}, {p})"
-        return out
+        parts = ([self._print(c)] if c != 1 else []) + [self._print(f) for f in factors]
+        # folded left to right, as the NumPy target's guarded product
+        return functools.reduce(lambda acc, p: f"al_mul({acc}, {p})", parts)
 
     def _print_Piecewise(self, e):
         *pieces, (last, cond) = e.args
+        # no final True condition: nan outside every piece, as the NumPy target
         out = self._print(last) if cond == sp.true else f"(({self._print(cond)}) ? ({self._print(last)}) : AL_NAN)"
-        for value, c in reversed(pieces):
-            out = f"(({self._print(c)}) ? ({self._print(value)}) : {out})"
-        return out
+        return functools.reduce(lambda acc, vc: f"(({self._print(vc[1])}) ? ({self._print(vc[0])}) : {acc})",
+                                reversed(pieces), out)
 
     def _print_BooleanTrue(self, e):
         return "1"

@@ -317,19 +317,13 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
     Returns:
         an array of x's shape (float16/32/64; float64 for integers and bools), or a tuple of them.
     """
-    from ..errors import ActivationLabError, UnsupportedDtypeError
-    from ..symbolic.activation import _check_order
-    from .evaluate import result_dtype
+    from ..errors import ActivationLabError
+    from .backends import request
 
     if not isinstance(x, np.ndarray):
         raise ActivationLabError(f"the fused NumPy path takes a NumPy array, got {type(x).__name__}; "
                                  "use Activation.evaluate for numbers, lists and other array types")
-    orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
-    for k in orders:
-        _check_order(k)
-    if x.dtype.kind not in "fbiu":
-        raise UnsupportedDtypeError(x.dtype)
-    dtype = result_dtype(x.dtype)
+    orders, dtype = request(x.dtype, n)
     program = fused_program(act.expr, orders)
     flat = x.reshape(-1)  # a view when contiguous, else a copy; never written
     outs = [np.empty(flat.size, dtype=dtype) for _ in orders]
