@@ -13,6 +13,8 @@ from activation_lab.numeric.fused import BLOCK, evaluate_fused, fused_program
 
 from .conftest import sweep_points
 
+SMALL = 4096  # a block size for the tests: several blocks without large arrays
+
 
 def _mixed_points(dtype, count: int, seed: int = 1) -> np.ndarray:
     """Sweep points with ±0, ±inf, nan and the extremes scattered over several blocks."""
@@ -39,9 +41,9 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 def test_bit_for_bit_equal_to_accurate_path(name, plain):
     act = al.get(name)
     for dtype in ("float64", "float32", "float16"):
-        x = _mixed_points(dtype, 3 * BLOCK + 123)
+        x = _mixed_points(dtype, 3 * SMALL + 123)
         want = plain(act, x, (0, 1, 2))
-        got = evaluate_fused(act, x, (0, 1, 2), threads=2, block=BLOCK // 2)
+        got = evaluate_fused(act, x, (0, 1, 2), threads=2, block=SMALL)
         for k in range(3):
             bits = f"u{x.dtype.itemsize}"
             bad = np.flatnonzero(got[k].view(bits) != want[k].view(bits))
@@ -50,9 +52,9 @@ def test_bit_for_bit_equal_to_accurate_path(name, plain):
 
 def test_blocks_and_threads_do_not_change_results():
     act = al.get("telu")
-    x = _mixed_points("float32", 5 * BLOCK)
+    x = _mixed_points("float32", 5 * SMALL)
     reference = evaluate_fused(act, x, (0, 1), threads=1)
-    for threads, block in ((2, BLOCK), (3, 1000), (1, 7), (2, 4 * BLOCK)):
+    for threads, block in ((2, BLOCK), (3, 1000), (1, 7), (2, SMALL), (2, 2 * SMALL)):
         got = evaluate_fused(act, x, (0, 1), threads=threads, block=block)
         assert all(_same_bits(g, r) for g, r in zip(got, reference)), (threads, block)
 
@@ -60,7 +62,7 @@ def test_blocks_and_threads_do_not_change_results():
 def test_input_is_not_modified_and_may_be_read_only():
     act = al.get("gelu")
     for dtype in ("float32", "float64", "int64"):
-        x = (np.random.default_rng(0).standard_normal(3 * BLOCK) * 40).astype(dtype)
+        x = (np.random.default_rng(0).standard_normal(BLOCK + 3 * SMALL) * 40).astype(dtype)
         x[::97] = 0
         kept = x.copy()
         x.flags.writeable = False
@@ -82,7 +84,7 @@ def test_dtypes_shapes_and_layouts(plain):
     }
     for label, x in cases.items():
         want = plain(act, x, (0, 1))
-        got = evaluate_fused(act, x, (0, 1))
+        got = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL)
         expected_dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
         for g, w in zip(got, want):
             assert g.shape == x.shape and g.dtype == expected_dtype, label
@@ -123,7 +125,7 @@ def test_telu_float32_fast_path_within_one_ulp_of_mpmath():
     from activation_lab.analysis.ulp import split_exact, ulp_error
 
     act = al.get("telu")
-    x = np.concatenate([np.random.default_rng(3).standard_normal(BLOCK).astype(np.float32),
+    x = np.concatenate([np.random.default_rng(3).standard_normal(SMALL).astype(np.float32),
                         sweep_points("float32", 600, seed=4)])
     f, df = evaluate_fused(act, x, (0, 1))
     idx = np.random.default_rng(5).choice(x.size, 800, replace=False)

@@ -4,7 +4,7 @@ The accurate path (:mod:`activation_lab.numeric.evaluate`) runs the generated Nu
 each order on the whole array, one full-size float64 temporary per operation.  Here the same
 generated code (:func:`activation_lab.numeric.codegen.numpy_source`, fast variant) is lowered
 to a straight-line program of ufunc calls that write into a few preallocated float64 buffers
-of one block (:data:`BLOCK` elements, so they stay in the core's L2 cache):
+of one block (:data:`BLOCK` elements, so they stay in the caches, not in memory):
 
 * the operations of all requested orders are merged by value numbering, so f and f′ share
   e.g. eˣ and tanh(eˣ) for TeLU;
@@ -35,8 +35,9 @@ import sympy as sp
 
 __all__ = ["BLOCK", "FusedProgram", "fused_program", "evaluate_fused", "workers"]
 
-#: elements per block: a handful of float64 buffers of 128 KiB each fit a core's L2 cache
-BLOCK = 16384
+#: elements per block: float64 buffers of 512 KiB; fewer, longer ufunc calls leave the GIL free
+#: more of the time (measured here: 2 threads 1.5× faster than with 16384, 1.1× than with 32768)
+BLOCK = 65536
 
 _BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
            ast.BitAnd: np.bitwise_and, ast.BitOr: np.bitwise_or}
@@ -330,11 +331,11 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
     # from 4 MiB), which saves a page fault per 4 KiB of output
     outs = list(np.empty((len(orders), flat.size), dtype=dtype))
     threads = workers() if threads is None else max(1, int(threads))
-    chunk = block * 8
-    if threads == 1 or flat.size <= chunk:
+    # about 4 chunks per thread, whole blocks: a worker slowed by other load does not hold up the rest
+    chunk = max(1, -(-flat.size // (4 * threads * block))) * block
+    if threads == 1 or flat.size <= block:
         _run_range(act.expr, program, flat, outs, 0, flat.size, block)
     else:
-        # more chunks than threads: a worker slowed by other load does not hold up the rest
         futures = [_pool(threads).submit(_run_range, act.expr, program, flat, outs, lo, min(lo + chunk, flat.size),
                                          block) for lo in range(0, flat.size, chunk)]
         for f in futures:
