@@ -114,44 +114,56 @@ def _lambdified(act: Any, module: str, namespace: dict[str, Any]) -> dict[str, C
 
 
 def _other_libraries(acts: Sequence[Any], x_host: Any, notes: list[str]) -> dict[tuple[str, str, str], Callable]:
-    """PyTorch (eager) and JAX (jit) timings of the lambdified f and f′, where installed."""
+    """PyTorch (eager) and JAX (jit) timings of the lambdified f and f′, where installed.
+
+    Each library's tasks are built and run once here; a library that fails on any of them
+    (a function it lacks, a printer SymPy lacks) is left out with a note saying why.
+    """
     tasks: dict[tuple[str, str, str], Callable] = {}
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    if torch is not None:
+    for library in ("torch", "jax"):
         try:
-            xt = torch.from_numpy(x_host.copy())
-            ns = {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus,
-                  "erfc": torch.special.erfc, "expm1": torch.expm1, "log1p": torch.log1p}
-            tasks[("", "torch", "copy")] = lambda: xt.clone()
-            for act in acts:
-                for mode, fn in _lambdified(act, "torch", ns).items():
-                    tasks[(act.name, "torch", mode)] = lambda fn=fn: fn(xt)
-            notes.append(f"torch {torch.__version__}: eager, lambdified f and f', {torch.get_num_threads()} threads")
-        except Exception as err:  # a printer or function PyTorch lacks: say so, time the rest
-            notes.append(f"torch rows skipped: {err}")
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        jax = None
-    if jax is not None:
-        try:
-            xj = jnp.asarray(x_host)
-            ns = {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erfc": jax.scipy.special.erfc,
-                  "expm1": jnp.expm1, "log1p": jnp.log1p}
-            copy = jax.jit(lambda v: v + 0)
-            tasks[("", "jax", "copy")] = lambda: copy(xj).block_until_ready()
-            for act in acts:
-                for mode, fn in _lambdified(act, "jax", ns).items():
-                    jitted = jax.jit(fn)
-                    tasks[(act.name, "jax", mode)] = lambda j=jitted: jax.block_until_ready(j(xj))
-            notes.append(f"jax {jax.__version__}: jit of lambdified f and f'")
-        except Exception as err:
-            notes.append(f"jax rows skipped: {err}")
+            built = _torch_tasks(acts, x_host) if library == "torch" else _jax_tasks(acts, x_host)
+        except ImportError:
+            continue
+        except Exception as err:  # noqa: BLE001 - reported, and the other rows are still timed
+            notes.append(f"{library} rows left out: {type(err).__name__}: {err}")
+            continue
+        note, library_tasks = built
+        tasks.update(library_tasks)
+        notes.append(note)
     return tasks
+
+
+def _torch_tasks(acts: Sequence[Any], x_host: Any) -> tuple[str, dict[tuple[str, str, str], Callable]]:
+    import torch
+
+    xt = torch.from_numpy(x_host.copy())
+    ns = {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erfc": torch.special.erfc,
+          "expm1": torch.expm1, "log1p": torch.log1p}
+    tasks: dict[tuple[str, str, str], Callable] = {("", "torch", "copy"): xt.clone}
+    for act in acts:
+        for mode, fn in _lambdified(act, "torch", ns).items():
+            tasks[(act.name, "torch", mode)] = lambda fn=fn: fn(xt)
+    for fn in tasks.values():
+        fn()
+    return f"torch {torch.__version__}: eager, lambdified f and f', {torch.get_num_threads()} threads", tasks
+
+
+def _jax_tasks(acts: Sequence[Any], x_host: Any) -> tuple[str, dict[tuple[str, str, str], Callable]]:
+    import jax
+    import jax.numpy as jnp
+
+    xj = jnp.asarray(x_host)
+    ns = {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erfc": jax.scipy.special.erfc,
+          "expm1": jnp.expm1, "log1p": jnp.log1p}
+    copy = jax.jit(lambda v: v + 0)
+    tasks: dict[tuple[str, str, str], Callable] = {("", "jax", "copy"): lambda: copy(xj).block_until_ready()}
+    for act in acts:
+        for mode, fn in _lambdified(act, "jax", ns).items():
+            tasks[(act.name, "jax", mode)] = lambda j=jax.jit(fn): jax.block_until_ready(j(xj))
+    for fn in tasks.values():
+        fn()
+    return f"jax {jax.__version__}: jit of lambdified f and f'", tasks
 
 
 def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: Sequence[str] = ("numpy",),
