@@ -144,3 +144,21 @@ def test_telu_float32_fast_path_within_one_ulp_of_mpmath():
         err = ulp_error(got, *split_exact(exact), dtype="float32")
         worst = int(np.argmax(err))
         assert err[worst] <= 1.0, (x[idx][worst], got[worst], err[worst])
+
+
+@pytest.mark.parametrize("formula", ["x*atan(x)", "abs(x)*x", "max(x, 0) + sqrt(abs(x))", "x**3/(1 + x**2)"])
+def test_user_formulas_bit_for_bit(formula, plain):
+    act = al.define(formula)
+    x = _mixed_points("float64", 2 * SMALL)
+    want = plain(act, x, (0, 1))
+    got = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL)
+    assert all(_same_bits(g, w) for g, w in zip(got, want))
+
+
+def test_unlowerable_code_falls_back_to_the_accurate_path(monkeypatch, plain):
+    act = al.get("elu")
+    monkeypatch.setattr(fused, "fused_program", lambda expr, orders: None)
+    x = _mixed_points("float32", SMALL)
+    want = plain(act, x, (0, 1))
+    assert all(_same_bits(g, w) for g, w in zip(evaluate_fused(act, x, (0, 1)), want))
+    assert _same_bits(evaluate_fused(act, x, 1), want[1])
