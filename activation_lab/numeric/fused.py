@@ -67,8 +67,8 @@ class FusedProgram:
     run: Callable[..., None]
 
     def __str__(self) -> str:
-        return (f"fused program for orders {self.orders}: {self.float_buffers} float64 and "
-                f"{self.bool_buffers} bool buffers of {BLOCK} elements\n{self.source}")
+        return (f"fused program for orders {self.orders}: {self.float_buffers} float64, {self.bool_buffers} bool "
+                f"and {self.mask_buffers} uint64 block buffers\n{self.source}")
 
 
 @dataclass
