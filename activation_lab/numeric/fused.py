@@ -389,9 +389,8 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
         with np.errstate(all="ignore"):
             plain = tuple(_evaluate_order(act.expr, k, x64).astype(dtype).reshape(x.shape) for k in orders)
         return plain if isinstance(n, (tuple, list)) else plain[0]
-    # one allocation for all orders: large enough for the kernel's huge pages (NumPy asks for them
-    # from 4 MiB), which saves a page fault per 4 KiB of output
-    outs = list(np.empty((len(orders), flat.size), dtype=dtype))
+    # one array per order (one joint allocation measured no faster: glibc then maps it afresh each call)
+    outs = [np.empty(flat.size, dtype=dtype) for _ in orders]
     threads = workers() if threads is None else max(1, int(threads))
     # about 4 chunks per thread, whole blocks: a worker slowed by other load does not hold up the rest
     chunk = max(1, -(-flat.size // (4 * threads * block))) * block
