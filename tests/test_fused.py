@@ -162,3 +162,14 @@ def test_unlowerable_code_falls_back_to_the_accurate_path(monkeypatch, plain):
     want = plain(act, x, (0, 1))
     assert all(_same_bits(g, w) for g, w in zip(evaluate_fused(act, x, (0, 1)), want))
     assert _same_bits(evaluate_fused(act, x, 1), want[1])
+
+
+def test_works_in_a_forked_child_after_use_in_the_parent():
+    import multiprocessing
+
+    act = al.get("telu")
+    x = np.linspace(-5, 5, 4 * SMALL)
+    want = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL)  # the parent's pool is started
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(evaluate_fused, (act, x, (0, 1), 2, SMALL)).get(timeout=60)
+    assert all(_same_bits(g, w) for g, w in zip(got, want))

@@ -312,6 +312,10 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="activation_lab")
 
 
+# a forked child has the parent's pool object but none of its threads: start afresh there
+os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 _local = threading.local()
 _sum = np.add.reduce
 _max = np.maximum.reduce
