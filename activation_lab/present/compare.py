@@ -1,0 +1,494 @@
+"""Compare an activation with TeLU and the usual ones: every result of the report, as data.
+
+>>> import activation_lab as al
+>>> c = al.compare("x*tanh(exp(x)/2)")
+>>> c.equivalence.statement          # first: is it a catalogue activation (or a rescaling/shift of one)?
+>>> c.summary                        # plain-language sentences, each made from the numbers below
+>>> c.properties["telu"].minimum     # the analyses themselves, per activation
+
+:func:`compare` runs the analyses (equivalence, properties, saturation at ±∞, the gradient
+quotient against TeLU, the accuracy of the project's evaluation) and the report's plots, and
+returns a frozen :class:`Comparison`; :mod:`activation_lab.present.report` renders it as
+Markdown or as an offline HTML page.  Every sentence of the summary is built from a number
+in the comparison, and says no more than that number does.
+"""
+
+from __future__ import annotations
+
+import fractions
+import math
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ActivationLabError
+
+__all__ = ["Comparison", "Equivalence", "Formulas", "Plot", "Table", "compare", "DEFAULT_AGAINST"]
+
+#: the references a comparison is drawn against by default
+DEFAULT_AGAINST: tuple[str, ...] = ("telu", "silu", "gelu", "mish")
+#: derivative orders and formats of the accuracy check (f and f′: the forward and backward pass)
+ACCURACY_ORDERS: tuple[int, ...] = (0, 1)
+ACCURACY_DTYPES: tuple[str, ...] = ("float32", "float64")
+
+# how a catalogue name is written in prose (others: as written in the catalogue)
+_PROSE_NAMES = dict(telu="TeLU", relu="ReLU", lrelu="LReLU", prelu="PReLU", elu="ELU", selu="SELU", celu="CELU",
+                    silu="SiLU", swish="Swish", gelu="GELU", gelu_tanh="GELU (tanh approximation)", mish="Mish",
+                    logish="Logish", smish="Smish", serf="Serf", softplus="Softplus", tanh="tanh",
+                    sigmoid="sigmoid", softsign="Softsign", hardswish="Hardswish", relu6="ReLU6")
+
+
+# ------------------------------------------------------------------ the result
+@dataclass(frozen=True)
+class Equivalence:
+    """What the activation is, before anything else: a catalogue activation, a rescaling
+    c·g(x), an offset g(x) + b or a shift g(x + s) of one, or new.
+
+    ``relation`` is ``"identical"``, ``"scaled"``, ``"offset"``, ``"shifted"`` or ``"new"``;
+    ``match`` the catalogue name (None when new); ``constant`` the c, b or s of the relation.
+    """
+
+    relation: str
+    match: str | None
+    constant: float | None
+    statement: str
+
+    def __str__(self) -> str:
+        return self.statement
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """f, f′ and f″ of one activation: ``latex`` as SymPy prints it (for Markdown/MathJax),
+    ``mathtext`` the same within matplotlib's mathtext subset (piecewise as one line)."""
+
+    name: str
+    label: str
+    latex: tuple[str, str, str]
+    mathtext: tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the report: ``header`` and ``rows`` as text, first column the row label."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+    def __str__(self) -> str:
+        from .commands._common import table
+
+        return f"{self.title}\n" + (f"{self.note}\n" if self.note else "") + table(self.rows, self.header)
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One plot of the report: its data (a :class:`~activation_lab.present.figures.FigureData`)
+    and the matplotlib Figure drawn from it (not compared, not printed)."""
+
+    key: str
+    title: str
+    caption: str
+    data: Any
+    figure: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the comparison report shows, as data.
+
+    Per activation (keys: ``activation.name`` and each reference's name): ``properties``
+    (:class:`~activation_lab.analysis.properties.Properties`), ``saturation`` (a pair: f′ as
+    x → −∞, f as x → +∞), ``quotients`` (f′/TeLU′).  ``accuracy`` holds the reports of the
+    project's evaluation of the activation (f and f′, float32 and float64, default sweep).
+    ``tables`` and ``summary`` are what the report prints, made from those numbers.
+    """
+
+    activation: Any
+    references: tuple[Any, ...]
+    params: Mapping[str, float]
+    command: str
+    equivalence: Equivalence
+    formulas: tuple[Formulas, ...]
+    properties: Mapping[str, Any]
+    saturation: Mapping[str, tuple[Any, Any]]
+    quotients: Mapping[str, Any]
+    accuracy: tuple[Any, ...]
+    tables: tuple[Table, ...]
+    plots: tuple[Plot, ...]
+    summary: tuple[str, ...]
+    accuracy_notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        refs = ", ".join(_prose(r.name) for r in self.references)
+        return f"{_prose(self.activation.name)} compared with {refs}"
+
+    @property
+    def columns(self) -> tuple[Any, ...]:
+        """The activation, then the references (without repeating the activation)."""
+        return (self.activation, *(r for r in self.references if r.name != self.activation.name))
+
+    def __str__(self) -> str:
+        from .report import to_markdown
+
+        return to_markdown(self)
+
+
+# ------------------------------------------------------------------ small formatters
+def _prose(name: str) -> str:
+    return _PROSE_NAMES.get(name, name)
+
+
+def _num(v: Any, digits: int = 6) -> str:
+    """A number for prose and tables: 6 significant digits, typographic minus, ±∞ and nan by name."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if math.isnan(f):
+        return "nan"
+    if math.isinf(f):
+        return "+∞" if f > 0 else "−∞"
+    if f == 0:
+        return "0"
+    return f"{f:.{digits}g}".replace("-", "−")
+
+
+def _exact_text(c: float) -> str:
+    """A constant as a short fraction when it is one (to 1e-12), else 12 digits."""
+    frac = fractions.Fraction(c).limit_denominator(1000)
+    if abs(float(frac) - c) <= 1e-12 * max(1.0, abs(c)):
+        return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+    return f"{c:.12g}"
+
+
+def _plain(expr: Any) -> str:
+    """A SymPy expression as short text: x·exp(x), x^2."""
+    return str(expr).replace("**", "^").replace("*", "·")
+
+
+def _interval(a: float, b: float) -> str:
+    return f"({_num(a, 4)}, {_num(b, 4)})"
+
+
+def _intervals(spans: Iterable[Sequence[float]]) -> str:
+    spans = list(spans)
+    return " ∪ ".join(_interval(a, b) for a, b in spans) if spans else "nowhere"
+
+
+# ------------------------------------------------------------------ formulas
+def _mathtext_printer():
+    from sympy.printing.latex import LatexPrinter
+
+    class MathtextPrinter(LatexPrinter):
+        """LaTeX within mathtext's subset: a Piecewise as one line, {a if c, b otherwise}."""
+
+        def _print_Piecewise(self, expr):  # noqa: N802 - SymPy's printer protocol
+            parts = []
+            for value, cond in expr.args:
+                if cond is True or cond == True:  # noqa: E712 - SymPy's true is not the bool True
+                    parts.append(rf"{self._print(value)}\ \mathrm{{otherwise}}")
+                else:
+                    parts.append(rf"{self._print(value)}\ \mathrm{{if}}\ {self._print(cond)}")
+            return r"\left\{" + r",\ ".join(parts) + r"\right."
+
+    return MathtextPrinter()
+
+
+def _formulas(act: Any) -> Formulas:
+    printer = _mathtext_printer()
+    exprs = [act.expr, act.derivative(1), act.derivative(2)]
+    latex = tuple(act.latex(n) for n in range(3))
+    label = _prose(act.name) if act.name in _PROSE_NAMES else act.name
+    return Formulas(act.name, label, latex, tuple(printer.doprint(e) for e in exprs))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ equivalence
+#: sample points of the numerical relation checks: irregular, both signs, beyond every
+#: catalogue kink (±3, 6) and short of any under- or overflow; values compared at 256 bits
+_CHECK_POINTS: tuple[str, ...] = ("-19.7713", "-5.3710392", "-2.71734", "-1.3183", "-0.61275", "-0.1419",
+                                  "0.0873311", "0.4561", "1.2917", "2.0663", "3.17719", "4.83105", "6.6093",
+                                  "9.90217", "17.3307")
+_CHECK_PREC = 256
+_CHECK_TOL = 2.0**-180
+
+
+def _values(act: Any, shift: Any = 0) -> list:
+    import mpmath
+
+    fn = act.mpmath(0)
+    with mpmath.workprec(_CHECK_PREC):
+        return [fn(mpmath.mpf(p) + shift) for p in _CHECK_POINTS]
+
+
+def _close(a: Any, b: Any) -> bool:
+    scale = max(abs(a), abs(b), 1e-30)
+    return bool(abs(a - b) <= _CHECK_TOL * scale)
+
+
+def _relation_to(f_vals: list, act: Any, g: Any) -> tuple[str, float] | None:
+    """("scaled", c) if f = c·g, ("offset", b) if f = g + b, ("shifted", s) if f(x) = g(x + s), else None."""
+    import mpmath
+
+    g_vals = _values(g)
+    with mpmath.workprec(_CHECK_PREC):
+        pivot = max(range(len(g_vals)), key=lambda i: abs(g_vals[i]))
+        if g_vals[pivot] != 0:
+            c = f_vals[pivot] / g_vals[pivot]
+            if c != 0 and all(_close(fv, c * gv) for fv, gv in zip(f_vals, g_vals)):
+                return "scaled", float(c)
+        b = f_vals[0] - g_vals[0]
+        if all(_close(fv, gv + b) for fv, gv in zip(f_vals, g_vals)):
+            return "offset", float(b)
+        for s in _shifts(f_vals, g):
+            if all(_close(fv, gv) for fv, gv in zip(f_vals, _values(g, s))):
+                return "shifted", float(s)
+    return None
+
+
+def _shifts(f_vals: list, g: Any) -> Iterable[Any]:
+    """Candidates s with f(p) = g(p + s) at a few pivots p (secant steps from a few starts).
+
+    Several pivots, because where f is flat (ReLU-like pieces) one equation has many roots.
+    """
+    import mpmath
+
+    gfn = g.mpmath(0)
+    for i in (10, 5, 2):
+        p = mpmath.mpf(_CHECK_POINTS[i])
+        for start in (0.25, -0.25, 1, -1, 2.5, -2.5):
+            try:
+                s = mpmath.findroot(lambda s: gfn(p + s) - f_vals[i], mpmath.mpf(start), tol=mpmath.mpf(2) ** -200)
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+                continue
+            if mpmath.isfinite(s) and mpmath.mpf(2) ** -100 < abs(s) < 50:
+                yield s
+                break
+
+
+_RELATION_TEXT = {
+    "scaled": "{c}·{g}(x)", "offset": "{g}(x) {sign} {c}", "shifted": "{g}(x {sign} {c})",
+}
+
+
+def _equivalence(act: Any) -> Equivalence:
+    """Is ``act`` a catalogue activation, or c·g(x), g(x) + b or g(x + s) for one?
+
+    Exact identity is decided by :func:`~activation_lab.analysis.equivalence.catalog_match`;
+    the relations are found numerically: the constant from one point, then required to
+    hold at 12 irregular points to 2⁻¹⁸⁰ relative at 256 bits, which no different analytic
+    function does by accident.
+    """
+    from ..analysis.equivalence import catalog_match
+    from ..catalog import CATALOG
+    from ..symbolic.activation import get
+
+    shown = f"`{act.formula}`" if act.name == act.formula.strip() else f"{act.name} (`{act.formula}`)"
+    match = catalog_match(act)
+    if match is None:
+        f_vals = _values(act)
+        for entry in CATALOG:
+            found = _relation_to(f_vals, act, get(entry.name))
+            if found is None:
+                continue
+            kind, c = found
+            if kind == "scaled" and c == 1.0:   # identical to the last bit at every point
+                match = entry.name
+                break
+            text = _RELATION_TEXT[kind].format(g=_prose(entry.name), c=_exact_text(c if kind == "scaled" else abs(c)),
+                                               sign="−" if c < 0 else "+")
+            return Equivalence(kind, entry.name, c,
+                               f"{shown} is not in the catalogue, but it equals {text}: a "
+                               f"{'rescaling' if kind == 'scaled' else 'shift'} of {_prose(entry.name)} "
+                               f"(catalogue name `{entry.name}`; checked at {len(_CHECK_POINTS)} points "
+                               f"to {_CHECK_PREC} bits).")
+    if match is None:
+        return Equivalence("new", None, None,
+                           f"{shown} is a new activation: it equals no catalogue activation, nor a rescaling "
+                           "c·g(x), an offset g(x) + b or a shift g(x + s) of one.")
+    if match == act.name:
+        return Equivalence("identical", match, None, f"{_prose(match)} is the catalogue activation `{match}`.")
+    return Equivalence("identical", match, None,
+                       f"{shown} is {_prose(match)} (catalogue name `{match}`): the same function, "
+                       f"so every number below is also {_prose(match)}'s.")
+
+
+# ------------------------------------------------------------------ the comparison
+def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] | None) -> Any:
+    from ..errors import UnknownActivationError
+    from ..symbolic.activation import Activation, define, get
+
+    if isinstance(formula_or_name, Activation):
+        act = formula_or_name if not params else define(formula_or_name.formula, **{
+            **{k: str(v) for k, v in formula_or_name._exact_params.items()}, **params})
+    elif isinstance(formula_or_name, str):
+        try:
+            act = get(formula_or_name, **dict(params or {}))
+        except UnknownActivationError:
+            text = formula_or_name.strip()
+            if text.isidentifier() and text != "x":
+                raise   # a name, misspelt: the error suggests the close ones
+            # anything else is a formula, judged by the safe parser (which names what is wrong)
+            act = define(formula_or_name, **dict(params or {}))
+    else:
+        raise ActivationLabError(f"compare() takes a catalogue name or a formula in x, got "
+                                 f"{type(formula_or_name).__name__}; e.g. compare('x*tanh(exp(x)/2)')")
+    if name is not None and name != act.name:
+        if not isinstance(name, str) or not name.strip():
+            raise ActivationLabError(f"name must be a non-empty string, got {name!r}")
+        act = define(act.formula, name=name.strip(), **{k: str(v) for k, v in act._exact_params.items()})
+    return act
+
+
+def _references(against: Iterable[str] | str) -> tuple[Any, ...]:
+    from ..symbolic.activation import get
+
+    names = against.split(",") if isinstance(against, str) else list(against)
+    refs = [get(str(n).strip()) for n in names if str(n).strip()]
+    if not any(r.name == "telu" for r in refs):
+        refs.insert(0, get("telu"))   # the quotient and the summary are against TeLU: always shown
+    unique: dict[str, Any] = {}
+    for r in refs:
+        unique.setdefault(r.name, r)
+    return tuple(unique.values())
+
+
+def _command(act: Any, given: str, name: str | None, references: Sequence[Any]) -> str:
+    parts = ["activation-lab", "compare", given]
+    if name is not None:
+        parts += ["--name", name]
+    for k, v in act.params.items():
+        if k in act.formula:
+            parts += ["--param", f"{k}={v!r}"]
+    refs = ",".join(r.name for r in references)
+    if refs != ",".join(DEFAULT_AGAINST):
+        parts += ["--against", refs]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, Any] | None = None,
+            against: Iterable[str] | str = DEFAULT_AGAINST, *, plots: bool = True,
+            accuracy: bool = True) -> Comparison:
+    """Compare an activation (a catalogue name, a formula in ``x`` or an Activation) with ``against``.
+
+    Args:
+        formula_or_name: e.g. ``"x*tanh(exp(x)/2)"``, ``"mish"``; formulas go through the safe parser.
+        name: the name shown in the report (default: the catalogue name or the formula).
+        params: values of the formula's parameters, e.g. ``{"a": 0.5}``.
+        against: catalogue names of the references; TeLU is always among them.
+        plots: draw the report's four plots (f, f′, |f′| on a log axis, the quotient).
+        accuracy: measure the project's evaluation (f, f′; float32, float64; default sweep).
+
+    Returns:
+        A frozen :class:`Comparison`.  Bad formulas raise
+        :class:`~activation_lab.errors.FormulaError` before any work is done.
+    """
+    act = _resolve(formula_or_name, name, params)
+    references = _references(against)
+    given = formula_or_name.formula if not isinstance(formula_or_name, str) else formula_or_name
+    columns = (act, *(r for r in references if r.name != act.name))
+    equivalence = _equivalence(act)
+    props, sats, quots = _analyses(columns)
+    reports = _accuracy(act) if accuracy else ()
+    figs = _plots(act, references) if plots else ()
+    tables = (_property_table(columns, props), _saturation_table(columns, sats),
+              _quotient_table(columns, quots))
+    if reports:
+        tables += (_accuracy_table(reports),)
+    return Comparison(
+        activation=act, references=references, params=dict(act.params),
+        command=_command(act, given, name, references), equivalence=equivalence,
+        formulas=tuple(_formulas(a) for a in columns), properties=props, saturation=sats, quotients=quots,
+        accuracy=reports, tables=tables, plots=figs,
+        summary=tuple(_summary(act, equivalence, props, sats, quots, reports)),
+        accuracy_notes=tuple(_worst_notes(reports)),
+    )
+
+
+def _analyses(columns: Sequence[Any]) -> tuple[dict, dict, dict]:
+    from ..analysis.properties import properties
+    from ..analysis.quotient import quotient
+    from ..analysis.saturation import saturation
+
+    props = {a.name: properties(a) for a in columns}
+    sats = {a.name: (saturation(a, direction=-1, order=1), saturation(a, direction=1, order=0)) for a in columns}
+    quots = {a.name: quotient(a, reference="telu") for a in columns}
+    return props, sats, quots
+
+
+def _accuracy(act: Any) -> tuple[Any, ...]:
+    from ..analysis.accuracy import accuracy
+
+    return tuple(accuracy(act, n=n, dtype=dt) for n in ACCURACY_ORDERS for dt in ACCURACY_DTYPES)
+
+
+def _plots(act: Any, references: Sequence[Any]) -> tuple[Plot, ...]:
+    from . import figures
+
+    names = [r.name for r in references]
+    add = [] if act.name in names else [act]
+    specs = (("f", "f(x)", figures.linear_units), ("derivative", "f′(x)", figures.derivatives),
+             ("saturation", "|f′(x)| on a log axis as x → −∞", figures.saturation),
+             ("quotient", "gradient quotient |f′/TeLU′|", figures.quotient))
+    out = []
+    for key, title, make in specs:
+        fig, data = make(names=names, add=add)
+        out.append(Plot(key, title, data.caption, data, fig))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ tables (placeholders until the analyses land)
+def _property_table(columns: Sequence[Any], props: Mapping[str, Any]) -> Table:
+    raise NotImplementedError
+
+
+def _saturation_table(columns: Sequence[Any], sats: Mapping[str, Any]) -> Table:
+    raise NotImplementedError
+
+
+def _quotient_table(columns: Sequence[Any], quots: Mapping[str, Any]) -> Table:
+    raise NotImplementedError
+
+
+def _accuracy_table(reports: Sequence[Any]) -> Table:
+    from ..analysis.accuracy import order_label
+
+    rows = []
+    for r in reports:
+        rows.append((f"{order_label(r.n)}, {r.dtype}", str(r.count), _num(r.max_ulp, 3), _num(r.p99_ulp, 3),
+                     f"{r.within_half:.2%}", f"{r.within_1:.2%}",
+                     f"≤ {r.tolerance:g}·max(1, κ): " + ("met" if r.passed else f"not met at {r.n_failures}"),
+                     str(r.n_special_mismatches), str(r.n_signed_zero_mismatches)))
+    return Table("Numerical accuracy", ("", "finite points", "max ULP", "99% ULP", "≤ 0.5 ULP", "≤ 1 ULP",
+                                        "target", "special values wrong", "zeros of wrong sign"), tuple(rows),
+                 "The project's evaluation of the activation against mpmath, in units in the last place, over the "
+                 "default sweep (both signs, subnormal to overflow magnitudes, critical points and their "
+                 "neighbours, ±0, ±∞, nan); κ is the condition number |x·g′(x)/g(x)| of g = f or f′.")
+
+
+def _summary(act, equivalence, props, sats, quots, reports) -> list[str]:
+    raise NotImplementedError
+
+
+def _worst_notes(reports: Sequence[Any]) -> list[str]:
+    """The worst input of each accuracy run, and every kind of miss, one line each."""
+    from ..analysis.accuracy import order_label
+
+    notes = []
+    for r in reports:
+        label = f"{order_label(r.n)} {r.dtype}"
+        if r.worst:
+            notes.append(f"{label}: worst {r.worst[0]}")
+        notes += [f"{label}: failure {c}" for c in r.failures[:2]]
+        notes += [f"{label}: special value {m}" for m in r.special_mismatches[:2]]
+        if r.n_signed_zero_mismatches:
+            notes.append(f"{label}: {r.n_signed_zero_mismatches} zeros of the wrong sign, e.g. {r.signed_zero_mismatches[0]}")
+    return notes
