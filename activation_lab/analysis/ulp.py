@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMATS", "split_exact", "ulp", "ulp_error"]
+__all__ = ["FORMATS", "rounding_boundary_distance", "split_exact", "ulp", "ulp_error"]
 
 #: dtype name -> (significand bits p, minimum normal exponent emin, largest finite value)
 FORMATS: dict[str, tuple[int, int, float]] = {
@@ -49,28 +49,26 @@ def split_exact(values: Iterable[Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _split_one(mpmath: Any, v: Any, his: list, los: list) -> None:
-    if True:
-        v = mpmath.mpf(v)
-        if mpmath.isnan(v):
-            his.append(np.nan)
-            los.append(0.0)
-            return
-        hi = float(v) if abs(v) < mpmath.mpf(2) ** 1024 else (np.inf if v > 0 else -np.inf)
-        if np.isfinite(hi) and hi == 0 and v != 0:
-            hi = 0.0 if v > 0 else -0.0
-        lo = float(v - hi) if np.isfinite(hi) and v != hi else 0.0
-        his.append(hi)
-        los.append(lo)
+    v = mpmath.mpf(v)
+    if mpmath.isnan(v):
+        his.append(np.nan)
+        los.append(0.0)
+        return
+    hi = float(v) if abs(v) < mpmath.mpf(2) ** 1024 else (np.inf if v > 0 else -np.inf)
+    if np.isfinite(hi) and hi == 0 and v != 0:
+        hi = 0.0 if v > 0 else -0.0
+    lo = float(v - hi) if np.isfinite(hi) and v != hi else 0.0
+    his.append(hi)
+    los.append(lo)
 
 
 def ulp(r: Any, dtype: Any = "float64") -> np.ndarray:
-    """ulp(r) in ``dtype``'s format, for exact values r given as float64 (or hi of a pair)."""
+    """ulp(r) = 2^(max(⌊log₂|r|⌋, emin) − p + 1) in ``dtype``'s format, for exact values r as float64."""
     p, emin, _ = _format(dtype)
-    r = np.abs(np.asarray(r, dtype=np.float64))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        _, e = np.frexp(r)  # r = m·2^e with m in [0.5, 1): ⌊log₂ r⌋ = e − 1
-    exponent = np.maximum(e.astype(np.int64) - 1, emin)
-    return np.ldexp(1.0, exponent - p + 1)
+    # the exponent bits alone are 2^⌊log₂|r|⌋ (0 for zeros and float64 subnormals, which the
+    # clamp at emin ≥ −1022 covers); scaling by the power of two 2^(1−p) is exact
+    top = (np.asarray(r, dtype=np.float64).view(np.uint64) & np.uint64(0x7FF0000000000000)).view(np.float64)
+    return np.maximum(top * 2.0 ** (1 - p), 2.0 ** (emin - p + 1))
 
 
 def ulp_error(got: Any, hi: Any, lo: Any = 0.0, dtype: Any = None) -> np.ndarray:
@@ -84,17 +82,56 @@ def ulp_error(got: Any, hi: Any, lo: Any = 0.0, dtype: Any = None) -> np.ndarray
     got_arr = np.asarray(got)
     dtype = np.dtype(dtype if dtype is not None else got_arr.dtype)
     _, _, largest = _format(dtype)
-    y = got_arr.astype(np.float64)
+    y = np.asarray(got_arr, dtype=np.float64)
     hi = np.asarray(hi, dtype=np.float64)
     lo = np.asarray(lo, dtype=np.float64)
+    has_lo = bool(lo.any())
     hi, lo, y = np.broadcast_arrays(hi, lo, y)
     with np.errstate(all="ignore"):
-        u = ulp(hi, dtype)
-        exact_inf = np.isinf(hi) | (np.abs(hi) >= largest + u / 2)
-        exact_signed_inf = np.where(exact_inf, np.copysign(np.inf, hi), hi)
-        err = np.abs((y - hi) - lo) / u
-        err = np.where(np.isnan(hi), np.where(np.isnan(y), 0.0, np.inf), err)
-        err = np.where(exact_inf & ~np.isnan(hi), np.where(y == exact_signed_inf, 0.0, np.inf), err)
-        finite_exact = np.isfinite(hi) & ~exact_inf
-        err = np.where(finite_exact & ~np.isfinite(y), np.inf, err)
+        diff = y - hi
+        if has_lo:
+            diff = diff - lo
+        err = np.abs(diff) / ulp(hi, dtype)   # ulp is a power of two: the division is exact
+        # the rare elements with a non-finite operand or an exact value at the overflow edge
+        special = ~np.isfinite(err) | (np.abs(hi) >= largest)
+        if special.any():
+            err = np.array(err, dtype=np.float64, copy=True)
+            err[special] = _special_errors(y[special], hi[special], lo[special], dtype)
     return err
+
+
+def _special_errors(y: np.ndarray, hi: np.ndarray, lo: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    _, _, largest = _format(dtype)
+    u = ulp(hi, dtype)
+    exact_inf = np.isinf(hi) | (np.abs(hi) >= largest + u / 2)
+    exact_signed_inf = np.where(exact_inf, np.copysign(np.inf, hi), hi)
+    err = np.abs((y - hi) - lo) / u
+    err = np.where(np.isnan(hi), np.where(np.isnan(y), 0.0, np.inf), err)
+    err = np.where(exact_inf & ~np.isnan(hi), np.where(y == exact_signed_inf, 0.0, np.inf), err)
+    finite_exact = np.isfinite(hi) & ~exact_inf
+    return np.where(finite_exact & ~np.isfinite(y), np.inf, err)
+
+
+def rounding_boundary_distance(r: Any, dtype: Any = "float32") -> np.ndarray:
+    """Distance |r − b| / |r| from float64 values r to the nearest round-to-nearest boundary b of ``dtype``.
+
+    The boundaries are the midpoints between neighbouring values of the format, the midpoint
+    between 0 and the smallest subnormal, and the overflow threshold max + ulp(max)/2.  A
+    float64 approximation of an exact value whose error is below this distance rounds to
+    the same ``dtype`` value as the exact one.  Values of r that ``dtype`` holds exactly
+    (zero included) give inf; nan gives nan.
+    """
+    dtype = np.dtype(dtype)
+    _, _, largest = _format(dtype)
+    r = np.asarray(r, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        near = r.astype(dtype)
+        d = r - near.astype(np.float64)          # exact: r and its rounding agree to within half an ulp
+        step = np.abs(np.nextafter(near, np.copysign(np.inf, d).astype(dtype)).astype(np.float64) - near)
+        dist = np.where(d == 0, np.inf, step / 2 - np.abs(d))
+        big = np.abs(r) >= largest
+        if big.any():
+            overflow_edge = largest + float(ulp(largest, dtype)) / 2
+            dist = np.where(big, np.abs(np.abs(r) - overflow_edge), dist)
+            dist = np.where(np.isinf(r), np.inf, dist)
+        return dist / np.abs(r)

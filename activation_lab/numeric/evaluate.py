@@ -125,7 +125,8 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0) -> Any:
     if arr.dtype.kind not in "fbiu":
         raise UnsupportedDtypeError(arr.dtype)
     dtype = result_dtype(arr.dtype)
-    x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
+    with np.errstate(invalid="ignore"):  # a signalling nan in float32 warns on the cast
+        x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
     results = []
     for k in orders:
         with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf

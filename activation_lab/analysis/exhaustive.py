@@ -1,0 +1,503 @@
+"""Exhaustive float32 checks: every one of the 2³² inputs, in chunks, on local cores or a Dask cluster.
+
+For each chunk of bit patterns (:func:`~activation_lab.analysis.sweep.float32_chunks`):
+
+1. the implementation (default: the project's evaluation) gives f⁽ⁿ⁾ in float32;
+2. the reference is a float64 evaluation of the stable form of f⁽ⁿ⁾ (``Activation.evaluate``
+   on the inputs widened to float64);
+3. wherever that float64 reference lies within 2⁻⁴⁰ relative of a float32 rounding boundary
+   (:func:`~activation_lab.analysis.ulp.rounding_boundary_distance`), mpmath recomputes the
+   exact value, so a float64 error below 2⁻⁴⁰ relative cannot put the reference on the wrong
+   side of a boundary: the float32 rounding of the reference is then the correct rounding;
+4. a few points per chunk (and the worst ones) are also recomputed with mpmath to measure
+   the float64 reference's own error, reported as ``reference_max_rel_error``: the argument
+   in 3 holds where that stays below 2⁻⁴⁰.
+
+ULP errors are measured against the (confirmed) reference.  Inputs over the plain target T
+get κ(x) = |x·g′(x)/g(x)| from float64 evaluations of g = f⁽ⁿ⁾ and g′; where that is not
+finite, g(x) underflowed, or the error lies within 5 % of T·max(1, κ), κ comes from mpmath,
+as it does for the failures shown.  Results are merged chunk by chunk into a JSON state file written atomically, so
+an interrupted run resumes where it stopped.  Chunks run in local processes (both cores by
+default, no Dask needed) or, with ``scheduler=ADDRESS``, on a dask.distributed cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ActivationLabError
+from .accuracy import Case, Mismatch, order_label, tolerance
+
+__all__ = ["BINS", "BOUNDARY_REL", "ExhaustiveReport", "exhaustive", "write_atomic"]
+
+#: the float64 reference is confirmed with mpmath within this relative distance of a float32 rounding boundary
+BOUNDARY_REL = 2.0**-40
+#: upper edges of the ULP-error bins: err ≤ 0.5, (0.5, 1], (1, 2], …, (2³², inf]
+BINS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 256.0, 2.0**16, 2.0**32, math.inf)
+#: κ from float64 is trusted unless the error lies within this fraction of the allowed T·max(1, κ)
+KAPPA_MARGIN = 0.05
+#: random points per chunk whose float64 reference is checked against mpmath
+REFERENCE_SAMPLE = 4
+KEEP = 5
+STATE_VERSION = 1
+#: how long to wait for a Dask scheduler to answer
+CONNECT_TIMEOUT = "10s"
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and os.replace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+@dataclass(frozen=True)
+class ExhaustiveReport:
+    """An exhaustive float32 check of f⁽ⁿ⁾ over the bit patterns [start, stop).
+
+    ``counts[i]`` counts the finite inputs with error in (BINS[i−1], BINS[i]] ULP (the
+    first bin: ≤ 0.5); ``p99_ulp`` is the bin edge that 99 % of them stay within.  nan and
+    ±inf inputs are judged as special values (nan for nan, the limit at ±inf), together with
+    nan or inf results for finite exact values.  ``confirmed`` counts the mpmath
+    recomputations near rounding boundaries, ``corrected`` those where the float64 reference
+    rounded to the wrong float32.  ``complete`` is False for a run that has chunks left.
+    """
+
+    name: str
+    n: int
+    implementation: str
+    start: int
+    stop: int
+    count: int
+    finite: int
+    max_ulp: float
+    counts: tuple[int, ...]
+    worst: tuple[Case, ...]
+    n_special_mismatches: int
+    special_mismatches: tuple[Mismatch, ...]
+    n_signed_zero_mismatches: int
+    over_tolerance: int
+    n_failures: int
+    failures: tuple[Case, ...]
+    kappa_mpmath: int
+    confirmed: int
+    corrected: int
+    reference_checks: int
+    reference_max_rel_error: float
+    seconds: float
+    chunks_done: int
+    chunks: int
+    dtype: str = "float32"
+
+    @property
+    def complete(self) -> bool:
+        return self.chunks_done == self.chunks
+
+    @property
+    def tolerance(self) -> float:
+        return tolerance(self.n)
+
+    @property
+    def passed(self) -> bool:
+        """Complete, every finite input within T·max(1, κ) ULP, no nan/inf/limit wrong."""
+        return self.complete and self.n_failures == 0 and self.n_special_mismatches == 0
+
+    @property
+    def reference_ok(self) -> bool:
+        """The sampled float64 reference error stayed below the 2⁻⁴⁰ the confirmation assumes."""
+        return self.reference_max_rel_error <= BOUNDARY_REL
+
+    def within(self, ulps: float) -> int:
+        """Number of finite inputs with error ≤ ``ulps`` (a bin edge)."""
+        if ulps not in BINS:
+            raise ActivationLabError(f"within() takes a bin edge ({', '.join(f'{b:g}' for b in BINS)}), got {ulps!r}")
+        return sum(self.counts[: BINS.index(ulps) + 1])
+
+    @property
+    def p99_ulp(self) -> float:
+        need = 0.99 * self.finite
+        total = 0
+        for edge, c in zip(BINS, self.counts):
+            total += c
+            if total >= need:
+                return edge
+        return math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(complete=self.complete, passed=self.passed, p99_ulp=self.p99_ulp, bins=list(BINS),
+                   reference_ok=self.reference_ok, tolerance=self.tolerance)
+        return out
+
+    def __str__(self) -> str:
+        share = (lambda k: f"{k} ({k / self.finite:.6%})") if self.finite else str
+        lines = [
+            f"{self.name} {order_label(self.n)} float32 exhaustive [{self.implementation}]: "
+            f"{self.count} inputs ({self.finite} finite), {self.chunks_done}/{self.chunks} chunks, "
+            f"{self.seconds:.1f} s",
+            f"  max {self.max_ulp:.10g} ULP, p99 ≤ {self.p99_ulp:g} ULP; within 0.5 ULP {share(self.within(0.5))}, "
+            f"1 ULP {share(self.within(1.0))}, 2 ULP {share(self.within(2.0))}",
+            f"  reference: {self.confirmed} values near rounding boundaries confirmed with mpmath, "
+            f"{self.corrected} corrected; "
+            f"float64 error ≤ {self.reference_max_rel_error:.3g} relative on {self.reference_checks} checked points",
+            f"  special-value mismatches {self.n_special_mismatches}, "
+            f"zeros of the wrong sign {self.n_signed_zero_mismatches}",
+            f"  target ≤ {self.tolerance:g}·max(1, κ) ULP: "
+            + ("met" if self.passed else "not complete" if not self.complete
+               else f"NOT met ({self.n_failures} inputs)"),
+        ]
+        lines += [f"  worst: {c}" for c in self.worst]
+        lines += [f"  failure: {c}" for c in self.failures]
+        lines += [f"  special: {m}" for m in self.special_mismatches]
+        return "\n".join(lines)
+
+
+# --- one chunk ----------------------------------------------------------------------------------
+
+def _empty() -> dict[str, Any]:
+    return {"count": 0, "finite": 0, "max_ulp": 0.0, "counts": [0] * len(BINS), "worst": [],
+            "special": 0, "special_examples": [], "signed_zero": 0, "over": 0, "failures_n": 0,
+            "failures": [], "kappa_mpmath": 0, "confirmed": 0, "corrected": 0, "ref_checks": 0,
+            "ref_max_rel": 0.0}
+
+
+def _top(err: np.ndarray, idx: np.ndarray, bits: np.ndarray, k: int) -> np.ndarray:
+    """The k entries of idx with the largest err, ties by bit pattern (deterministic)."""
+    if idx.size > 4 * k:
+        for thr in (0.5, 0.49, 0.45, 0.25):   # a cheap cut before sorting: most errors are small
+            cand = idx[err[idx] > thr]
+            if cand.size >= k:
+                idx = cand
+                break
+    return idx[np.lexsort((bits[idx], -err[idx]))][:k]
+
+
+def _row(err, i, bits, got, exact, extra=()) -> list:
+    return [float(err[i]), int(bits[i]), float(got[i]), float(exact[i]), *extra]
+
+
+def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
+    """Measure one chunk [lo, hi) of float32 bit patterns; returns (lo, partial result)."""
+    import mpmath
+
+    from ..numeric.mpmath_target import reference
+    from .accuracy import REFERENCE_PREC, condition_numbers, run_implementation
+    from .sweep import float32_inputs
+    from .ulp import rounding_boundary_distance, split_exact, ulp_error
+
+    act, n, implementation, lo, hi = task
+    xs = float32_inputs(lo, hi)
+    bits = np.arange(lo, hi, dtype=np.int64)
+    got = run_implementation(act, n, xs, implementation)
+    with np.errstate(all="ignore"):      # widening a signalling-nan pattern raises "invalid"
+        x64 = xs.astype(np.float64)
+        ref = act.evaluate(x64, n)
+    err = ulp_error(got, ref, 0.0, np.float32)
+    out = _empty()
+    out["count"] = int(xs.size)
+    finite_x = np.isfinite(xs)
+    fin = np.flatnonzero(finite_x & np.isfinite(ref))
+    fn = act.mpmath(n)
+
+    # 3. mpmath where the float64 reference is too close to a float32 rounding boundary to trust
+    near = fin[rounding_boundary_distance(ref[fin], np.float32) <= BOUNDARY_REL]
+    rng = np.random.default_rng(lo)
+    useful = fin[ref[fin] != 0]
+    sample = rng.choice(useful, size=min(REFERENCE_SAMPLE, useful.size), replace=False) if useful.size else useful
+    checked = np.unique(np.concatenate([near, sample]))
+    shown = ref      # the exact values shown in reports: the reference, or mpmath's where computed
+    if checked.size:
+        exact_mp = [reference(fn, float(xs[i]), prec=REFERENCE_PREC) for i in checked]
+        m_hi, m_lo = split_exact(exact_mp)
+        is_near = np.isin(checked, near)
+        err[checked[is_near]] = ulp_error(got[checked[is_near]], m_hi[is_near], m_lo[is_near], np.float32)
+        rounded = ref[checked[is_near]].astype(np.float32)
+        shown = ref.copy()
+        shown[checked] = m_hi
+        out["confirmed"] = int(is_near.sum())
+        out["corrected"] = int(np.count_nonzero(ulp_error(rounded, m_hi[is_near], m_lo[is_near], np.float32) > 0.5))
+        floor = mpmath.mpf(2) ** -150    # below half float32's smallest subnormal only the side of 0 matters
+        with mpmath.workprec(REFERENCE_PREC):
+            rel = [abs(mpmath.mpf(float(ref[i])) - v) / max(abs(v), floor) for i, v in zip(checked, exact_mp)]
+        out["ref_checks"] = int(checked.size)
+        out["ref_max_rel"] = float(max(rel))
+
+    # statistics over finite inputs; specials judged apart
+    ferr = err[finite_x]
+    out["finite"] = int(ferr.size)
+    if ferr.size:
+        out["max_ulp"] = float(ferr.max())
+        big = ferr[ferr > BINS[0]]
+        counts = np.bincount(np.searchsorted(BINS, big, side="left"), minlength=len(BINS))
+        counts[0] = ferr.size - big.size
+        out["counts"] = [int(c) for c in counts]
+    finite_idx = np.flatnonzero(finite_x)
+    out["worst"] = [_row(err, i, bits, got, shown) for i in _top(err, finite_idx, bits, KEEP)]
+
+    special = ~np.isfinite(err) | (~finite_x & (err > tolerance(n)))
+    special_idx = np.flatnonzero(special)
+    out["special"] = int(special_idx.size)
+    out["special_examples"] = [[int(bits[i]), float(got[i]), float(ref[i])] for i in special_idx[:KEEP]]
+    with np.errstate(invalid="ignore"):
+        wrong_zero = (got == 0) & (ref != 0) & (err <= 0.5) & (np.signbit(got) != np.signbit(ref))
+    out["signed_zero"] = int(np.count_nonzero(wrong_zero))
+
+    # κ-aware verdict for finite inputs over the plain target
+    T = tolerance(n)
+    over = finite_idx[np.isfinite(err[finite_idx]) & (err[finite_idx] > T)]
+    out["over"] = int(over.size) + int(np.count_nonzero(special & finite_x))
+    failures_n = int(np.count_nonzero(special & finite_x))     # nan/inf for a finite exact value
+    if over.size:
+        with np.errstate(all="ignore"):
+            g0, xo = ref[over], x64[over]
+            kappa = np.abs(xo * act.evaluate(xo, n + 1) / g0)
+            allowed = T * np.maximum(1.0, kappa)
+        close = np.abs(err[over] - allowed) <= KAPPA_MARGIN * allowed
+        unsure = ~np.isfinite(kappa) | (g0 == 0) | ((kappa > 0.9) & close)
+        if unsure.any():
+            kappa[unsure] = condition_numbers(act, n, xo[unsure])
+            allowed = T * np.maximum(1.0, kappa)
+            out["kappa_mpmath"] = int(np.count_nonzero(unsure))
+        bad = err[over] > allowed
+        failures_n += int(np.count_nonzero(bad))
+        shown_fail = _top(err, over[bad], bits, KEEP)
+        kappa_mp = condition_numbers(act, n, x64[shown_fail])       # the failures shown: κ from mpmath
+        out["failures"] = [_row(err, i, bits, got, shown, (float(k), float(T * max(1.0, k))))
+                           for i, k in zip(shown_fail, kappa_mp)]
+    out["failures_n"] = failures_n
+    return lo, out
+
+
+# --- merging, state -----------------------------------------------------------------------------
+
+def _merge_rows(a: list, b: list, key: Callable, k: int = KEEP) -> list:
+    return sorted(a + b, key=key)[:k]
+
+
+def _merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    by_err = lambda r: (-r[0], r[1])  # noqa: E731 - largest error first, ties by bit pattern
+    out = dict(total)
+    for key in ("count", "finite", "special", "signed_zero", "over", "failures_n", "kappa_mpmath",
+                "confirmed", "corrected", "ref_checks"):
+        out[key] = total[key] + part[key]
+    out["max_ulp"] = max(total["max_ulp"], part["max_ulp"])
+    out["ref_max_rel"] = max(total["ref_max_rel"], part["ref_max_rel"])
+    out["counts"] = [a + b for a, b in zip(total["counts"], part["counts"])]
+    out["worst"] = _merge_rows(total["worst"], part["worst"], by_err)
+    out["failures"] = _merge_rows(total["failures"], part["failures"], by_err)
+    out["special_examples"] = _merge_rows(total["special_examples"], part["special_examples"], lambda r: r[0])
+    return out
+
+
+def _identity(act, n: int, implementation: Callable | None, start: int, stop: int, chunk_size: int) -> dict:
+    from .accuracy import implementation_name
+
+    return {"activation": act.name, "formula": act.formula,
+            "params": {k: repr(v) for k, v in sorted(act.params.items())},
+            "n": n, "implementation": implementation_name(implementation), "start": start, "stop": stop,
+            "chunk_size": chunk_size, "version": STATE_VERSION}
+
+
+def _load_state(path: Path, identity: dict) -> tuple[set[int], dict[str, Any], float]:
+    if not path.exists():
+        return set(), _empty(), 0.0
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        found = {k: state.get(k) for k in identity}
+    except (OSError, ValueError, AttributeError) as err:
+        raise ActivationLabError(f"cannot read the state file {path}: {err}; move it away or pass another "
+                                 "state path to start afresh") from None
+    if found != identity:
+        diff = ", ".join(f"{k}={found[k]!r} (wanted {identity[k]!r})" for k in identity if found[k] != identity[k])
+        raise ActivationLabError(f"the state file {path} belongs to another run: {diff}; move it away or pass "
+                                 "another state path")
+    return set(state["done"]), state["totals"], float(state["seconds"])
+
+
+def _to_cases(rows: list) -> tuple[Case, ...]:
+    from .sweep import float32_inputs
+
+    return tuple(Case(float(float32_inputs(r[1], r[1] + 1)[0]), r[2], r[3], r[0], *r[4:6]) for r in rows)
+
+
+def _report(act, n, implementation, start, stop, totals, seconds, done, chunks) -> ExhaustiveReport:
+    from .accuracy import implementation_name
+    from .sweep import float32_inputs
+
+    specials = tuple(Mismatch(float(float32_inputs(b, b + 1)[0]), got, want, "nan, inf or limit wrong")
+                     for b, got, want in totals["special_examples"])
+    return ExhaustiveReport(
+        name=act.name, n=n, implementation=implementation_name(implementation), start=start, stop=stop,
+        count=totals["count"], finite=totals["finite"], max_ulp=totals["max_ulp"], counts=tuple(totals["counts"]),
+        worst=_to_cases(totals["worst"]), n_special_mismatches=totals["special"], special_mismatches=specials,
+        n_signed_zero_mismatches=totals["signed_zero"], over_tolerance=totals["over"],
+        n_failures=totals["failures_n"], failures=_to_cases(totals["failures"]),
+        kappa_mpmath=totals["kappa_mpmath"], confirmed=totals["confirmed"], corrected=totals["corrected"],
+        reference_checks=totals["ref_checks"], reference_max_rel_error=totals["ref_max_rel"], seconds=seconds,
+        chunks_done=done, chunks=chunks)
+
+
+# --- running ------------------------------------------------------------------------------------
+
+class _Bar:
+    """A progress bar on stderr: one line redrawn five times a second on a terminal, else a line every 15 s."""
+
+    def __init__(self, label: str, total: int, done: int):
+        self.label, self.total, self.first, self.t0, self.last = label, total, done, time.monotonic(), 0.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < (0.2 if self.tty else 15.0):
+            return
+        self.last = now
+        frac = done / total if total else 1.0
+        rate = (done - self.first) / max(now - self.t0, 1e-9)
+        eta = f", ETA {_duration((total - done) / rate)}" if 0 < rate and done < total else ""
+        bar = "#" * int(30 * frac)
+        start = "\r" if self.tty else ""
+        sys.stderr.write(f"{start}{self.label}: [{bar:<30}] {frac:6.1%} {done}/{total} chunks, "
+                         f"{_duration(now - self.t0)}{eta}   ")
+        if done >= total or not self.tty:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _run_local(tasks: list[tuple], workers: int, on_result: Callable) -> None:
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            on_result(*_check_chunk(task))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # forkserver: workers start from a clean process, not a copy of one that may hold threads
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        futures = [pool.submit(_check_chunk, t) for t in tasks]
+        try:
+            for fut in as_completed(futures):
+                on_result(*fut.result())
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+
+
+def _run_dask(address: str, tasks: list[tuple], on_result: Callable) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ActivationLabError("scheduler= needs dask.distributed: pip install 'activation-lab[dask]'") from None
+    try:
+        client = Client(address, set_as_default=False, timeout=CONNECT_TIMEOUT)
+    except OSError as err:
+        raise ActivationLabError(f"cannot reach the Dask scheduler at {address!r}: {err}; check the address "
+                                 "(e.g. tcp://host:8786) or leave scheduler out to run on this machine") from None
+    try:
+        futures = [client.submit(_check_chunk, t, pure=False) for t in tasks]
+        try:
+            for fut in as_completed(futures, loop=client.loop):
+                on_result(*fut.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
+
+
+def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, start: int = 0,
+               stop: int = 2**32, chunk_size: int = 2**22, state: str | os.PathLike | None = None,
+               workers: int | None = None, scheduler: str | None = None,
+               progress: bool | Callable[[int, int], None] = True) -> ExhaustiveReport:
+    """Check f⁽ⁿ⁾ in float32 on every input with bit pattern in [start, stop) (default: all 2³²).
+
+    Args:
+        act: an Activation or a catalogue name.
+        n: derivative order.
+        implementation: callable on a float32 NumPy array (default: the project's evaluation);
+            it must be picklable (a module-level function) to run in worker processes.
+        start, stop, chunk_size: the bit-pattern range and the inputs per chunk.
+        state: JSON file for partial results; an existing one for the same run is resumed.
+        workers: local processes (default: all cores; 1 runs in this process).
+        scheduler: address of a dask.distributed scheduler to run the chunks on instead.
+        progress: True for a progress bar on stderr, or a callable(done_chunks, total_chunks).
+
+    Returns:
+        :class:`ExhaustiveReport` (see :mod:`activation_lab.analysis.exhaustive` for the method).
+    """
+    import pickle
+
+    from ..symbolic.activation import _check_order
+    from .accuracy import _activation
+    from .sweep import float32_chunks
+
+    act = _activation(act)
+    _check_order(n)
+    chunks = float32_chunks(start, stop, chunk_size)
+    identity = _identity(act, n, implementation, start, stop, chunk_size)
+    path = Path(state) if state is not None else None
+    done, totals, seconds_before = _load_state(path, identity) if path else (set(), _empty(), 0.0)
+    pending = [c for c in chunks if c[0] not in done]
+    workers = (os.cpu_count() or 1) if workers is None else int(workers)
+    if implementation is not None and (scheduler or (workers > 1 and len(pending) > 1)):
+        try:
+            pickle.dumps(implementation)
+        except Exception:
+            raise ActivationLabError(
+                f"implementation {implementation!r} cannot be sent to worker processes (it does not pickle); "
+                "define it as a module-level function, or pass workers=1 to run in this process") from None
+    bar = _Bar(f"{act.name} {order_label(n)} float32", len(chunks), len(done)) if progress is True else progress or None
+    t0 = time.monotonic()
+    last_save = [0.0]
+
+    def save(force: bool = False) -> None:
+        now = time.monotonic()
+        if path is None or (not force and now - last_save[0] < 2.0):
+            return
+        last_save[0] = now
+        write_atomic(path, json.dumps({**identity, "done": sorted(done), "totals": totals,
+                                       "seconds": seconds_before + now - t0}))
+
+    def on_result(lo: int, part: dict[str, Any]) -> None:
+        nonlocal totals
+        totals = _merge(totals, part)
+        done.add(lo)
+        save()
+        if bar:
+            bar(len(done), len(chunks))
+
+    tasks = [(act, n, implementation, lo, hi) for lo, hi in pending]
+    try:
+        if scheduler:
+            _run_dask(scheduler, tasks, on_result)
+        else:
+            _run_local(tasks, workers, on_result)
+    finally:
+        save(force=True)
+    if bar and not pending:
+        bar(len(done), len(chunks))
+    return _report(act, n, implementation, start, stop, totals, seconds_before + time.monotonic() - t0,
+                   len(done), len(chunks))

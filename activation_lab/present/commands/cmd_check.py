@@ -1,0 +1,179 @@
+"""``activation-lab check``: ULP accuracy of the evaluation against mpmath, as a table, worst cases to CSV.
+
+Default: every catalogue activation, f and f′, float32 and float64, on the default sweep,
+then the gradient-underflow scan (float32/float16).  ``--exhaustive``: every float32 input
+(resumable; state files in ``--out``), locally or on a Dask cluster (``--scheduler``).
+Exit status 0 when every row meets its target, 1 when one does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import sys
+from pathlib import Path
+
+from ...errors import ActivationLabError
+from ._common import emit_json, resolve, table
+
+HELP = "check accuracy against mpmath (ULP; default sweep or exhaustive float32), worst cases to CSV"
+
+CSV_NAME = "check-worst.csv"
+CSV_HEADER = ("activation", "order", "dtype", "mode", "kind", "rank", "x", "got", "exact", "ulp_error", "kappa",
+              "allowed")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="*", metavar="NAMES",
+                   help="catalogue names or formulas in x (default: the whole catalogue)")
+    p.add_argument("--order", default=None, metavar="0,1",
+                   help="derivative orders, comma-separated (default 0,1; 0 with --exhaustive)")
+    p.add_argument("--dtype", default=None, metavar="float32,float64",
+                   help="float16, float32, float64, comma-separated "
+                        "(default float32,float64; float32 with --exhaustive)")
+    p.add_argument("--exhaustive", action="store_true",
+                   help="every one of the 2^32 float32 inputs (minutes per function; resumable)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="with --exhaustive: run the chunks on this dask.distributed scheduler (e.g. tcp://host:8786)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--out", metavar="DIR", default=".",
+                   help=f"folder for {CSV_NAME} and the exhaustive state files (default: the current folder)")
+
+
+def _orders(text: str) -> list[int]:
+    try:
+        orders = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        orders = []
+    if not orders or any(k < 0 for k in orders):
+        raise ActivationLabError(f"--order {text!r} is not a comma-separated list of orders; write e.g. --order 0,1")
+    return orders
+
+
+def _dtypes(text: str) -> list[str]:
+    dtypes = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [d for d in dtypes if d not in ("float16", "float32", "float64")]
+    if not dtypes or bad:
+        raise ActivationLabError(f"--dtype {text!r}: use float16, float32 and/or float64, e.g. --dtype float32,float64")
+    return dtypes
+
+
+def _fmt(v: float) -> str:
+    return "inf" if math.isinf(v) else f"{v:.3g}"
+
+
+def _pct(v: float) -> str:
+    return f"{v:.2%}" if v < 1 else "100%"
+
+
+def _csv_rows(label: str, n: int, dtype: str, mode: str, report) -> list[tuple]:
+    rows = []
+    for kind, cases in (("worst", report.worst), ("failure", report.failures)):
+        for rank, c in enumerate(cases, 1):
+            optional = ["" if math.isnan(v) else repr(v) for v in (c.kappa, c.allowed)]
+            rows.append((label, n, dtype, mode, kind, rank, repr(c.x), repr(c.got), repr(c.exact), repr(c.ulp),
+                         *optional))
+    return rows
+
+
+def _write_csv(path: Path, rows: list[tuple]) -> None:
+    from ...analysis.exhaustive import write_atomic
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(rows)
+    write_atomic(path, buf.getvalue())
+
+
+def _status(text: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{text[:100]:<100}")
+        sys.stderr.flush()
+
+
+def _sweep(acts, orders, dtypes, args, out: Path) -> int:
+    from ...analysis.accuracy import accuracy, gradient_underflow, order_label
+
+    reports, csv_rows = [], []
+    total = len(acts) * len(orders) * len(dtypes)
+    for act in acts:
+        for n in orders:
+            for dtype in dtypes:
+                _status(f"checking {act.name} {order_label(n)} {dtype} ({len(reports) + 1}/{total})")
+                r = accuracy(act, n, dtype)
+                reports.append(r)
+                csv_rows += _csv_rows(act.name, n, dtype, "sweep", r)
+    _status("gradient-underflow scan")
+    scan = gradient_underflow(acts)
+    _status("")
+    if sys.stderr.isatty():
+        sys.stderr.write("\r")
+    csv_path = out / CSV_NAME
+    _write_csv(csv_path, csv_rows)
+    failed = [r for r in reports if not r.passed]
+    if args.json:
+        emit_json({"rows": [r.to_dict() for r in reports], "underflow": scan.to_dict(), "csv": str(csv_path),
+                   "passed": not failed})
+        return 1 if failed else 0
+    rows = [(r.name, order_label(r.n), r.dtype, r.count, _fmt(r.max_ulp), _fmt(r.p99_ulp), _pct(r.within_half),
+             _pct(r.within_1), _pct(r.within_2), repr(r.worst[0].x) if r.worst else "", r.n_failures,
+             r.n_special_mismatches, r.n_signed_zero_mismatches, "met" if r.passed else "NOT met") for r in reports]
+    print(table(rows, ("activation", "order", "dtype", "points", "max ULP", "p99 ULP", "<=0.5", "<=1", "<=2",
+                       "worst x", "over target", "special", "signed 0", "target")))
+    print("\ntarget: err <= 4*max(1, kappa) ULP for f and f', 16*max(1, kappa) for f''; kappa = |x g'(x)/g(x)|")
+    print(f"\ngradient underflow: most negative x where {order_label(scan.n)} is still nonzero")
+    print(scan)
+    for r in failed:
+        print(f"\n{r}")
+    print(f"\nworst cases: {csv_path}")
+    return 1 if failed else 0
+
+
+def _exhaustive(acts, orders, args, out: Path) -> int:
+    from ...analysis.accuracy import order_label
+    from ...analysis.exhaustive import exhaustive
+
+    reports, csv_rows = [], []
+    for act in acts:
+        for n in orders:
+            slug = "".join(ch if ch.isalnum() else "_" for ch in act.name)[:60]
+            state = out / f"check-exhaustive-{slug}-{n}.json"
+            r = exhaustive(act, n, state=state, scheduler=args.scheduler, progress=True)
+            reports.append((r, state))
+            csv_rows += _csv_rows(act.name, n, "float32", "exhaustive", r)
+    csv_path = out / CSV_NAME
+    _write_csv(csv_path, csv_rows)
+    failed = [r for r, _ in reports if not r.passed]
+    if args.json:
+        emit_json({"rows": [{**r.to_dict(), "state": str(s)} for r, s in reports], "csv": str(csv_path),
+                   "passed": not failed})
+        return 1 if failed else 0
+    rows = [(r.name, order_label(r.n), "float32", r.count, f"{r.max_ulp:.10g}", f"<={r.p99_ulp:g}", r.within(0.5),
+             r.within(1.0), r.within(2.0), r.n_special_mismatches, r.confirmed, r.corrected,
+             f"{r.reference_max_rel_error:.2g}", f"{r.seconds:.0f}", "met" if r.passed else "NOT met")
+            for r, _ in reports]
+    print(table(rows, ("activation", "order", "dtype", "inputs", "max ULP", "p99 ULP", "<=0.5", "<=1", "<=2",
+                       "special", "mpmath-confirmed", "corrected", "ref rel err", "seconds", "target")))
+    for r, state in reports:
+        print(f"\n{r}\n  state: {state}")
+    print(f"\nworst cases: {csv_path}")
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...catalog import CATALOG
+
+    orders = _orders(args.order or ("0" if args.exhaustive else "0,1"))
+    dtypes = _dtypes(args.dtype or ("float32" if args.exhaustive else "float32,float64"))
+    if args.exhaustive and dtypes != ["float32"]:
+        raise ActivationLabError(f"--exhaustive covers float32 only, not {','.join(dtypes)}; use --dtype float32")
+    if args.scheduler and not args.exhaustive:
+        raise ActivationLabError("--scheduler runs exhaustive checks on a Dask cluster; add --exhaustive")
+    out = Path(args.out)
+    if not out.is_dir():
+        raise ActivationLabError(f"--out {args.out!r} is not an existing folder; create it or pick another")
+    acts = [resolve(name) for name in (args.names or [e.name for e in CATALOG])]
+    return _exhaustive(acts, orders, args, out) if args.exhaustive else _sweep(acts, orders, dtypes, args, out)
