@@ -168,3 +168,46 @@ def test_format_list_and_md_needs_out(capsys):
         report.check_formats("")
     assert main(["compare", "x*tanh(exp(x)/2)", "--format", "html"]) != 0
     assert "--out" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- full runs (share the analyses' caches)
+@pytest.mark.parametrize(("formula", "says"), [
+    ("x*tanh(softplus(x))", "is Mish (catalogue name `mish`)"),
+    ("x*tanh(exp(x))", "is TeLU (catalogue name `telu`)"),
+    ("x*erf(log1p(exp(x)))", "is Serf (catalogue name `serf`)"),
+])
+def test_cli_reports_catalogue_equals(formula, says, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", formula, "--against", "telu"]) == 0
+    out = capsys.readouterr().out
+    equivalence = out[out.index("## Equivalence"):out.index("## Summary")]
+    assert says in equivalence
+    assert list(tmp_path.iterdir()) == []     # without --out nothing is written
+
+
+def test_cli_parameters_are_stated(capsys):
+    assert main(["compare", "x*tanh(a*exp(b*x))", "--param", "a=1", "--param", "b=1", "--against", "telu"]) == 0
+    out = capsys.readouterr().out
+    assert "parameters a = 1, b = 1" in out and "is TeLU" in out
+
+
+def test_second_run_into_the_same_directory_is_consistent(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["compare", "x*tanh(exp(x)/2)", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.split()
+    first = _snapshot(out)
+    assert sorted(printed) == sorted(str(out / n) for n in first if n != report.MARKER)
+    # the directory is the tool's own: a second run needs no --force and replaces the report
+    assert main(["compare", "x*tanh(softplus(x))", "--name", "mish-again", "--out", str(out)]) == 0
+    second = _snapshot(out)
+    assert set(second) == set(first)
+    md, page = second["report.md"].decode(), second["report.html"].decode()
+    for text in (md, page):
+        assert "mish-again" in text and "x*tanh(exp(x)/2)" not in text
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md):
+        assert image in second and second[image] != first[image]
+    marker = json.loads(second[report.MARKER])
+    assert set(marker["files"]) == set(second) - {report.MARKER}
+    import hashlib
+
+    assert all(hashlib.sha256(second[n]).hexdigest() == h for n, h in marker["files"].items())

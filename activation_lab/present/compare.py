@@ -243,13 +243,13 @@ def _relation_to(f_vals: list, act: Any, g: Any) -> tuple[str, float] | None:
         pivot = max(range(len(g_vals)), key=lambda i: abs(g_vals[i]))
         if g_vals[pivot] != 0:
             c = f_vals[pivot] / g_vals[pivot]
-            if c != 0 and all(_close(fv, c * gv) for fv, gv in zip(f_vals, g_vals)):
+            if c != 0 and all(_close(fv, c * gv) for fv, gv in zip(f_vals, g_vals, strict=True)):
                 return "scaled", float(c)
         b = f_vals[0] - g_vals[0]
-        if all(_close(fv, gv + b) for fv, gv in zip(f_vals, g_vals)):
+        if all(_close(fv, gv + b) for fv, gv in zip(f_vals, g_vals, strict=True)):
             return "offset", float(b)
         for s in _shifts(f_vals, g):
-            if all(_close(fv, gv) for fv, gv in zip(f_vals, _values(g, s))):
+            if all(_close(fv, gv) for fv, gv in zip(f_vals, _values(g, s), strict=True)):
                 return "shifted", float(s)
     return None
 
@@ -266,7 +266,8 @@ def _shifts(f_vals: list, g: Any) -> Iterable[Any]:
         p = mpmath.mpf(_CHECK_POINTS[i])
         for start in (0.25, -0.25, 1, -1, 2.5, -2.5):
             try:
-                s = mpmath.findroot(lambda s: gfn(p + s) - f_vals[i], mpmath.mpf(start), tol=mpmath.mpf(2) ** -200)
+                s = mpmath.findroot(lambda s, p=p, v=f_vals[i]: gfn(p + s) - v, mpmath.mpf(start),
+                                    tol=mpmath.mpf(2) ** -200)
             except (ValueError, ZeroDivisionError, TypeError, OverflowError):
                 continue
             if mpmath.isfinite(s) and mpmath.mpf(2) ** -100 < abs(s) < 50:
@@ -313,7 +314,8 @@ def _equivalence(act: Any) -> Equivalence:
     if match is None:
         return Equivalence("new", None, None,
                            f"{shown} is a new activation: it equals no catalogue activation, nor a rescaling "
-                           "c·g(x), an offset g(x) + b or a shift g(x + s) of one.")
+                           "c·g(x), an offset g(x) + b or a shift g(x + s) of one (relations checked at "
+                           f"{len(_CHECK_POINTS)} points to {_CHECK_PREC} bits).")
     if match == act.name:
         return Equivalence("identical", match, None, f"{_prose(match)} is the catalogue activation `{match}`.")
     return Equivalence("identical", match, None,
@@ -445,25 +447,104 @@ def _plots(act: Any, references: Sequence[Any]) -> tuple[Plot, ...]:
     return tuple(out)
 
 
-# ------------------------------------------------------------------ tables (placeholders until the analyses land)
+# ------------------------------------------------------------------ tables
+def _at(point: Sequence[float] | None, digits: int = 7) -> str:
+    """(x, value) → 'value at x = x'; None → 'none'."""
+    if point is None:
+        return "none"
+    where = {math.inf: "as x → +∞", -math.inf: "as x → −∞"}.get(point[0], f"at x = {_num(point[0], digits)}")
+    return f"{_num(point[1], digits)} {where}"
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+#: the property table: (row label, value of a Properties as text)
+_PROPERTY_ROWS: tuple[tuple[str, Any], ...] = (
+    ("f(0)", lambda p: _num(p.f0, 7)),
+    ("f′(0)", lambda p: _num(p.df0, 7)),
+    ("f″(0)", lambda p: _num(p.d2f0, 7)),
+    ("minimum of f", lambda p: _at(p.minimum)),
+    ("maximum of f", lambda p: _at(p.maximum)),
+    ("inf f′", lambda p: _at(p.derivative_min)),
+    ("sup f′", lambda p: _at(p.derivative_max)),
+    ("Lipschitz constant sup |f′|", lambda p: _num(p.lipschitz, 7)),
+    ("monotonic", lambda p: _yes_no(p.monotonic)),
+    ("bounded below / above", lambda p: f"{_yes_no(p.bounded_below)} / {_yes_no(p.bounded_above)}"),
+    ("f(−∞), f(+∞)", lambda p: f"{_num(p.limits[0])}, {_num(p.limits[1])}"),
+    ("smoothness", lambda p: p.smoothness + (f" (kinks at {', '.join(_num(k) for k in p.kinks)})" if p.kinks else "")),
+    ("zero crossings", lambda p: ", ".join(_num(z, 7) for z in p.zero_crossings) or "none"),
+    ("self-gated form x·g(x)", lambda p: f"g = {_plain(p.self_gated)}" if p.self_gated is not None else "no"),
+    ("E[f(Z)]", lambda p: _num(p.E_f, 7)),
+    ("E[f(Z)²]", lambda p: _num(p.E_f2, 7)),
+    ("E[f′(Z)]", lambda p: _num(p.E_df, 7)),
+    ("E[f′(Z)²]", lambda p: _num(p.E_df2, 7)),
+    ("init gain 1/√E[f(Z)²]", lambda p: _num(p.init_gain, 7)),
+)
+
+
 def _property_table(columns: Sequence[Any], props: Mapping[str, Any]) -> Table:
-    raise NotImplementedError
+    header = ("", *(_column_label(a) for a in columns))
+    rows = tuple((label, *(text(props[a.name]) for a in columns)) for label, text in _PROPERTY_ROWS)
+    return Table("Properties", header, rows,
+                 "Computed with mpmath (roots of f′ and f″, quadrature), not by sampling; shown to 7 significant "
+                 "digits. Z ~ N(0, 1); the init gain keeps E[f(Z)²]·gain² = 1.")
 
 
-def _saturation_table(columns: Sequence[Any], sats: Mapping[str, Any]) -> Table:
-    raise NotImplementedError
+def _limit_text(q: Any) -> str:
+    if q.limit_exact is not None:
+        return f"{_plain(q.limit_exact)}" + ("" if q.limit_exact.is_Integer else f" = {_num(q.limit_neg_inf, 7)}")
+    return f"{_num(q.limit_neg_inf, 7)} (numerical)"
 
 
 def _quotient_table(columns: Sequence[Any], quots: Mapping[str, Any]) -> Table:
-    raise NotImplementedError
+    header = ("", *(_column_label(a) for a in columns))
+    first = quots[columns[0].name]
+    rows = (("limit as x → −∞", *(_limit_text(quots[a.name]) for a in columns)),
+            ("|q| < 1 on", *(_intervals(quots[a.name].below_one) for a in columns)),
+            ("|q| > 1 on", *(_intervals(quots[a.name].above_one) for a in columns)),
+            ("poles (TeLU′ = 0)", *(", ".join(_num(p, 7) for p in quots[a.name].poles) or "none" for a in columns)))
+    return Table("Gradient quotient against TeLU", header, rows,
+                 f"q(x) = |f′(x)/TeLU′(x)| on [{_num(first.x.min())}, {_num(first.x.max())}] (the paper's range; "
+                 "interval ends are the range's ends, poles, or points where |f′| = |TeLU′|). Below 1, TeLU's "
+                 "gradient is the larger one.")
+
+
+def _described(sat: Any) -> str:
+    """What a Saturation describes, as short text: f′(x), or 1 − f(x)/x for an approach to x."""
+    text = sat.describes.replace("'", "′").replace(" - ", " − ")
+    if sat.asymptote is not None and getattr(sat.asymptote, "is_Symbol", False):
+        text = text.replace(f"/({sat.asymptote})", f"/{sat.asymptote}")
+    return text
+
+
+def _behaviour(sat: Any) -> str:
+    """'x·exp(x)/2 (exponential)'; the kind says "numerical fit" when SymPy's route failed."""
+    fit = ", numerical fit" if sat.numerical_fallback else ""
+    return f"{_plain(sat.leading)} ({sat.kind}{fit})"
+
+
+def _saturation_table(columns: Sequence[Any], sats: Mapping[str, Any]) -> Table:
+    header = ("", *(_column_label(a) for a in columns))
+    rows = [("x → −∞: f′(x) ≈", *(_behaviour(sats[a.name][0]) for a in columns)),
+            ("x → +∞:", *(f"{_described(sats[a.name][1])} ≈ {_behaviour(sats[a.name][1])}" for a in columns)),
+            ("ratio to the leading term at x = −1000, +1000",
+             *(" / ".join(_num(sat.ratios[max(sat.ratios, key=abs)], 4) for sat in sats[a.name]) for a in columns))]
+    return Table("Saturation", header, tuple(tuple(r) for r in rows),
+                 "Leading asymptotic terms (SymPy, checked with mpmath: the ratio of the function to its leading "
+                 "term tends to 1). As x → +∞ an activation that approaches a line is described by its relative "
+                 "distance from that line.")
+
+
+def _column_label(act: Any) -> str:
+    return _prose(act.name)
 
 
 def _accuracy_table(reports: Sequence[Any]) -> Table:
-    from ..analysis.accuracy import order_label
-
     rows = []
     for r in reports:
-        rows.append((f"{order_label(r.n)}, {r.dtype}", str(r.count), _num(r.max_ulp, 3), _num(r.p99_ulp, 3),
+        rows.append((f"{_order(r.n)}, {r.dtype}", str(r.count), _num(r.max_ulp, 3), _num(r.p99_ulp, 3),
                      f"{r.within_half:.2%}", f"{r.within_1:.2%}",
                      f"≤ {r.tolerance:g}·max(1, κ): " + ("met" if r.passed else f"not met at {r.n_failures}"),
                      str(r.n_special_mismatches), str(r.n_signed_zero_mismatches)))
@@ -474,21 +555,140 @@ def _accuracy_table(reports: Sequence[Any]) -> Table:
                  "neighbours, ±0, ±∞, nan); κ is the condition number |x·g′(x)/g(x)| of g = f or f′.")
 
 
-def _summary(act, equivalence, props, sats, quots, reports) -> list[str]:
-    raise NotImplementedError
+# ------------------------------------------------------------------ the plain-language summary
+def _same_class(a: Any, b: Any) -> bool:
+    """Same kind of decay with the same exponent and power of x: only the constant differs."""
+    import sympy as sp
+
+    return (a.kind == b.kind and sp.simplify(a.exponent - b.exponent) == 0
+            and sp.simplify(a.prefactor_power - b.prefactor_power) == 0)
+
+
+def _decay_sentence(sat: Any, ref: Any, q: Any, is_telu: bool) -> str:
+    text = f"As x → −∞, f′(x) ≈ {_plain(sat.leading)} ({sat.kind}"
+    text += ", from a numerical fit)" if sat.numerical_fallback else ")"
+    if is_telu:
+        return text + "."
+    if sat.kind == "zero":
+        return text + f": its gradient is exactly 0 far to the left, where TeLU′(x) ≈ {_plain(ref.leading)}."
+    cls = "the same class as" if _same_class(sat, ref) else "a different class from"
+    text += f", {cls} TeLU′(x) ≈ {_plain(ref.leading)} ({ref.kind})"
+    limit = q.limit_neg_inf
+    if math.isnan(limit):
+        return text + "."
+    value = _plain(q.limit_exact) if q.limit_exact is not None else _num(limit, 4)
+    if limit == 0:
+        return text + "; |f′/TeLU′| → 0: its gradient vanishes faster than TeLU's."
+    if math.isinf(limit):
+        return text + "; |f′/TeLU′| → ∞: its gradient vanishes more slowly than TeLU's."
+    return text + f"; |f′/TeLU′| → {value}."
+
+
+def _quotient_sentence(q: Any) -> str:
+    span = f"[{_num(q.x.min(), 4)}, {_num(q.x.max(), 4)}]"
+    parts = [f"On {span}, |f′/TeLU′| < 1 on {_intervals(q.below_one)}"]
+    if q.above_one:
+        parts.append(f"and > 1 on {_intervals(q.above_one)}")
+    text = " ".join(parts)
+    if q.poles:
+        text += f"; TeLU′ = 0 at x ≈ {', '.join(_num(p, 5) for p in q.poles)} (a pole of the quotient)"
+    return text + "."
+
+
+def _compared(value: str, ref: str | None) -> str:
+    return value if ref is None else f"{value} (TeLU: {ref})"
+
+
+def _shape_sentences(p: Any, t: Any | None) -> list[str]:
+    """Minimum, slope and smoothness, each beside TeLU's value (``t``) unless it is TeLU."""
+    out = []
+    if p.minimum is not None:
+        ref = None if t is None or t.minimum is None else f"{_num(t.minimum[1], 4)} at x = {_num(t.minimum[0], 4)}"
+        out.append(_compared(f"Its minimum is {_num(p.minimum[1], 4)} at x = {_num(p.minimum[0], 4)}", ref) + ".")
+    elif p.bounded_below:
+        out.append(f"It is bounded below by f(−∞) = {_num(p.limits[0], 4)}, approached but not attained.")
+    else:
+        out.append("It is unbounded below.")
+    lip_ref = None if t is None else _num(t.lipschitz, 4)
+    slope = (f"f′ ranges over [{_num(p.derivative_min[1], 4)}, {_num(p.derivative_max[1], 4)}], so f is "
+             + (f"Lipschitz with constant {_num(p.lipschitz, 4)}" if math.isfinite(p.lipschitz) else "not Lipschitz"))
+    out.append(_compared(slope, lip_ref if math.isfinite(p.lipschitz) else None)
+               + ("; it is monotonic." if p.monotonic else "; it is not monotonic (f′ < 0 somewhere)."
+                  if p.derivative_min[1] < 0 else "; it is not monotonic."))
+    kinks = f", with kinks at x = {', '.join(_num(k, 4) for k in p.kinks)}" if p.kinks else ""
+    smooth = "analytic on ℝ" if p.smoothness == "analytic" else p.smoothness
+    out.append(f"At 0: f(0) = {_num(p.f0, 4)}, f′(0) = {_num(p.df0, 4)}"
+               + ("" if t is None else f" (TeLU: {_num(t.df0, 4)})") + f"; f is {smooth}{kinks}.")
+    return out
+
+
+def _gain_sentence(p: Any, t: Any | None) -> str:
+    text = (f"For Z ~ N(0, 1): E[f(Z)] = {_num(p.E_f, 4)} and E[f(Z)²] = {_num(p.E_f2, 4)}, so the "
+            f"variance-preserving init gain 1/√E[f(Z)²] is {_num(p.init_gain, 4)}")
+    return _compared(text, None if t is None else _num(t.init_gain, 4)) + "."
+
+
+def _approach_sentence(sat: Any, ref: Any, is_telu: bool) -> str:
+    text = f"As x → +∞, {_described(sat)} ≈ {_plain(sat.leading)} ({sat.kind})"
+    if not is_telu:
+        text += f"; TeLU: {_described(ref)} ≈ {_plain(ref.leading)} ({ref.kind})"
+    return text + "."
+
+
+def _order(n: int) -> str:
+    from ..analysis.accuracy import order_label
+
+    return order_label(n).replace("'", "′")
+
+
+def _accuracy_sentence(reports: Sequence[Any]) -> str:
+    orders = " and ".join(dict.fromkeys(_order(r.n) for r in reports))
+    worst = ", ".join(f"{_num(max(r.max_ulp for r in reports if r.dtype == dt), 3)} ULP in {dt}"
+                      for dt in dict.fromkeys(r.dtype for r in reports))
+    count = " and ".join(f"{r.count} {r.dtype}" for r in {r.dtype: r for r in reports}.values())
+    text = (f"The project's evaluation of {orders} is at most {worst} from the exact value over the default sweep "
+            f"({count} finite points)")
+    failing = [r for r in reports if not r.passed]
+    if failing:
+        text += "; the target of ≤ T·max(1, κ) ULP is not met for " + ", ".join(
+            f"{_order(r.n)} {r.dtype} ({r.n_failures} points, {r.n_special_mismatches} special values)"
+            for r in failing)
+    else:
+        text += "; every point meets the target of ≤ 4·max(1, κ) ULP and ±0, ±∞ and nan give the right values"
+    zeros = [r for r in reports if r.n_signed_zero_mismatches]
+    if zeros:
+        text += ("; zeros of the wrong sign (reported apart): " + ", ".join(
+            f"{r.n_signed_zero_mismatches} for {_order(r.n)} {r.dtype}" for r in zeros))
+    return text + "."
+
+
+def _summary(act: Any, equivalence: Equivalence, props: Mapping[str, Any], sats: Mapping[str, Any],
+             quots: Mapping[str, Any], reports: Sequence[Any]) -> list[str]:
+    """Plain-language sentences, each stating numbers held in the comparison (TeLU's beside)."""
+    is_telu = act.name == "telu" or equivalence.match == "telu" and equivalence.relation == "identical"
+    p, sat, q = props[act.name], sats[act.name], quots[act.name]
+    t = None if is_telu else props["telu"]
+    out = [_decay_sentence(sat[0], sats["telu"][0], q, is_telu)]
+    if not is_telu:
+        out.append(_quotient_sentence(q))
+    out += _shape_sentences(p, t)
+    out.append(_approach_sentence(sat[1], sats["telu"][1], is_telu))
+    out.append(_gain_sentence(p, t))
+    if reports:
+        out.append(_accuracy_sentence(reports))
+    return out
 
 
 def _worst_notes(reports: Sequence[Any]) -> list[str]:
     """The worst input of each accuracy run, and every kind of miss, one line each."""
-    from ..analysis.accuracy import order_label
-
     notes = []
     for r in reports:
-        label = f"{order_label(r.n)} {r.dtype}"
+        label = f"{_order(r.n)} {r.dtype}"
         if r.worst:
             notes.append(f"{label}: worst {r.worst[0]}")
         notes += [f"{label}: failure {c}" for c in r.failures[:2]]
         notes += [f"{label}: special value {m}" for m in r.special_mismatches[:2]]
         if r.n_signed_zero_mismatches:
-            notes.append(f"{label}: {r.n_signed_zero_mismatches} zeros of the wrong sign, e.g. {r.signed_zero_mismatches[0]}")
+            notes.append(f"{label}: {r.n_signed_zero_mismatches} zeros of the wrong sign, "
+                         f"e.g. {r.signed_zero_mismatches[0]}")
     return notes
