@@ -102,13 +102,26 @@ def check_out_dir(out_dir: str | os.PathLike[str], force: bool = False) -> Path:
 
 # ------------------------------------------------------------------ images
 def figure_png(fig: Any, dpi: int = PLOT_DPI) -> bytes:
-    """A matplotlib Figure as PNG bytes, in the package's style, without the version stamp."""
+    """A matplotlib Figure as PNG bytes, in the package's style, without the version stamp.
+
+    The image is reduced to a 128-colour palette (no dithering): a line plot in eight
+    palette colours and their anti-aliased edges looks the same, at a third of the bytes,
+    which keeps the self-contained HTML page small.
+    """
+    from PIL import Image  # a dependency of matplotlib
+
     from . import style
 
     buf = io.BytesIO()
     with style.context():
         fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
+    buf.seek(0)
+    with Image.open(buf) as image:
+        palette = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT,
+                                                dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def latex_svg(tex: str, fontsize: float = 11.0) -> bytes | None:
@@ -130,7 +143,15 @@ def latex_svg(tex: str, fontsize: float = 11.0) -> bytes | None:
                         metadata={"Creator": None, "Date": None})
     except ValueError:   # mathtext's parse errors are ValueErrors
         return None
-    return buf.getvalue()
+    return _compact_svg(buf.getvalue().decode("utf-8")).encode("utf-8")
+
+
+def _compact_svg(text: str) -> str:
+    """An SVG without its XML prolog, DOCTYPE, RDF metadata and comments, whitespace collapsed:
+    about a third smaller, and nothing in it names a URL except the SVG namespaces."""
+    text = re.sub(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>|<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"\s*\n\s*", " ", text)
+    return re.sub(r">\s+<", "><", text).strip()
 
 
 def _data_uri(mime: str, payload: bytes) -> str:
