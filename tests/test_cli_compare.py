@@ -11,7 +11,7 @@ import pytest
 import activation_lab as al
 from activation_lab.present import report
 from activation_lab.present.cli import main
-from activation_lab.present.compare import Comparison, Equivalence, Plot, Table, _formulas
+from activation_lab.present.compare import Comparison, EquivalenceFinding, Plot, Table, _formulas
 
 pytestmark = pytest.mark.xdist_group("compare")
 
@@ -41,7 +41,7 @@ def _tiny_comparison(formula: str = "x*tanh(exp(x)/2)", caption: str = "a line")
     fig.subplots().plot([0, 1], [0, 1])
     return Comparison(
         activation=act, references=(al.get("telu"),), params={}, command=f"activation-lab compare '{formula}'",
-        equivalence=Equivalence("new", None, None, f"`{formula}` is new <script>alert(1)</script>."),
+        equivalence=EquivalenceFinding("new", None, None, f"`{formula}` is new <script>alert(1)</script>."),
         formulas=(_formulas(act),), properties={}, saturation={}, quotients={}, accuracy=(),
         tables=(Table("Properties", ("", formula), (("f(0) & <b>", "0"),)),),
         plots=(Plot("f", "f(x)", caption, None, fig),), summary=("It is a <test> & more.",))
@@ -211,3 +211,14 @@ def test_second_run_into_the_same_directory_is_consistent(tmp_path, capsys):
     import hashlib
 
     assert all(hashlib.sha256(second[n]).hexdigest() == h for n, h in marker["files"].items())
+
+
+def test_a_catalogue_name_cannot_be_borrowed(tmp_path, capsys):
+    assert main(["compare", "x*tanh(exp(x)/2)", "--name", "Mish", "--out", str(tmp_path / "r")]) != 0
+    assert "catalogue's 'mish'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_markdown_escapes_names():
+    md = report.to_markdown(_tiny_comparison("x*tanh(exp(x)/2)*x"))
+    assert "| f(0) & \\<b\\> |" in md and "x\\*tanh(exp(x)/2)\\*x" in md

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ActivationLabError
 
-__all__ = ["Comparison", "Equivalence", "Formulas", "Plot", "Table", "compare", "DEFAULT_AGAINST"]
+__all__ = ["Comparison", "EquivalenceFinding", "Formulas", "Plot", "Table", "compare", "DEFAULT_AGAINST"]
 
 #: the references a comparison is drawn against by default
 DEFAULT_AGAINST: tuple[str, ...] = ("telu", "silu", "gelu", "mish")
@@ -41,7 +41,7 @@ _PROSE_NAMES = dict(telu="TeLU", relu="ReLU", lrelu="LReLU", prelu="PReLU", elu=
 
 # ------------------------------------------------------------------ the result
 @dataclass(frozen=True)
-class Equivalence:
+class EquivalenceFinding:
     """What the activation is, before anything else: a catalogue activation, a rescaling
     c·g(x), an offset g(x) + b or a shift g(x + s) of one, or new.
 
@@ -104,14 +104,15 @@ class Comparison:
     (:class:`~activation_lab.analysis.properties.Properties`), ``saturation`` (a pair: f′ as
     x → −∞, f as x → +∞), ``quotients`` (f′/TeLU′).  ``accuracy`` holds the reports of the
     project's evaluation of the activation (f and f′, float32 and float64, default sweep).
-    ``tables`` and ``summary`` are what the report prints, made from those numbers.
+    ``tables`` and ``summary`` are what the report prints, made from those numbers;
+    ``worst_inputs`` lists the worst input of each accuracy run and every miss.
     """
 
     activation: Any
     references: tuple[Any, ...]
     params: Mapping[str, float]
     command: str
-    equivalence: Equivalence
+    equivalence: EquivalenceFinding
     formulas: tuple[Formulas, ...]
     properties: Mapping[str, Any]
     saturation: Mapping[str, tuple[Any, Any]]
@@ -120,11 +121,11 @@ class Comparison:
     tables: tuple[Table, ...]
     plots: tuple[Plot, ...]
     summary: tuple[str, ...]
-    accuracy_notes: tuple[str, ...] = ()
+    worst_inputs: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
-        refs = ", ".join(_prose(r.name) for r in self.references)
+        refs = ", ".join(_prose(r.name) for r in self.columns[1:])
         return f"{_prose(self.activation.name)} compared with {refs}"
 
     @property
@@ -280,7 +281,7 @@ _RELATION_TEXT = {
 }
 
 
-def _equivalence(act: Any) -> Equivalence:
+def _equivalence(act: Any) -> EquivalenceFinding:
     """Is ``act`` a catalogue activation, or c·g(x), g(x) + b or g(x + s) for one?
 
     Exact identity is decided by :func:`~activation_lab.analysis.equivalence.catalog_match`;
@@ -306,19 +307,19 @@ def _equivalence(act: Any) -> Equivalence:
                 break
             text = _RELATION_TEXT[kind].format(g=_prose(entry.name), c=_exact_text(c if kind == "scaled" else abs(c)),
                                                sign="−" if c < 0 else "+")
-            return Equivalence(kind, entry.name, c,
+            return EquivalenceFinding(kind, entry.name, c,
                                f"{shown} is not in the catalogue, but it equals {text}: a "
                                f"{'rescaling' if kind == 'scaled' else 'shift'} of {_prose(entry.name)} "
                                f"(catalogue name `{entry.name}`; checked at {len(_CHECK_POINTS)} points "
                                f"to {_CHECK_PREC} bits).")
     if match is None:
-        return Equivalence("new", None, None,
+        return EquivalenceFinding("new", None, None,
                            f"{shown} is a new activation: it equals no catalogue activation, nor a rescaling "
                            "c·g(x), an offset g(x) + b or a shift g(x + s) of one (relations checked at "
                            f"{len(_CHECK_POINTS)} points to {_CHECK_PREC} bits).")
     if match == act.name:
-        return Equivalence("identical", match, None, f"{_prose(match)} is the catalogue activation `{match}`.")
-    return Equivalence("identical", match, None,
+        return EquivalenceFinding("identical", match, None, f"{_prose(match)} is the catalogue activation `{match}`.")
+    return EquivalenceFinding("identical", match, None,
                        f"{shown} is {_prose(match)} (catalogue name `{match}`): the same function, "
                        f"so every number below is also {_prose(match)}'s.")
 
@@ -329,8 +330,8 @@ def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] |
     from ..symbolic.activation import Activation, define, get
 
     if isinstance(formula_or_name, Activation):
-        act = formula_or_name if not params else define(formula_or_name.formula, **{
-            **{k: str(v) for k, v in formula_or_name._exact_params.items()}, **params})
+        act = formula_or_name if not params else define(formula_or_name.formula,
+                                                        **{**_exact_params(formula_or_name), **params})
     elif isinstance(formula_or_name, str):
         try:
             act = get(formula_or_name, **dict(params or {}))
@@ -344,10 +345,23 @@ def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] |
         raise ActivationLabError(f"compare() takes a catalogue name or a formula in x, got "
                                  f"{type(formula_or_name).__name__}; e.g. compare('x*tanh(exp(x)/2)')")
     if name is not None and name != act.name:
-        if not isinstance(name, str) or not name.strip():
-            raise ActivationLabError(f"name must be a non-empty string, got {name!r}")
-        act = define(act.formula, name=name.strip(), **{k: str(v) for k, v in act._exact_params.items()})
+        if not isinstance(name, str) or not name.strip() or len(name) > 80 or not name.isprintable():
+            raise ActivationLabError(f"name must be printable text of 1 to 80 characters, got {name!r}")
+        try:
+            taken = get(name.strip()).name
+        except UnknownActivationError:
+            taken = None
+        if taken is not None:
+            # the report keys every result by name: a borrowed name would mix two functions
+            raise ActivationLabError(f"name {name!r} is the catalogue's {taken!r}; choose a name of your own, "
+                                     "e.g. --name my-telu")
+        act = define(act.formula, name=name.strip(), **_exact_params(act))
     return act
+
+
+def _exact_params(act: Any) -> dict[str, str]:
+    """The activation's parameter values as exact text (e.g. '1/100'), to rebuild it losslessly."""
+    return {k: str(v) for k, v in act._exact_params.items()}
 
 
 def _references(against: Iterable[str] | str) -> tuple[Any, ...]:
@@ -411,7 +425,7 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
         formulas=tuple(_formulas(a) for a in columns), properties=props, saturation=sats, quotients=quots,
         accuracy=reports, tables=tables, plots=figs,
         summary=tuple(_summary(act, equivalence, props, sats, quots, reports)),
-        accuracy_notes=tuple(_worst_notes(reports)),
+        worst_inputs=tuple(_worst_notes(reports)),
     )
 
 
@@ -662,7 +676,7 @@ def _accuracy_sentence(reports: Sequence[Any]) -> str:
     return text + "."
 
 
-def _summary(act: Any, equivalence: Equivalence, props: Mapping[str, Any], sats: Mapping[str, Any],
+def _summary(act: Any, equivalence: EquivalenceFinding, props: Mapping[str, Any], sats: Mapping[str, Any],
              quots: Mapping[str, Any], reports: Sequence[Any]) -> list[str]:
     """Plain-language sentences, each stating numbers held in the comparison (TeLU's beside)."""
     is_telu = act.name == "telu" or equivalence.match == "telu" and equivalence.relation == "identical"

@@ -159,13 +159,18 @@ def _data_uri(mime: str, payload: bytes) -> str:
 
 
 # ------------------------------------------------------------------ Markdown
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def _md_text(text: str) -> str:
+    """Plain text for Markdown: characters that would start emphasis, links, HTML or a
+    table cell escaped (a formula such as x*tanh(a*exp(x)) stays as written)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(_md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md_text(c) for c in row) + " |" for row in rows]
     return lines
 
 
@@ -178,7 +183,7 @@ def to_markdown(comp: Comparison, images: Mapping[str, str] | None = None) -> st
     """The report as Markdown; ``images`` maps a plot key to the file name it was written to
     (plots without a file are listed by title only)."""
     images = images or {}
-    lines = [f"# {comp.title}", ""]
+    lines = [f"# {_md_text(comp.title)}", ""]
     lines += [f"Formula: {_md_code(comp.activation.formula)}"
               + (f", parameters {', '.join(f'{k} = {v:g}' for k, v in comp.params.items())}" if comp.params else "")
               + ".", ""]
@@ -187,23 +192,23 @@ def to_markdown(comp: Comparison, images: Mapping[str, str] | None = None) -> st
     lines += ["## Summary", ""] + [f"- {s}" for s in comp.summary] + [""]
     lines += ["## Formulas", ""]
     for f in comp.formulas:
-        lines += [f"**{f.label}**", ""]
+        lines += [f"**{_md_text(f.label)}**", ""]
         lines += [f"$$f{chr(39) * n}(x) = {tex}$$" for n, tex in enumerate(f.latex)] + [""]
     for table in comp.tables:
-        lines += [f"## {table.title}", ""]
+        lines += [f"## {_md_text(table.title)}", ""]
         if table.note:
-            lines += [table.note, ""]
+            lines += [_md_text(table.note), ""]
         lines += _md_table(table.header, table.rows) + [""]
     if comp.plots:
         lines += ["## Plots", ""]
         for plot in comp.plots:
             if plot.key in images:
-                lines += [f"![{plot.title}]({images[plot.key]})", "", f"*{plot.caption}*", ""]
+                lines += [f"![{_md_text(plot.title)}]({images[plot.key]})", "", f"*{_md_text(plot.caption)}*", ""]
             else:
-                lines += [f"- {plot.title}: {plot.caption}"]
+                lines += [f"- {_md_text(plot.title)}: {_md_text(plot.caption)}"]
         lines += [""]
-    if comp.accuracy_notes:
-        lines += ["## Worst inputs", ""] + [f"- {_md_code(n)}" for n in comp.accuracy_notes] + [""]
+    if comp.worst_inputs:
+        lines += ["## Worst inputs", ""] + [f"- {_md_code(n)}" for n in comp.worst_inputs] + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -271,8 +276,8 @@ def to_html(comp: Comparison, images: Mapping[str, bytes] | None = None) -> str:
             if plot.key in images:
                 out += ["<figure>", f'<img alt="{_esc(plot.title)}" src="{_data_uri("image/png", images[plot.key])}">',
                         f"<figcaption>{_esc(plot.caption)}</figcaption>", "</figure>"]
-    if comp.accuracy_notes:
-        out += ["<h2>Worst inputs</h2>", "<ul>"] + [f"<li><code>{_esc(n)}</code></li>" for n in comp.accuracy_notes]
+    if comp.worst_inputs:
+        out += ["<h2>Worst inputs</h2>", "<ul>"] + [f"<li><code>{_esc(n)}</code></li>" for n in comp.worst_inputs]
         out.append("</ul>")
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"
