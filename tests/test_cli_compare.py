@@ -222,3 +222,9 @@ def test_a_catalogue_name_cannot_be_borrowed(tmp_path, capsys):
 def test_markdown_escapes_names():
     md = report.to_markdown(_tiny_comparison("x*tanh(exp(x)/2)*x"))
     assert "| f(0) & \\<b\\> |" in md and "x\\*tanh(exp(x)/2)\\*x" in md
+
+
+def test_formula_not_real_on_the_line_writes_nothing(tmp_path, capsys):
+    assert main(["compare", "x*log(x)", "--out", str(tmp_path / "r")]) != 0
+    assert "whole real line" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

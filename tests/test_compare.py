@@ -166,7 +166,7 @@ def test_saturation_leading_terms(comp):
     # 1 − tanh(u) = 2e^{−2u}/(1 + e^{−2u}) ~ 2·exp(−eˣ) as x → +∞
     assert sp.simplify(pos.leading - 2 * sp.exp(-sp.exp(x))) == 0 and pos.kind == "double-exponential"
     sat = table(comp, "Saturation")
-    assert "x·exp(x)/2" in row(sat, "x → −∞: f′(x) ≈")[1]
+    assert row(sat, "x → −∞")[1] == "f′(x) ≈ x·exp(x)/2 (exponential)"
 
 
 def test_quotient_limit_and_intervals(comp):
@@ -294,3 +294,15 @@ def test_parameters_are_stated():
     # a = 1/2, b = 1 is the new formula itself: same minimum
     xmin = root(new_df, -1.0)
     assert close(c.properties[c.activation.name].minimum[0], xmin, 1e-10)
+
+
+def test_an_analysis_that_cannot_run_is_reported_not_fatal():
+    # sin has no leading term at ±∞ (it oscillates): the report says so and goes on
+    c = al.compare("sin(x)", against=["telu"], plots=False, accuracy=False)
+    neg, pos = c.saturation["sin(x)"]
+    assert "oscillat" in neg.reason and "oscillat" in pos.reason
+    assert c.summary[0].startswith("The saturation as x → −∞ could not be analysed")
+    # what could be computed is there, and right: sin's slope is cos, in [−1, 1]
+    p = c.properties["sin(x)"]
+    assert abs(p.lipschitz - 1) < 1e-12 and abs(p.df0 - 1) < 1e-15
+    assert "not available" in report.to_html(c)

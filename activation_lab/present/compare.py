@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ActivationLabError
 
-__all__ = ["Comparison", "EquivalenceFinding", "Formulas", "Plot", "Table", "compare", "DEFAULT_AGAINST"]
+__all__ = ["Comparison", "EquivalenceFinding", "Formulas", "Plot", "Table", "Unavailable", "compare", "DEFAULT_AGAINST"]
 
 #: the references a comparison is drawn against by default
 DEFAULT_AGAINST: tuple[str, ...] = ("telu", "silu", "gelu", "mish")
@@ -94,6 +94,16 @@ class Plot:
     caption: str
     data: Any
     figure: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """An analysis that could not run for this activation, and why (the analysis's own error)."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"not available ({self.reason})"
 
 
 @dataclass(frozen=True)
@@ -172,7 +182,12 @@ def _exact_text(c: float) -> str:
 
 
 def _plain(expr: Any) -> str:
-    """A SymPy expression as short text: x·exp(x), x^2."""
+    """A SymPy expression as short text: x·exp(x), x^2; long exact constants (SELU's) as 7 digits."""
+    import sympy as sp
+
+    if isinstance(expr, sp.Basic):
+        long = {r: sp.Float(r, 7) for r in expr.atoms(sp.Rational) if r.q > 10**4 or abs(r.p) > 10**8}
+        expr = expr.xreplace(long) if long else expr
     return str(expr).replace("**", "^").replace("*", "·")
 
 
@@ -356,7 +371,21 @@ def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] |
             raise ActivationLabError(f"name {name!r} is the catalogue's {taken!r}; choose a name of your own, "
                                      "e.g. --name my-telu")
         act = define(act.formula, name=name.strip(), **_exact_params(act))
+    _check_real(act)
     return act
+
+
+def _check_real(act: Any) -> None:
+    """Refuse a formula that is not real and finite across the line (log(x), sqrt(x) for x < 0):
+    every analysis assumes an activation defined on all of ℝ."""
+    import mpmath
+
+    for p, v in zip(_CHECK_POINTS, _values(act), strict=True):
+        if not (isinstance(v, mpmath.mpf) and mpmath.isfinite(v)):
+            raise ActivationLabError(
+                f"{act.formula!r} is not a finite real number at x = {p} (value {mpmath.nstr(v, 6)}); compare needs "
+                "an activation defined on the whole real line: restrict the formula, e.g. "
+                "where(x > 0, log(1 + x), 0) instead of log(1 + x)")
 
 
 def _exact_params(act: Any) -> dict[str, str]:
@@ -429,21 +458,34 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
     )
 
 
+def _attempt(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs), or :class:`Unavailable` with the analysis's own message when it
+    cannot handle this activation (an oscillating tail, a pole on the real line, …)."""
+    try:
+        return fn(*args, **kwargs)
+    except ActivationLabError as err:
+        return Unavailable(str(err).splitlines()[0])
+    except ArithmeticError as err:   # e.g. a division by zero at a pole of the user's formula
+        return Unavailable(f"{type(err).__name__} {err}".strip())
+
+
 def _analyses(columns: Sequence[Any]) -> tuple[dict, dict, dict]:
     from ..analysis.properties import properties
     from ..analysis.quotient import quotient
     from ..analysis.saturation import saturation
 
-    props = {a.name: properties(a) for a in columns}
-    sats = {a.name: (saturation(a, direction=-1, order=1), saturation(a, direction=1, order=0)) for a in columns}
-    quots = {a.name: quotient(a, reference="telu") for a in columns}
+    props = {a.name: _attempt(properties, a) for a in columns}
+    sats = {a.name: (_attempt(saturation, a, direction=-1, order=1), _attempt(saturation, a, direction=1, order=0))
+            for a in columns}
+    quots = {a.name: _attempt(quotient, a, reference="telu") for a in columns}
     return props, sats, quots
 
 
 def _accuracy(act: Any) -> tuple[Any, ...]:
     from ..analysis.accuracy import accuracy
 
-    return tuple(accuracy(act, n=n, dtype=dt) for n in ACCURACY_ORDERS for dt in ACCURACY_DTYPES)
+    reports = tuple(_attempt(accuracy, act, n=n, dtype=dt) for n in ACCURACY_ORDERS for dt in ACCURACY_DTYPES)
+    return tuple(r for r in reports if not isinstance(r, Unavailable)) or reports[:1]
 
 
 def _plots(act: Any, references: Sequence[Any]) -> tuple[Plot, ...]:
@@ -500,55 +542,86 @@ _PROPERTY_ROWS: tuple[tuple[str, Any], ...] = (
 
 def _property_table(columns: Sequence[Any], props: Mapping[str, Any]) -> Table:
     header = ("", *(_column_label(a) for a in columns))
-    rows = tuple((label, *(text(props[a.name]) for a in columns)) for label, text in _PROPERTY_ROWS)
+    def cell(p: Any, text: Any) -> str:
+        return "—" if isinstance(p, Unavailable) else text(p)
+
+    rows = tuple((label, *(cell(props[a.name], text) for a in columns)) for label, text in _PROPERTY_ROWS)
+    missing = "".join(f" {_column_label(a)}: {props[a.name]}." for a in columns
+                      if isinstance(props[a.name], Unavailable))
     return Table("Properties", header, rows,
                  "Computed with mpmath (roots of f′ and f″, quadrature), not by sampling; shown to 7 significant "
-                 "digits. Z ~ N(0, 1); the init gain keeps E[f(Z)²]·gain² = 1.")
+                 "digits. Z ~ N(0, 1); the init gain keeps E[f(Z)²]·gain² = 1." + missing)
 
 
 def _limit_text(q: Any) -> str:
     if q.limit_exact is not None:
-        return f"{_plain(q.limit_exact)}" + ("" if q.limit_exact.is_Integer else f" = {_num(q.limit_neg_inf, 7)}")
-    return f"{_num(q.limit_neg_inf, 7)} (numerical)"
+        exact = _plain(q.limit_exact)
+        return exact if q.limit_exact.is_Integer or exact == _num(q.limit_neg_inf, 7) else \
+            f"{exact} = {_num(q.limit_neg_inf, 7)}"
+    return f"{_num(q.limit_neg_inf, 7)} (numerical estimate)"
 
 
 def _quotient_table(columns: Sequence[Any], quots: Mapping[str, Any]) -> Table:
     header = ("", *(_column_label(a) for a in columns))
-    first = quots[columns[0].name]
-    rows = (("limit as x → −∞", *(_limit_text(quots[a.name]) for a in columns)),
-            ("|q| < 1 on", *(_intervals(quots[a.name].below_one) for a in columns)),
-            ("|q| > 1 on", *(_intervals(quots[a.name].above_one) for a in columns)),
-            ("poles (TeLU′ = 0)", *(", ".join(_num(p, 7) for p in quots[a.name].poles) or "none" for a in columns)))
-    return Table("Gradient quotient against TeLU", header, rows,
-                 f"q(x) = |f′(x)/TeLU′(x)| on [{_num(first.x.min())}, {_num(first.x.max())}] (the paper's range; "
-                 "interval ends are the range's ends, poles, or points where |f′| = |TeLU′|). Below 1, TeLU's "
-                 "gradient is the larger one.")
+    rows = []
+    for label, text in (("limit as x → −∞", _limit_text), ("|q| < 1 on", lambda q: _intervals(q.below_one)),
+                        ("|q| > 1 on", lambda q: _intervals(q.above_one)),
+                        ("poles (TeLU′ = 0)", lambda q: ", ".join(_num(p, 7) for p in q.poles) or "none")):
+        rows.append((label, *(str(quots[a.name]) if isinstance(quots[a.name], Unavailable) else text(quots[a.name])
+                              for a in columns)))
+    span = next((f"[{_num(q.x.min())}, {_num(q.x.max())}]" for q in quots.values()
+                 if not isinstance(q, Unavailable)), "the paper's range")
+    return Table("Gradient quotient against TeLU", header, tuple(rows),
+                 f"q(x) = |f′(x)/TeLU′(x)| on {span} (the paper's range; interval ends are the range's ends, "
+                 "poles, or points where |f′| = |TeLU′|). Below 1, TeLU's gradient is the larger one.")
 
 
 def _described(sat: Any) -> str:
-    """What a Saturation describes, as short text: f′(x), or 1 − f(x)/x for an approach to x."""
-    text = sat.describes.replace("'", "′").replace(" - ", " − ")
-    if sat.asymptote is not None and getattr(sat.asymptote, "is_Symbol", False):
-        text = text.replace(f"/({sat.asymptote})", f"/{sat.asymptote}")
-    return text
+    """What a Saturation describes: f′(x), f(x), or 1 − f(x)/A(x) for the approach to an asymptote A."""
+    import sympy as sp
+
+    f = "f" + "′" * sat.order + "(x)"
+    if sat.asymptote is None:
+        return f
+    a = sat.asymptote
+    if a == 1:
+        return f"1 − {f}"
+    shown = _plain(a)
+    return f"1 − {f}/{shown}" if isinstance(a, (sp.Symbol, sp.Number)) else f"1 − {f}/({shown})"
+
+
+def _leading(sat: Any) -> str | None:
+    """The leading term as text, None when the fit found none (nan)."""
+    import sympy as sp
+
+    return None if sat.leading.has(sp.nan) else _plain(sat.leading)
 
 
 def _behaviour(sat: Any) -> str:
-    """'x·exp(x)/2 (exponential)'; the kind says "numerical fit" when SymPy's route failed."""
+    """'≈ x·exp(x)/2 (exponential)'; says "numerical fit" when the symbolic route failed."""
+    if isinstance(sat, Unavailable):
+        return str(sat)
     fit = ", numerical fit" if sat.numerical_fallback else ""
-    return f"{_plain(sat.leading)} ({sat.kind}{fit})"
+    lead = _leading(sat)
+    return f"{_described(sat)} " + (f"≈ {lead}" if lead else "has no leading term found") + f" ({sat.kind}{fit})"
 
 
 def _saturation_table(columns: Sequence[Any], sats: Mapping[str, Any]) -> Table:
+    def ratio(sat: Any) -> str:
+        if isinstance(sat, Unavailable):
+            return "—"
+        far = max(sat.ratios, key=abs)
+        return f"{_num(sat.ratios[far], 4)} at x = {_num(far)}"
+
     header = ("", *(_column_label(a) for a in columns))
-    rows = [("x → −∞: f′(x) ≈", *(_behaviour(sats[a.name][0]) for a in columns)),
-            ("x → +∞:", *(f"{_described(sats[a.name][1])} ≈ {_behaviour(sats[a.name][1])}" for a in columns)),
-            ("ratio to the leading term at x = −1000, +1000",
-             *(" / ".join(_num(sat.ratios[max(sat.ratios, key=abs)], 4) for sat in sats[a.name]) for a in columns))]
+    rows = [("x → −∞", *(_behaviour(sats[a.name][0]) for a in columns)),
+            ("x → +∞", *(_behaviour(sats[a.name][1]) for a in columns)),
+            ("ratio to the leading term, x → −∞", *(ratio(sats[a.name][0]) for a in columns)),
+            ("ratio to the leading term, x → +∞", *(ratio(sats[a.name][1]) for a in columns))]
     return Table("Saturation", header, tuple(tuple(r) for r in rows),
                  "Leading asymptotic terms (SymPy, checked with mpmath: the ratio of the function to its leading "
-                 "term tends to 1). As x → +∞ an activation that approaches a line is described by its relative "
-                 "distance from that line.")
+                 "term tends to 1). As x → +∞ an activation that approaches a line A(x) is described by its "
+                 "relative distance 1 − f(x)/A(x) from it.")
 
 
 def _column_label(act: Any) -> str:
@@ -558,6 +631,9 @@ def _column_label(act: Any) -> str:
 def _accuracy_table(reports: Sequence[Any]) -> Table:
     rows = []
     for r in reports:
+        if isinstance(r, Unavailable):
+            rows.append(("f, f′", str(r), *("—",) * 7))
+            continue
         rows.append((f"{_order(r.n)}, {r.dtype}", str(r.count), _num(r.max_ulp, 3), _num(r.p99_ulp, 3),
                      f"{r.within_half:.2%}", f"{r.within_1:.2%}",
                      f"≤ {r.tolerance:g}·max(1, κ): " + ("met" if r.passed else f"not met at {r.n_failures}"),
@@ -579,31 +655,43 @@ def _same_class(a: Any, b: Any) -> bool:
 
 
 def _decay_sentence(sat: Any, ref: Any, q: Any, is_telu: bool) -> str:
-    text = f"As x → −∞, f′(x) ≈ {_plain(sat.leading)} ({sat.kind}"
-    text += ", from a numerical fit)" if sat.numerical_fallback else ")"
+    if isinstance(sat, Unavailable):
+        return f"The saturation as x → −∞ could not be analysed: {sat.reason}."
+    lead = _leading(sat)
+    fit = ", from a numerical fit" if sat.numerical_fallback else ""
+    if lead is None:
+        text = f"As x → −∞, f′(x) decays in a {sat.kind} way ({fit[2:]}, no closed leading term)"
+    else:
+        text = f"As x → −∞, f′(x) ≈ {lead} ({sat.kind}{fit})"
     if is_telu:
         return text + "."
     if sat.kind == "zero":
         return text + f": its gradient is exactly 0 far to the left, where TeLU′(x) ≈ {_plain(ref.leading)}."
-    cls = "the same class as" if _same_class(sat, ref) else "a different class from"
-    text += f", {cls} TeLU′(x) ≈ {_plain(ref.leading)} ({ref.kind})"
-    limit = q.limit_neg_inf
-    if math.isnan(limit):
+    if lead is not None:
+        cls = "the same class as" if _same_class(sat, ref) else "a different class from"
+        text += f", {cls} TeLU′(x) ≈ {_plain(ref.leading)} ({ref.kind})"
+    if isinstance(q, Unavailable) or math.isnan(q.limit_neg_inf):
         return text + "."
-    value = _plain(q.limit_exact) if q.limit_exact is not None else _num(limit, 4)
+    limit = q.limit_neg_inf
+    if q.limit_exact is None:
+        # an extrapolation from finite x: stated as such, with no reading put on it
+        return text + f"; a numerical estimate of lim |f′/TeLU′| is {_num(limit, 4)}."
     if limit == 0:
         return text + "; |f′/TeLU′| → 0: its gradient vanishes faster than TeLU's."
     if math.isinf(limit):
         return text + "; |f′/TeLU′| → ∞: its gradient vanishes more slowly than TeLU's."
-    return text + f"; |f′/TeLU′| → {value}."
+    return text + f"; |f′/TeLU′| → {_plain(q.limit_exact)}."
 
 
 def _quotient_sentence(q: Any) -> str:
-    span = f"[{_num(q.x.min(), 4)}, {_num(q.x.max(), 4)}]"
-    parts = [f"On {span}, |f′/TeLU′| < 1 on {_intervals(q.below_one)}"]
+    if isinstance(q, Unavailable):
+        return f"The gradient quotient against TeLU could not be computed: {q.reason}."
+    parts = []
+    if q.below_one:
+        parts.append(f"< 1 on {_intervals(q.below_one)}")
     if q.above_one:
-        parts.append(f"and > 1 on {_intervals(q.above_one)}")
-    text = " ".join(parts)
+        parts.append(f"> 1 on {_intervals(q.above_one)}")
+    text = f"On [{_num(q.x.min(), 4)}, {_num(q.x.max(), 4)}], |f′/TeLU′| " + (" and ".join(parts) or "= 1")
     if q.poles:
         text += f"; TeLU′ = 0 at x ≈ {', '.join(_num(p, 5) for p in q.poles)} (a pole of the quotient)"
     return text + "."
@@ -643,9 +731,9 @@ def _gain_sentence(p: Any, t: Any | None) -> str:
 
 
 def _approach_sentence(sat: Any, ref: Any, is_telu: bool) -> str:
-    text = f"As x → +∞, {_described(sat)} ≈ {_plain(sat.leading)} ({sat.kind})"
+    text = f"As x → +∞, {_behaviour(sat)}"
     if not is_telu:
-        text += f"; TeLU: {_described(ref)} ≈ {_plain(ref.leading)} ({ref.kind})"
+        text += f"; TeLU: {_behaviour(ref)}"
     return text + "."
 
 
@@ -685,10 +773,19 @@ def _summary(act: Any, equivalence: EquivalenceFinding, props: Mapping[str, Any]
     out = [_decay_sentence(sat[0], sats["telu"][0], q, is_telu)]
     if not is_telu:
         out.append(_quotient_sentence(q))
-    out += _shape_sentences(p, t)
-    out.append(_approach_sentence(sat[1], sats["telu"][1], is_telu))
-    out.append(_gain_sentence(p, t))
-    if reports:
+    if isinstance(p, Unavailable):
+        out.append(f"Its properties (extremes, slope, moments) could not be computed: {p.reason}.")
+    else:
+        out += _shape_sentences(p, t)
+    if isinstance(sat[1], Unavailable):
+        out.append(f"Its behaviour as x → +∞ could not be analysed: {sat[1].reason}.")
+    else:
+        out.append(_approach_sentence(sat[1], sats["telu"][1], is_telu))
+    if not isinstance(p, Unavailable):
+        out.append(_gain_sentence(p, t))
+    if reports and isinstance(reports[0], Unavailable):
+        out.append(f"The accuracy check could not run: {reports[0].reason}.")
+    elif reports:
         out.append(_accuracy_sentence(reports))
     return out
 
@@ -696,7 +793,7 @@ def _summary(act: Any, equivalence: EquivalenceFinding, props: Mapping[str, Any]
 def _worst_notes(reports: Sequence[Any]) -> list[str]:
     """The worst input of each accuracy run, and every kind of miss, one line each."""
     notes = []
-    for r in reports:
+    for r in (r for r in reports if not isinstance(r, Unavailable)):
         label = f"{_order(r.n)} {r.dtype}"
         if r.worst:
             notes.append(f"{label}: worst {r.worst[0]}")
