@@ -141,3 +141,10 @@ def test_define_has_the_capabilities_of_a_catalogue_entry():
     assert sp.simplify(mine.derivative(1) - ref.derivative(1)) == 0
     assert float(mine.evaluate(1.5, n=1)) == float(ref.evaluate(1.5, n=1))
     assert mine.latex(1)
+
+
+def test_define_reports_catalogue_twins():
+    assert al.define("x*tanh(exp(x))").equals == "telu"
+    assert al.define("x/(1+exp(-x))").equals == "silu"
+    assert al.define("x*tanh(exp(x)/2)").equals is None
+    assert "silu" in repr(al.define("x/(1+exp(-x))"))

@@ -23,7 +23,7 @@ import sympy as sp
 
 from ..errors import ActivationLabError
 from ..symbolic.activation import Activation
-from ..symbolic.functions import erfc, expm1, log1p, sigmoid, softplus
+from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, sigmoid, softplus
 from .properties import breakpoints
 from .saturation import _resolve, mp_value
 
@@ -70,7 +70,7 @@ class Equivalence:
 
 def _plain(expr: sp.Expr) -> sp.Expr:
     """The package's stable primitives written out in exp/log/erfc (same function)."""
-    return expr.replace(lambda e: isinstance(e, (sigmoid, softplus, expm1, log1p)), lambda e: e.rewrite(sp.exp)) \
+    return expr.replace(lambda e: isinstance(e, (sigmoid, dsigmoid, softplus, expm1, log1p)), lambda e: e.rewrite(sp.exp)) \
                .replace(lambda e: isinstance(e, erfc), lambda e: sp.erfc(e.args[0]))
 
 

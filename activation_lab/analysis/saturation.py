@@ -33,7 +33,7 @@ import sympy as sp
 from ..errors import ActivationLabError
 from ..symbolic.activation import Activation, get
 from ..symbolic.functions import erfc as stable_erfc
-from ..symbolic.functions import expm1, log1p, sigmoid, softplus
+from ..symbolic.functions import dsigmoid, expm1, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
 
 __all__ = ["Saturation", "LeadingTerm", "saturation", "leading_term", "mp_value", "KINDS", "RATIO_POINTS"]
@@ -342,6 +342,8 @@ class _Calculus:
             return self.exp(self.series(e.args[0]))
         if isinstance(e, (sp.cosh, sp.sinh, expm1)):
             return self.series(e.rewrite(sp.exp))
+        if isinstance(e, dsigmoid):   # σ'(u) = σ(u)·σ(−u)
+            return self.series(sigmoid(e.args[0]) * sigmoid(-e.args[0]))
         if isinstance(e, (sp.Max, sp.Min)):
             return self.series(e.rewrite(sp.Piecewise))
         if not isinstance(e, sp.Function):
@@ -567,7 +569,7 @@ def _mp_namespace() -> dict[str, Any]:
             return mpmath.tanh(u)
         return mpmath.sign(u) * (1 - 2 * exp(-2 * abs(u)) / (1 + exp(-2 * abs(u))))
 
-    return {"exp": exp, "sigmoid": sig, "softplus": splus, "sech": sech, "tanh": tanh,
+    return {"exp": exp, "sigmoid": sig, "dsigmoid": lambda u: sig(u) * sig(-u), "softplus": splus, "sech": sech, "tanh": tanh,
             "log1p": mpmath.log1p, "expm1": mpmath.expm1, "erfc": mpmath.erfc, "erf": mpmath.erf}
 
 

@@ -87,7 +87,9 @@ def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
     for sign in (-1, 1):
         with mpmath.workprec(200):
             near, far = fn(mpmath.mpf(sign) * mpmath.mpf("1e150")), fn(mpmath.mpf(sign) * mpmath.mpf("1e300"))
-        if mpmath.isnan(far):
+        if isinstance(far, mpmath.mpc) or isinstance(near, mpmath.mpc):
+            out.append(float("nan"))   # not real out there (log(x) at -inf): no real limit
+        elif mpmath.isnan(far):
             out.append(float("nan"))
         elif mpmath.isinf(far) or abs(far) > 1e100 or (abs(far) > 1 and abs(far) > 1.5 * abs(near)):
             out.append(float(mpmath.sign(far)) * float("inf"))

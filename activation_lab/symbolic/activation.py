@@ -60,6 +60,8 @@ class Activation:
         self.source = source
         self.family = family
         self.aliases = aliases
+        #: for user formulas: the catalogue entry this function equals, found by define()
+        self.equals: str | None = None
 
     # identity -------------------------------------------------------------------
     def _id(self) -> tuple:
@@ -73,7 +75,8 @@ class Activation:
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v:g}" for k, v in self.params.items())
-        return f"Activation({self.name!r}: {self.expr}{extra})"
+        same = f", equals catalogue entry {self.equals!r}" if self.equals else ""
+        return f"Activation({self.name!r}: {self.expr}{extra}{same})"
 
     # symbolic -------------------------------------------------------------------
     def derivative(self, n: int = 1) -> sp.Expr:
@@ -197,8 +200,15 @@ def get(name: str | Activation, **params: Any) -> Activation:
 def define(formula: str, name: str | None = None, **params: Any) -> Activation:
     """A user activation from a formula in ``x``, e.g. ``define("x*tanh(a*exp(x))", a=0.5)``.
 
-    The formula is parsed safely (see :mod:`activation_lab.parsing`); parameters used in it
-    must be given as keyword arguments.
+    The formula is parsed safely (see :mod:`activation_lab.symbolic.parsing`); parameters used
+    in it must be given as keyword arguments.  ``.equals`` names the catalogue entry the
+    formula equals, if any (``define("x/(1+exp(-x))").equals == "silu"``).
     """
     act = Activation(name or formula.strip(), formula, params, source="user formula")
+    # report a catalogue twin (TanhExp ≡ TeLU, x/(1+exp(-x)) ≡ SiLU): symbolic proof or a
+    # randomised 300-bit check, see analysis.equivalence (imported here, on use, to keep
+    # the symbolic layer free of the analysis layer at import time)
+    from ..analysis.equivalence import catalog_match
+
+    act.equals = catalog_match(act)
     return act

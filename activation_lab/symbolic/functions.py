@@ -75,7 +75,7 @@ class dsigmoid(sp.Function):  # noqa: N801
         return self.args[0].is_extended_real
 
     def _eval_rewrite_as_exp(self, u, **kwargs):
-        return sigmoid(u) * sigmoid(-u)
+        return sp.exp(-u) / (1 + sp.exp(-u)) ** 2
 
     def _latex(self, printer, exp=None):
         s = r"\sigma'\left(%s\right)" % printer._print(self.args[0])

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         "name": act.name, "formula": act.formula, "expr": str(act.expr), "params": act.params,
         "description": act.description, "source": act.source, "family": act.family,
         "derivative_1": str(act.derivative(1)), "derivative_2": str(act.derivative(2)),
-        "latex": act.latex(0), "latex_1": act.latex(1),
+        "latex": act.latex(0), "latex_1": act.latex(1), "equals": act.equals,
     }
     at0 = act.evaluate(np.zeros(1), n=(0, 1, 2))
     for k, name in enumerate(("f(0)", "f'(0)", "f''(0)")):
@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{act.name}: {act.description}" if act.description else act.name)
     if act.source:
         print(f"  source:  {act.source}")
+    if act.equals:
+        print(f"  equals the catalogue entry {act.equals!r}")
     print(f"  f(x)   = {act.expr}")
     print(f"  f'(x)  = {info['derivative_1']}")
     print(f"  f''(x) = {info['derivative_2']}")
