@@ -19,27 +19,23 @@ PREC = 200
 
 
 # ---------------------------------------------------------------- independent mpmath models
-def new_f(x):
-    return x * mpmath.tanh(mpmath.exp(x) / 2)
+def tanh_exp(c):
+    """x·tanh(c·eˣ) and its derivative tanh(u) + x·u·sech²(u), u = c·eˣ (closed forms, mpmath)."""
+    def f(x):
+        return x * mpmath.tanh(c * mpmath.exp(x))
+
+    def df(x):
+        u = c * mpmath.exp(x)
+        return mpmath.tanh(u) + x * u * mpmath.sech(u) ** 2
+    return f, df
 
 
-def new_df(x):
-    # d/dx x·tanh(eˣ/2) = tanh(eˣ/2) + x·(eˣ/2)·sech²(eˣ/2)
-    u = mpmath.exp(x) / 2
-    return mpmath.tanh(u) + x * u * mpmath.sech(u) ** 2
+new_f, new_df = tanh_exp(mpmath.mpf(1) / 2)    # the new activation, x·tanh(eˣ/2)
+telu_f, telu_df = tanh_exp(1)                  # TeLU
 
 
 def new_d2f(x):
     return mpmath.diff(new_df, x)
-
-
-def telu_f(x):
-    return x * mpmath.tanh(mpmath.exp(x))
-
-
-def telu_df(x):
-    u = mpmath.exp(x)
-    return mpmath.tanh(u) + x * u * mpmath.sech(u) ** 2
 
 
 def gaussian_mean(g):

@@ -309,7 +309,8 @@ def _equivalence(act: Any) -> EquivalenceFinding:
     from ..symbolic.activation import get
 
     shown = f"`{act.formula}`" if act.name == act.formula.strip() else f"{act.name} (`{act.formula}`)"
-    match = catalog_match(act)
+    # define() has already looked for a catalogue twin; a catalogue activation is its own
+    match = getattr(act, "equals", None) or catalog_match(act)
     if match is None:
         f_vals = _values(act)
         for entry in CATALOG:
