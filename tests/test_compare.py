@@ -286,7 +286,7 @@ def test_parameters_are_stated():
     c = al.compare("x*tanh(a*exp(b*x))", params={"a": "0.5", "b": 1}, plots=False, accuracy=False)
     assert c.params == {"a": 0.5, "b": 1.0}
     md = report.to_markdown(c)
-    assert "parameters a = 0.5, b = 1" in md and "--param a=0.5 --param b=1.0" in c.command
+    assert "parameters a = 0.5, b = 1" in md and "--param a=0.5 --param b=1" in c.command
     # a = 1/2, b = 1 is the new formula itself: same minimum
     xmin = root(new_df, -1.0)
     assert close(c.properties[c.activation.name].minimum[0], xmin, 1e-10)

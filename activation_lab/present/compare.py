@@ -407,13 +407,13 @@ def _references(against: Iterable[str] | str) -> tuple[Any, ...]:
     return tuple(unique.values())
 
 
-def _command(act: Any, given: str, name: str | None, references: Sequence[Any]) -> str:
+def _command(given: str, name: str | None, params: Mapping[str, Any] | None, references: Sequence[Any]) -> str:
+    """The command line that makes this comparison (the parameters as the caller gave them)."""
     parts = ["activation-lab", "compare", given]
     if name is not None:
         parts += ["--name", name]
-    for k, v in act.params.items():
-        if k in act.formula:
-            parts += ["--param", f"{k}={v!r}"]
+    for k, v in (params or {}).items():
+        parts += ["--param", f"{k}={v}"]
     refs = ",".join(r.name for r in references)
     if refs != ",".join(DEFAULT_AGAINST):
         parts += ["--against", refs]
@@ -451,7 +451,7 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
         tables += (_accuracy_table(reports),)
     return Comparison(
         activation=act, references=references, params=dict(act.params),
-        command=_command(act, given, name, references), equivalence=equivalence,
+        command=_command(given, name, params, references), equivalence=equivalence,
         formulas=tuple(_formulas(a) for a in columns), properties=props, saturation=sats, quotients=quots,
         accuracy=reports, tables=tables, plots=figs,
         summary=tuple(_summary(act, equivalence, props, sats, quots, reports)),

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import __version__
 from ..errors import ActivationLabError
 from .atomic import write_atomic
 
@@ -187,13 +188,14 @@ def to_markdown(comp: Comparison, images: Mapping[str, str] | None = None) -> st
     lines += [f"Formula: {_md_code(comp.activation.formula)}"
               + (f", parameters {', '.join(f'{k} = {v:g}' for k, v in comp.params.items())}" if comp.params else "")
               + ".", ""]
-    lines += [f"Made by {_md_code(comp.command)}.", ""]
+    lines += [f"Made by {_md_code(comp.command)} (activation-lab {__version__}).", ""]
     lines += ["## Equivalence", "", comp.equivalence.statement, ""]
     lines += ["## Summary", ""] + [f"- {s}" for s in comp.summary] + [""]
     lines += ["## Formulas", ""]
     for f in comp.formulas:
         lines += [f"**{_md_text(f.label)}**", ""]
-        lines += [f"$$f{chr(39) * n}(x) = {tex}$$" for n, tex in enumerate(f.latex)] + [""]
+        for n, tex in enumerate(f.latex):
+            lines += [f"$$f{chr(39) * n}(x) = {tex}$$", ""]
     for table in comp.tables:
         lines += [f"## {_md_text(table.title)}", ""]
         if table.note:
@@ -253,7 +255,7 @@ def to_html(comp: Comparison, images: Mapping[str, bytes] | None = None) -> str:
            f"<h1>{_esc(comp.title)}</h1>"]
     params = (", parameters " + ", ".join(f"{_esc(k)} = {v:g}" for k, v in comp.params.items())) if comp.params else ""
     out += [f"<p>Formula: <code>{_esc(comp.activation.formula)}</code>{params}.</p>",
-            f"<p>Made by <code>{_esc(comp.command)}</code>.</p>"]
+            f"<p>Made by <code>{_esc(comp.command)}</code> (activation-lab {_esc(__version__)}).</p>"]
     out += ["<h2>Equivalence</h2>", f'<p class="equivalence">{_esc(comp.equivalence.statement)}</p>']
     out += ["<h2>Summary</h2>", "<ul>"] + [f"<li>{_esc(s)}</li>" for s in comp.summary] + ["</ul>"]
     out += ["<h2>Formulas</h2>", '<table class="formulas">',
