@@ -228,3 +228,23 @@ def test_formula_not_real_on_the_line_writes_nothing(tmp_path, capsys):
     assert main(["compare", "x*log(x)", "--out", str(tmp_path / "r")]) != 0
     assert "whole real line" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_an_interrupted_write_leaves_the_old_files_whole(tmp_path, monkeypatch):
+    out = tmp_path / "r"
+    report.write_report(_tiny_comparison(caption="old"), out)
+    before = _snapshot(out)
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if str(dst).endswith("report.html"):
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        report.write_report(_tiny_comparison(caption="new"), out)
+    after = _snapshot(out)
+    # the page that could not be replaced is the old one, whole; no temporary file is left
+    assert after["report.html"] == before["report.html"]
+    assert set(after) == set(before)
