@@ -1,0 +1,266 @@
+"""Runtime of activations: the paper's experiment (10⁶ float32 values from N(0, 1), value and
+derivative), for any activation and backend, as ratios measured in one process.
+
+Every timed task (forward f, derivative f′, both fused, per activation and backend, plus a
+plain copy of the same array) runs once per round, rounds are repeated, and each task's
+median and quartiles over the rounds are reported in ns per element.  Interleaving the
+rounds spreads machine noise evenly over the tasks; the copy measured in the same rounds is
+the memory-bandwidth floor each time is compared with.  For comparison the same functions
+are timed as naive NumPy code (SymPy's ``lambdify`` of f and f′, computing in the input's
+dtype), and with PyTorch and JAX where those are installed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["Timing", "Benchmark", "benchmark", "MODES"]
+
+MODES = ("forward", "derivative", "fused")
+_ORDERS = {"forward": 0, "derivative": 1, "fused": (0, 1)}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One timed task.
+
+    Attributes:
+        activation: activation name ("" for the copy).
+        backend: ``numpy``, ``cupy``, ``numpy-naive``, ``torch``, ``jax``.
+        mode: ``forward`` (f), ``derivative`` (f′), ``fused`` (f and f′ in one call) or ``copy``.
+        median_ns, q25_ns, q75_ns: ns per element over the rounds (median and quartiles).
+        copy_ratio: median / median of a plain copy of the same array, same backend, same run.
+        speedup_vs_naive: naive NumPy's median / this median (numpy and cupy rows), else None.
+    """
+
+    activation: str
+    backend: str
+    mode: str
+    median_ns: float
+    q25_ns: float
+    q75_ns: float
+    copy_ratio: float
+    speedup_vs_naive: float | None = None
+
+    @property
+    def spread_ns(self) -> float:
+        """Interquartile range in ns per element."""
+        return self.q75_ns - self.q25_ns
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Timings of one run, with the conditions they were measured under."""
+
+    n: int
+    dtype: str
+    repeat: int
+    threads: int
+    timings: tuple[Timing, ...]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def rows(self) -> list[list[str]]:
+        out = []
+        for t in self.timings:
+            speed = f"{t.speedup_vs_naive:.2f}" if t.speedup_vs_naive is not None else ""
+            out.append([t.activation or "-", t.backend, t.mode, f"{t.median_ns:.3f}", f"{t.spread_ns:.3f}",
+                        f"{t.copy_ratio:.2f}", speed])
+        return out
+
+    HEADER = ("activation", "backend", "mode", "ns/elem", "IQR", "x copy", "x faster than naive")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for row, t in zip(data["timings"], self.timings):
+            row["spread_ns"] = t.spread_ns
+        return data
+
+    def __str__(self) -> str:
+        cells = [list(self.HEADER)] + self.rows()
+        widths = [max(len(r[i]) for r in cells) for i in range(len(self.HEADER))]
+        lines = [f"n = {self.n} {self.dtype} from N(0, 1), {self.repeat} interleaved rounds, {self.threads} threads"]
+        for i, r in enumerate(cells):
+            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _naive_namespace() -> dict[str, Any]:
+    """NumPy/SciPy meanings of the package's primitives, for SymPy's lambdify."""
+    import numpy as np
+    from scipy import special
+
+    return {"sigmoid": special.expit, "softplus": lambda u: np.logaddexp(0, u), "erfc": special.erfc,
+            "expm1": np.expm1, "log1p": np.log1p}
+
+
+def _lambdified(act: Any, module: str, namespace: dict[str, Any]) -> dict[str, Callable[[Any], Any]]:
+    """lambdify(f), lambdify(f′) and lambdify([f, f′]): no stable forms, no shared subexpressions."""
+    import sympy as sp
+
+    from ..symbolic.parsing import X
+
+    f, df = act.expr, sp.diff(act.expr, X)
+    return {"forward": sp.lambdify(X, f, [namespace, module]),
+            "derivative": sp.lambdify(X, df, [namespace, module]),
+            "fused": sp.lambdify(X, [f, df], [namespace, module])}
+
+
+def _other_libraries(acts: Sequence[Any], x_host: Any, notes: list[str]) -> dict[tuple[str, str, str], Callable]:
+    """PyTorch (eager) and JAX (jit) timings of the lambdified f and f′, where installed.
+
+    Each library's tasks are built and run once here; a library that fails on any of them
+    (a function it lacks, a printer SymPy lacks) is left out with a note saying why.
+    """
+    tasks: dict[tuple[str, str, str], Callable] = {}
+    for library in ("torch", "jax"):
+        try:
+            built = _torch_tasks(acts, x_host) if library == "torch" else _jax_tasks(acts, x_host)
+        except ImportError:
+            continue
+        except Exception as err:  # noqa: BLE001 - reported, and the other rows are still timed
+            notes.append(f"{library} rows left out: {type(err).__name__}: {err}")
+            continue
+        note, library_tasks = built
+        tasks.update(library_tasks)
+        notes.append(note)
+    return tasks
+
+
+def _torch_tasks(acts: Sequence[Any], x_host: Any) -> tuple[str, dict[tuple[str, str, str], Callable]]:
+    import torch
+
+    xt = torch.from_numpy(x_host.copy())
+    ns = {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erfc": torch.special.erfc,
+          "expm1": torch.expm1, "log1p": torch.log1p}
+    tasks: dict[tuple[str, str, str], Callable] = {("", "torch", "copy"): xt.clone}
+    for act in acts:
+        for mode, fn in _lambdified(act, "torch", ns).items():
+            tasks[(act.name, "torch", mode)] = lambda fn=fn: fn(xt)
+    for fn in tasks.values():
+        fn()
+    return f"torch {torch.__version__}: eager, lambdified f and f', {torch.get_num_threads()} threads", tasks
+
+
+def _jax_tasks(acts: Sequence[Any], x_host: Any) -> tuple[str, dict[tuple[str, str, str], Callable]]:
+    import jax
+    import jax.numpy as jnp
+
+    xj = jnp.asarray(x_host)
+    ns = {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erfc": jax.scipy.special.erfc,
+          "expm1": jnp.expm1, "log1p": jnp.log1p}
+    copy = jax.jit(lambda v: v + 0)
+    tasks: dict[tuple[str, str, str], Callable] = {("", "jax", "copy"): lambda: copy(xj).block_until_ready()}
+    for act in acts:
+        for mode, fn in _lambdified(act, "jax", ns).items():
+            tasks[(act.name, "jax", mode)] = lambda j=jax.jit(fn): jax.block_until_ready(j(xj))
+    for fn in tasks.values():
+        fn()
+    return f"jax {jax.__version__}: jit of lambdified f and f'", tasks
+
+
+def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: Sequence[str] = ("numpy",),
+              repeat: int = 30, dtype: str = "float32", seed: int = 0, others: bool = True) -> Benchmark:
+    """Time f, f′ and both together for each activation and backend.
+
+    Args:
+        names: activation names or Activation objects (default: the paper's group).
+        n: elements in the input array.
+        backends: ``numpy`` and/or ``cupy`` (the array then lives on the GPU).
+        repeat: interleaved rounds; medians and quartiles are taken over them.
+        dtype: float16, float32 or float64.
+        seed: of the N(0, 1) input.
+        others: include naive NumPy, and PyTorch/JAX where installed.
+    Returns:
+        a :class:`Benchmark`; times in ns per element, ratios to a copy of the same array.
+    """
+    import numpy as np
+
+    from ..catalog import PAPER_GROUP
+    from ..errors import ActivationLabError
+    from ..numeric.backends import get_backend
+    from ..numeric.fused import workers
+    from ..symbolic.activation import get
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ActivationLabError(f"n must be a positive integer, got {n!r}")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ActivationLabError(f"repeat must be a positive integer, got {repeat!r}")
+    if dtype not in ("float16", "float32", "float64"):
+        raise ActivationLabError(f"dtype {dtype!r} is not one of float16, float32, float64")
+    acts = [get(a) if isinstance(a, str) else a for a in (names or PAPER_GROUP)]
+    backends = list(dict.fromkeys(backends))
+    for name in backends:
+        if name not in ("numpy", "cupy"):
+            raise ActivationLabError(f"backend {name!r} cannot be benchmarked; choose numpy and/or cupy")
+        get_backend(name)  # a clear error now if CuPy is missing
+    x_host = np.random.default_rng(seed).standard_normal(n, dtype=np.float32).astype(dtype)
+    notes: list[str] = []
+    tasks: dict[tuple[str, str, str], Callable[[], Any]] = {}
+
+    if "numpy" in backends:
+        tasks[("", "numpy", "copy")] = x_host.copy
+        for act in acts:
+            for mode in MODES:
+                tasks[(act.name, "numpy", mode)] = lambda a=act, o=_ORDERS[mode]: a.evaluate(x_host, n=o)
+    if "cupy" in backends:
+        cupy = sys.modules["cupy"]
+        x_dev = cupy.asarray(x_host)
+        sync = cupy.cuda.Device().synchronize
+
+        def on_gpu(fn: Callable[[], Any]) -> Callable[[], None]:
+            return lambda: (fn(), sync())
+
+        tasks[("", "cupy", "copy")] = on_gpu(x_dev.copy)
+        for act in acts:
+            for mode in MODES:
+                tasks[(act.name, "cupy", mode)] = on_gpu(lambda a=act, o=_ORDERS[mode]: a.evaluate(x_dev, n=o))
+        notes.append(f"cupy {cupy.__version__} on {cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
+    if others:
+        ns = _naive_namespace()
+        tasks.setdefault(("", "numpy", "copy"), x_host.copy)
+        for act in acts:
+            for mode, fn in _lambdified(act, "numpy", ns).items():
+                tasks[(act.name, "numpy-naive", mode)] = lambda fn=fn: fn(x_host)
+        tasks.update(_other_libraries(acts, x_host, notes))
+
+    samples: dict[tuple[str, str, str], list[float]] = {key: [] for key in tasks}
+    with np.errstate(all="ignore"):  # naive code overflows in its intermediates; that is its way
+        for fn in tasks.values():
+            fn()  # warm up: code generation, kernel compilation, jit, caches
+        for _ in range(repeat):
+            for key, fn in tasks.items():
+                start = time.perf_counter()
+                fn()
+                samples[key].append((time.perf_counter() - start) / n * 1e9)
+    return Benchmark(n=n, dtype=dtype, repeat=repeat, threads=workers(),
+                     timings=_summarise(samples, [a.name for a in acts]), notes=tuple(notes))
+
+
+def _summarise(samples: dict[tuple[str, str, str], list[float]], names: list[str]) -> tuple[Timing, ...]:
+    def quartiles(v: list[float]) -> tuple[float, float, float]:
+        if len(v) < 2:
+            return v[0], v[0], v[0]
+        q = statistics.quantiles(v, n=4, method="inclusive")
+        return q[0], statistics.median(v), q[2]
+
+    stats = {key: quartiles(v) for key, v in samples.items()}
+    copy_family = {"numpy": "numpy", "numpy-naive": "numpy", "cupy": "cupy", "torch": "torch", "jax": "jax"}
+    out = []
+    for (name, backend, mode), (q25, med, q75) in stats.items():
+        copy = stats[("", copy_family[backend], "copy")][1]
+        naive = stats.get((name, "numpy-naive", mode))
+        speedup = naive[1] / med if naive and backend in ("numpy", "cupy") and mode != "copy" else None
+        out.append(Timing(name, backend, mode, med, q25, q75, med / copy, speedup))
+    # copies first, then by activation (in the order asked), backend, mode
+    rank = {name: i for i, name in enumerate(["", *names])}
+    backend_rank = {b: i for i, b in enumerate(("numpy", "cupy", "numpy-naive", "torch", "jax"))}
+    mode_rank = {m: i for i, m in enumerate(("copy", *MODES))}
+    return tuple(sorted(out, key=lambda t: (rank[t.activation], backend_rank[t.backend], mode_rank[t.mode])))

@@ -1,0 +1,279 @@
+"""C code generation: one elementwise kernel body computing f⁽ⁿ⁾ for several orders at once.
+
+The body is the exact ``operation`` string of a ``cupy.ElementwiseKernel`` (see
+:mod:`activation_lab.numeric.backends`); the tests compile the same text with gcc on the CPU.
+It reads one input ``x_in`` (any real dtype), computes in double and writes ``y0, y1, …``
+(one per requested order) in the output dtype, following the NumPy backend
+(:mod:`activation_lab.numeric.evaluate`) step by step:
+
+* the stable forms of :func:`~activation_lab.numeric.rewrite.stable_derivative`, constants
+  folded to correctly rounded double literals, common subexpressions shared between orders;
+* softplus and sech as the same formulas as ``numpy.logaddexp(0, u)`` and ``1/cosh(u)``;
+  sigmoid as eᵘ/(1 + eᵘ) for u < 0 (no overflow, and the subnormal tail below u ≈ −709 that
+  ``scipy.special.expit`` flushes to 0 is kept); erfc, expm1, log1p from the C library;
+* an element whose fast result is nan for a finite x is recomputed with the guarded form, in
+  which a product inf·0 is 0 (the exact product is far below the smallest subnormal there);
+* x = ±inf gives the limit of f⁽ⁿ⁾ (computed once with mpmath), x = nan gives nan;
+* a float16 result is rounded once, correctly: double → float by round-to-odd, then → half.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.printing.c import C99CodePrinter
+
+from ..errors import ActivationLabError
+
+__all__ = ["CKernel", "c_kernel", "C_PREAMBLE", "KernelSourceError"]
+
+#: helper functions shared by every kernel; ``AL_FN`` marks them device functions under NVRTC
+C_PREAMBLE = r"""
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+#define AL_FN __device__ inline
+#define AL_NAN __longlong_as_double(0x7ff8000000000000LL)
+#define AL_INF __longlong_as_double(0x7ff0000000000000LL)
+#define AL_FLOAT_BITS(f) __float_as_uint(f)
+#define AL_BITS_FLOAT(u) __uint_as_float(u)
+#else
+#include <math.h>
+#include <string.h>
+#define AL_FN static inline
+#define AL_NAN ((double)NAN)
+#define AL_INF ((double)INFINITY)
+AL_FN unsigned int al_float_bits(float f) { unsigned int u; memcpy(&u, &f, sizeof u); return u; }
+AL_FN float al_bits_float(unsigned int u) { float f; memcpy(&f, &u, sizeof f); return f; }
+#define AL_FLOAT_BITS(f) al_float_bits(f)
+#define AL_BITS_FLOAT(u) al_bits_float(u)
+#endif
+
+/* 1/(1 + e^-u) without overflow of exp for either sign; subnormal results kept for u < -709 */
+AL_FN double al_sigmoid(double u) {
+    if (u < 0.0) { const double e = exp(u); return e / (1.0 + e); }
+    return 1.0 / (1.0 + exp(-u));
+}
+/* numpy.logaddexp(0, u) = ln(1 + e^u) */
+AL_FN double al_softplus(double u) {
+    if (u == 0.0) return 0.6931471805599453;
+    if (u > 0.0) return u + log1p(exp(-u));
+    return log1p(exp(u));
+}
+AL_FN double al_sq(double u) { return u * u; }
+/* numpy.sign with +0 for both zeros, as the NumPy backend's guarded product uses it */
+AL_FN double al_sgn(double u) { return u > 0.0 ? 1.0 : (u < 0.0 ? -1.0 : 0.0); }
+/* product in which inf*0 is 0 (signed as the product of the signs) */
+AL_FN double al_mul(double a, double b) {
+    const double p = a * b;
+    if (isnan(p) && !isnan(a) && !isnan(b)) return copysign(0.0, al_sgn(a) * al_sgn(b));
+    return p;
+}
+/* double -> float rounding to odd: the later float -> half rounding is then correct (no double rounding) */
+AL_FN float al_round_odd(double d) {
+    float f = (float)d;
+    if (!isnan(d) && (double)f != d) {
+        if (fabs((double)f) > fabs(d)) f = nextafterf(f, 0.0f);
+        f = AL_BITS_FLOAT(AL_FLOAT_BITS(f) | 1u);
+    }
+    return f;
+}
+"""
+
+_C_TYPES = {"float16": "float", "float32": "float", "float64": "double"}
+
+
+class KernelSourceError(ActivationLabError, ValueError):
+    """An expression that the C target cannot print (a function without a C routine)."""
+
+
+@dataclass(frozen=True)
+class CKernel:
+    """Source of one fused elementwise kernel.
+
+    Attributes:
+        name: a C identifier naming the kernel.
+        orders: derivative orders, output ``y{i}`` holds f⁽ⁿ⁾ for ``orders[i]``.
+        in_dtype, out_dtype: NumPy dtype names of ``x_in`` and of every output.
+        preamble: helper functions (:data:`C_PREAMBLE`).
+        operation: the per-element statements (CuPy's ``operation``).
+        in_params, out_params: CuPy parameter lists, e.g. ``"float32 x_in"``.
+    """
+
+    name: str
+    orders: tuple[int, ...]
+    in_dtype: str
+    out_dtype: str
+    preamble: str
+    operation: str
+    in_params: str
+    out_params: str
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(f"y{i}" for i in range(len(self.orders)))
+
+    def __str__(self) -> str:
+        return (f"// kernel {self.name}: orders {self.orders}, {self.in_params} -> {self.out_params}\n"
+                f"{self.operation}")
+
+
+class StableCPrinter(C99CodePrinter):
+    """C99 printer for the package's stable primitives; numbers print as double literals."""
+
+    def __init__(self, guarded: bool = False):
+        super().__init__({"strict": True, "allow_unknown_functions": False})
+        self.guarded = guarded
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, sp.Expr) and expr.is_number and not expr.is_Integer:
+            return _c_double(float(sp.N(expr, 40)))
+        return super()._print(expr, **kwargs)
+
+    def _print_Integer(self, expr):
+        # a double literal: no integer division can arise from a constant
+        return _c_double(float(expr))
+
+    def _print_sigmoid(self, e):
+        return f"al_sigmoid({self._print(e.args[0])})"
+
+    def _print_softplus(self, e):
+        return f"al_softplus({self._print(e.args[0])})"
+
+    def _print_sech(self, e):
+        # 1/cosh, as the NumPy target writes it
+        return f"(1.0/cosh({self._print(e.args[0])}))"
+
+    def _print_erfc(self, e):
+        return f"erfc({self._print(e.args[0])})"
+
+    def _print_expm1(self, e):
+        return f"expm1({self._print(e.args[0])})"
+
+    def _print_log1p(self, e):
+        return f"log1p({self._print(e.args[0])})"
+
+    def _print_Pow(self, e):
+        if e.exp == 2:  # u*u, correctly rounded like numpy.square
+            return f"al_sq({self._print(e.base)})"
+        return super()._print_Pow(e)
+
+    def _print_Mul(self, e):
+        if not self.guarded:
+            return super()._print_Mul(e)
+        c, factors = e.as_coeff_mul()
+        parts = ([self._print(c)] if c != 1 else []) + [self._print(f) for f in factors]
+        # folded left to right, as the NumPy target's guarded product
+        return functools.reduce(lambda acc, p: f"al_mul({acc}, {p})", parts)
+
+    def _print_Piecewise(self, e):
+        *pieces, (last, cond) = e.args
+        # no final True condition: nan outside every piece, as the NumPy target
+        out = self._print(last) if cond == sp.true else f"(({self._print(cond)}) ? ({self._print(last)}) : AL_NAN)"
+        return functools.reduce(lambda acc, vc: f"(({self._print(vc[1])}) ? ({self._print(vc[0])}) : {acc})",
+                                reversed(pieces), out)
+
+    def _print_BooleanTrue(self, e):
+        return "1"
+
+    def _print_BooleanFalse(self, e):
+        return "0"
+
+    def _print_Infinity(self, e):
+        return "AL_INF"
+
+    def _print_NegativeInfinity(self, e):
+        return "(-AL_INF)"
+
+    def _print_NaN(self, e):
+        return "AL_NAN"
+
+
+def _c_double(value: float) -> str:
+    """A C double literal for a float64 value, ±0, ±inf and nan included."""
+    if math.isnan(value):
+        return "AL_NAN"
+    if math.isinf(value):
+        return "AL_INF" if value > 0 else "(-AL_INF)"
+    text = repr(value)  # shortest round-tripping decimal: the same constant as the NumPy target
+    return f"({text})" if text.startswith("-") else text
+
+
+def _statements(printer: StableCPrinter, exprs: list[sp.Expr], prefix: str, indent: str) -> tuple[list[str], list[str]]:
+    """C declarations of shared subexpressions, and the C text of each expression."""
+    replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(prefix), optimizations=None)
+    lines = [f"{indent}const {'int' if isinstance(sub, sp.logic.boolalg.Boolean) else 'double'} {sym} = "
+             f"{printer.doprint(sub)};" for sym, sub in replacements]
+    return lines, [printer.doprint(r) for r in reduced]
+
+
+def _print_checked(build):
+    from sympy.printing.codeprinter import PrintMethodNotImplementedError
+
+    try:
+        return build()
+    except PrintMethodNotImplementedError as err:
+        unsupported = str(err).splitlines()[0]
+        raise KernelSourceError(f"the C/CuPy target cannot print this expression ({unsupported}); "
+                                "evaluate it with NumPy arrays instead") from None
+
+
+@functools.lru_cache(maxsize=512)
+def c_kernel(expr: sp.Expr, orders: tuple[int, ...] = (0, 1), in_dtype: str = "float64",
+             out_dtype: str | None = None) -> CKernel:
+    """The fused kernel computing f⁽ⁿ⁾(x) for each n in ``orders``.
+
+    Args:
+        expr: f as a SymPy expression in ``x`` (``Activation.expr``).
+        orders: derivative orders, e.g. ``(0, 1)`` for f and f′ in one pass.
+        in_dtype: NumPy dtype name of the input (floating, integer or bool).
+        out_dtype: float16, float32 or float64; default as the NumPy backend chooses.
+    Returns:
+        a :class:`CKernel` holding the preamble and the per-element operation.
+    """
+    import numpy as np
+
+    from ..symbolic.parsing import X
+    from .codegen import _fold_numbers
+    from .evaluate import limits, result_dtype
+    from .rewrite import stable_derivative
+
+    if expr.free_symbols - {X}:
+        raise KernelSourceError(f"expression has free symbols other than x: {sorted(map(str, expr.free_symbols - {X}))}")
+    out_name = (np.dtype(out_dtype) if out_dtype else result_dtype(np.dtype(in_dtype))).name
+    if out_name not in _C_TYPES:
+        raise KernelSourceError(f"output dtype {out_name} is not supported; use float16, float32 or float64")
+    forms = [_fold_numbers(stable_derivative(expr, k)) for k in orders]
+    fast_lines, fast_values = _print_checked(lambda: _statements(StableCPrinter(), forms, "al_t", "    "))
+    guarded = StableCPrinter(guarded=True)
+    body = ["{", "const double x = (double)(x_in);"]
+    body.append("double " + ", ".join(f"al_y{i}" for i in range(len(orders))) + ";")
+    body.append("if (isnan(x)) {")
+    body += [f"    al_y{i} = AL_NAN;" for i in range(len(orders))]
+    body.append("} else if (isinf(x)) {")
+    for i, k in enumerate(orders):
+        lo, hi = limits(expr, k)
+        body.append(f"    al_y{i} = (x > 0.0) ? {_c_double(hi)} : {_c_double(lo)};")
+    body.append("} else {")
+    body += fast_lines
+    body += [f"    al_y{i} = {v};" for i, v in enumerate(fast_values)]
+    for i, form in enumerate(forms):
+        lines, (value,) = _print_checked(lambda f=form, i=i: _statements(guarded, [f], f"al_g{i}_", "        "))
+        body.append(f"    if (isnan(al_y{i})) {{")
+        body += lines
+        body.append(f"        al_y{i} = {value};")
+        body.append("    }")
+    body.append("}")
+    for i in range(len(orders)):
+        store = {"float64": f"al_y{i}", "float32": f"(float)al_y{i}", "float16": f"al_round_odd(al_y{i})"}[out_name]
+        body.append(f"y{i} = {store};")
+    body.append("}")
+    in_name = np.dtype(in_dtype).name
+    digest = hashlib.sha1(f"{sp.srepr(expr)}|{orders}".encode()).hexdigest()[:12]
+    name = f"al_{digest}_{in_name}_{out_name}"
+    return CKernel(
+        name=name, orders=tuple(orders), in_dtype=in_name, out_dtype=out_name, preamble=C_PREAMBLE,
+        operation="\n".join(body) + "\n", in_params=f"{in_name} x_in",
+        out_params=", ".join(f"{out_name} y{i}" for i in range(len(orders))))

@@ -1,0 +1,35 @@
+"""``activation-lab bench [NAMES]``: the paper's runtime experiment for any activation and backend."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import emit_json, resolve
+
+HELP = "time f, f' and both fused (ns per element, vs a plain copy and naive NumPy)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="*", metavar="NAME",
+                   help="activations (catalogue names or formulas in x); default: the paper's group")
+    p.add_argument("--n", type=int, default=1_000_000, help="elements in the N(0, 1) input (default 1000000)")
+    p.add_argument("--backend", default="numpy", help="comma-separated: numpy, cupy (default numpy)")
+    p.add_argument("--repeat", type=int, default=30, help="interleaved rounds (default 30)")
+    p.add_argument("--dtype", default="float32", choices=("float16", "float32", "float64"),
+                   help="input dtype (default float32, as in the paper)")
+    p.add_argument("--no-others", action="store_true", help="leave out naive NumPy, PyTorch and JAX")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...analysis.benchmark import benchmark
+
+    acts = [resolve(name) for name in args.names] or None
+    backends = [b.strip() for b in args.backend.split(",") if b.strip()]
+    result = benchmark(acts, n=args.n, backends=backends, repeat=args.repeat, dtype=args.dtype,
+                       others=not args.no_others)
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        print(result)
+    return 0

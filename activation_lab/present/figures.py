@@ -1,0 +1,424 @@
+"""The TeLU paper's analysis figures 8–12, regenerated from the symbolic definitions.
+
+Each figure is a function returning ``(Figure, FigureData)``: the matplotlib Figure, ready to
+restyle in a notebook, and the plotted data as columns (``x`` first, one column per curve).
+Every function takes ``add=[...]``: extra activations (catalogue names, formulas in ``x`` or
+:class:`~activation_lab.Activation` objects) drawn beside the paper's curves.
+
+>>> from activation_lab import figures
+>>> fig, data = figures.saturation(names=["telu", "gelu"], add=["x*tanh(softplus(x))"])
+>>> figures.write_all("figures", formats=("png", "pdf"))
+
+Values come from :meth:`Activation.evaluate` (stable rewrites, float64, a few ULP from the
+exact value), so log-scale tails are right down to float64's smallest subnormal.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import shlex
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..catalog import PAPER_GROUP
+from . import style
+from .style import FigureRequestError
+from .atomic import write_atomic
+
+__all__ = ["FigureData", "FigureRequestError", "telu", "linear_units", "derivatives", "saturation", "quotient", "write_all",
+           "FIGURES"]
+
+#: smallest positive (subnormal) numbers: below half of these a result rounds to zero
+FLOAT32_TINY = 2.0**-149
+FLOAT64_TINY = 2.0**-1074
+
+# display names of the paper's group (others are shown by their own name or formula)
+_DISPLAY = {"telu": "TeLU", "relu": "ReLU", "elu": "ELU", "silu": "SiLU", "gelu": "GELU", "mish": "Mish",
+            "logish": "Logish", "smish": "Smish"}
+_PRIME = ("", "′", "″")
+_TELU_FORMULAS = (r" = $x\,\tanh(e^x)$", r" = $\tanh(e^x) + x\,e^x\,\mathrm{sech}^2(e^x)$",
+                  r" = $e^x\,\mathrm{sech}^2(e^x)\,(2 + x - 2x\,e^x \tanh(e^x))$")
+
+
+@dataclass(frozen=True)
+class FigureData:
+    """What a figure plots: ``columns`` maps a column name to an array, ``x`` first.
+
+    ``marks`` holds the reference values drawn as lines (underflow levels, poles);
+    ``caption`` is the one-sentence description used in ``figures/README.md``.
+    """
+
+    stem: str
+    caption: str
+    columns: Mapping[str, np.ndarray]
+    marks: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.columns["x"]
+
+    def to_csv(self) -> str:
+        """The columns as CSV text; floats in their shortest round-trip form (repr), so the
+        file holds the float64 values exactly and the same data gives the same bytes."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(list(self.columns))
+        arrays = [np.asarray(c, dtype=np.float64) for c in self.columns.values()]
+        for row in zip(*(a.tolist() for a in arrays)):
+            writer.writerow([repr(v) for v in row])
+        return buf.getvalue()
+
+    def __str__(self) -> str:
+        x = self.x
+        lines = [f"{self.stem}: {self.caption}",
+                 f"  {x.size} points, x from {x.min():g} to {x.max():g}; columns:"]
+        for name, col in self.columns.items():
+            if name == "x":
+                continue
+            col = np.asarray(col)
+            finite = col[np.isfinite(col)]
+            span = f"{finite.min():.4g} .. {finite.max():.4g}" if finite.size else "no finite values"
+            lines.append(f"    {name:<28} {span}  ({col.size - finite.size} not finite)")
+        lines += [f"  mark {k} = {v:.6g}" for k, v in self.marks.items()]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ building blocks
+def _minus(v: float) -> str:
+    """A number as text with a typographic minus."""
+    return f"{v:g}".replace("-", "−")
+
+
+def _grid(lo: float, hi: float, per_unit: int) -> np.ndarray:
+    """Points lo, lo + 1/per_unit, …, hi, each the correctly rounded decimal (e.g. exactly -30.0)."""
+    return np.arange(round(lo * per_unit), round(hi * per_unit) + 1) / per_unit
+
+
+def _as_x(x: Any, default: np.ndarray) -> np.ndarray:
+    if x is None:
+        return default
+    problem = FigureRequestError(f"figure x must hold at least two distinct finite numbers, got {x!r}; "
+                                 "pass e.g. x=numpy.linspace(-5, 3, 801)")
+    try:
+        arr = np.array(x, dtype=np.float64).ravel()  # a copy: the caller's array is left alone
+    except (TypeError, ValueError):
+        raise problem from None
+    arr = np.unique(arr)  # sorted, each point once: curves are drawn left to right
+    if arr.size < 2 or not np.isfinite(arr).all():
+        raise problem
+    return arr
+
+
+def _activations(names: Iterable[Any], add: Iterable[Any]) -> list:
+    """Catalogue activations for ``names`` then ``add`` (names, formulas or Activations), first of each name kept."""
+    from ..symbolic.activation import Activation, get
+    from .commands._common import resolve
+
+    if isinstance(names, str) or isinstance(add, str):
+        raise FigureRequestError("names and add take a list of activations, e.g. names=['telu', 'gelu'], "
+                                 "add=['x*tanh(softplus(x))']")
+    acts = [get(n) for n in names] + [a if isinstance(a, Activation) else resolve(str(a)) for a in add]
+    unique: dict[str, Any] = {}
+    for act in acts:
+        unique.setdefault(act.name, act)
+    if not unique:
+        raise FigureRequestError("a figure needs at least one activation; pass names=[...] or add=[...]")
+    return list(unique.values())
+
+
+def _label(act: Any, n: int = 0, arg: bool = False) -> str:
+    """Legend text for f⁽ⁿ⁾: 'GELU′', 'TeLU″(x)' (``arg``), or '(x*tanh(softplus(x)))′' for a formula."""
+    base = _DISPLAY.get(act.name, act.name)
+    if base.isidentifier():
+        return base + _PRIME[n] + ("(x)" if arg else "")
+    return f"({base}){_PRIME[n]}" if n else base
+
+
+def _styles(acts: Sequence[Any]) -> list[style.LineStyle]:
+    """Fixed looks for the paper's group, numbered looks for the others in order of appearance."""
+    extra = [a.name for a in acts if a.name not in _DISPLAY]
+    return [style.line_style(a.name, extra.index(a.name) if a.name in extra else 0) for a in acts]
+
+
+def _curves(ax, x: np.ndarray, ys: Sequence[np.ndarray], labels: Sequence[str],
+            looks: Sequence[style.LineStyle]) -> list[Any]:
+    """Plot the curves; returns their lines in the order given (for the legend)."""
+    # in the order given: TeLU comes first, wide and solid, so the dashed curves that share
+    # its tail are drawn over it and stay visible
+    return [ax.plot(x, y, label=label, **look.kwargs())[0] for y, label, look in zip(ys, labels, looks)]
+
+
+# ------------------------------------------------------------------ the figures
+def telu(x: Any = None, add: Iterable[Any] = ()) -> tuple[Any, FigureData]:
+    """Figure 8: TeLU(x) = x·tanh(eˣ) with TeLU′ (left) and TeLU″ (right).
+
+    TeLU′(x) = tanh(eˣ) + x·eˣ·sech²(eˣ);  TeLU″(x) = eˣ·sech²(eˣ)·(2 + x − 2x·eˣ·tanh(eˣ)).
+    Activations in ``add`` are drawn the same way in their own colour.
+    """
+    x = _as_x(x, _grid(-5, 5, 100))
+    acts = _activations(["telu"], add)
+    columns: dict[str, np.ndarray] = {"x": x}
+    for act in acts:
+        for n, y in enumerate(act.evaluate(x, (0, 1, 2))):
+            columns[act.name + "'" * n] = y
+    fig, (ax1, ax2) = style.new_figure(2, width=7.0, height=3.3)
+    for act, look in zip(acts, _styles(acts)):
+        formulas = _TELU_FORMULAS if act.name == "telu" else ("",) * 3
+        for n, ax in ((0, ax1), (1, ax1), (2, ax2)):
+            ax.plot(x, columns[act.name + "'" * n], label=_label(act, n, arg=True) + formulas[n],
+                    **style.order_style(look, n).kwargs())
+    ax1.set(xlabel="$x$", ylabel="$f(x)$,  $f\\,'(x)$", xlim=(x[0], x[-1]), title="TeLU and its first derivative")
+    ax2.set(xlabel="$x$", ylabel="$f\\,''(x)$", xlim=(x[0], x[-1]), title="Second derivative")
+    for ax in (ax1, ax2):
+        ax.axhline(0, color="#808080", linewidth=0.6, zorder=0)
+    style.place_legend(fig, (ax1, ax2), below=True)
+    return fig, FigureData("fig08_telu", "TeLU(x) = x·tanh(eˣ) with its first derivative (left) and second "
+                           "derivative (right).", columns)
+
+
+def _group_figure(stem: str, caption: str, n: int, names: Iterable[Any], x: Any, add: Iterable[Any],
+                  default_x: np.ndarray, ylabel: str, title: str) -> tuple[Any, FigureData]:
+    """One panel of f⁽ⁿ⁾ for a group of activations (figures 9 and 10)."""
+    x = _as_x(x, default_x)
+    acts = _activations(names, add)
+    columns: dict[str, np.ndarray] = {"x": x}
+    for act in acts:
+        columns[act.name + "'" * n] = act.evaluate(x, n)
+    fig, (ax,) = style.new_figure(1, width=6.0, height=3.4)
+    lines = _curves(ax, x, list(columns.values())[1:], [_label(a, n) for a in acts], _styles(acts))
+    ax.axhline(0, color="#808080", linewidth=0.6, zorder=0)
+    ax.set(xlabel="$x$", ylabel=ylabel, title=title, xlim=(x[0], x[-1]))
+    style.place_legend(fig, (ax,), first=lines)
+    return fig, FigureData(stem, caption, columns)
+
+
+def linear_units(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[Any] = ()) -> tuple[Any, FigureData]:
+    """Figure 9: the paper's linear-unit group f(x): TeLU, ReLU, ELU, SiLU, GELU, Mish, Logish, Smish."""
+    return _group_figure("fig09_linear_units",
+                         "The paper's linear-unit group (TeLU, ReLU, ELU, SiLU, GELU, Mish, Logish, Smish) "
+                         "on the range where they differ.",
+                         0, names, x, add, _grid(-5, 3, 50), "$f(x)$", "Linear units f(x)")
+
+
+def derivatives(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[Any] = ()) -> tuple[Any, FigureData]:
+    """Figure 10: first derivatives f′(x) of the linear-unit group (ReLU′(0) = 0, ELU′(0) = 1: left values)."""
+    return _group_figure("fig10_derivatives",
+                         "First derivatives f′(x) of the same group; at the kink x = 0 ReLU and ELU take "
+                         "their left-hand values, as autograd does.",
+                         1, names, x, add, _grid(-5, 3, 50), "$f\\,'(x)$", "First derivatives f′(x)")
+
+
+def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[Any] = (),
+               detail: tuple[float, float] = (-40.0, 0.0)) -> tuple[Any, FigureData]:
+    """Figure 11: saturation as x → −∞, |f′(x)| on a log axis.
+
+    Left: ``detail`` range (default −40 ≤ x ≤ 0), where the classes part: GELU′ decays like
+    |x|·φ(x) (Gaussian), ELU′ = eˣ, and TeLU, SiLU, Mish, Logish, Smish like |x|·eˣ.  Right: the
+    whole ``x`` range (default down to −760), each curve followed until float64 underflows,
+    with the float32 and float64 smallest subnormals 2⁻¹⁴⁹ and 2⁻¹⁰⁷⁴ drawn.  ReLU′ = 0 for
+    x < 0 has no place on a log axis; its column is all zeros there.
+    """
+    x = _as_x(x, np.concatenate([_grid(-760, -41, 1), _grid(-40, 0, 20)]))
+    acts = _activations(names, add)
+    columns: dict[str, np.ndarray] = {"x": x}
+    for act in acts:
+        columns[f"|{act.name}'|"] = np.abs(act.evaluate(x, 1))
+    marks = {"float32 smallest subnormal": FLOAT32_TINY, "float64 smallest subnormal": FLOAT64_TINY}
+    ys = list(columns.values())[1:]
+    labels = [_label(a) + (" (f′ = 0 for x < 0)" if not (y[x < 0] > 0).any() else "") for a, y in zip(acts, ys)]
+    fig, (ax1, ax2) = style.new_figure(2, width=7.4, height=3.3)
+    lo, hi = max(detail[0], x[0]), min(detail[1], x[-1])
+    inside = (x >= lo) & (x <= hi)
+    # left panel: four decades below the typical curve at its left edge, enough to part eˣ from |x|eˣ
+    edge = [y[inside][0] for y in ys if y[inside][0] > 0]
+    bottom = float(np.median(edge)) * 1e-4 if edge else 1e-20
+    for ax, keep in ((ax1, inside), (ax2, np.ones_like(inside))):
+        ax.set_yscale("log", nonpositive="mask")
+        lines = _curves(ax, x[keep], [y[keep] for y in ys], labels, _styles(acts))
+    for ax in (ax1, ax2):
+        ymin = bottom if ax is ax1 else FLOAT64_TINY
+        for (name, level), dash in zip(marks.items(), ((0, (4, 2)), (0, (1, 1.5)))):
+            if level < ymin:
+                continue
+            short = name.replace(" smallest subnormal", "")
+            ax.axhline(level, color="#555555", linewidth=0.9, linestyle=dash, zorder=0, clip_on=False,
+                       label=f"{short} underflow, 2$^{{{round(math.log2(level))}}}$")
+            # the label sits left of centre, where the tails are far below these levels
+            ax.annotate(f"{short} underflow", (0.3, level), xycoords=("axes fraction", "data"),
+                        xytext=(0, 2), textcoords="offset points", fontsize=6.5, color="#555555", va="bottom")
+    ax1.set(xlabel="$x$", ylabel="$|f\\,'(x)|$", xlim=(lo, hi), ylim=(bottom, 10),
+            title=f"{_minus(lo)} ≤ x ≤ {_minus(hi)}: the Gaussian, eˣ\nand |x|eˣ tails part")
+    ax2.set(xlabel="$x$", ylabel="$|f\\,'(x)|$", xlim=(x[0], x[-1]), ylim=(FLOAT64_TINY, 1e3),
+            title="The whole tail, followed\nto float64 underflow")
+    style.place_legend(fig, (ax1, ax2), first=lines)
+    return fig, FigureData("fig11_saturation",
+                           "Saturation as x → −∞: |f′(x)| on a log scale, separating GELU's Gaussian decay, "
+                           "ELU's eˣ and the |x|eˣ of TeLU, SiLU, Mish, Logish and Smish, down to the float32 "
+                           "and float64 underflow levels.", columns, marks)
+
+
+def _quotient_columns(acts: Sequence[Any], reference: Any, x: np.ndarray
+                      ) -> tuple[dict[str, np.ndarray], list[np.ndarray], list[float]]:
+    """|f′/ref′| for each activation from :func:`activation_lab.quotient`: (CSV columns, plotted
+    curves, poles).  The analysis blanks the grid points next to a pole (nan) so a plot shows a
+    gap; the CSV keeps their finite values, |f′/ref′| from the accurate derivatives, and is nan
+    only where ref′ = 0 exactly."""
+    from ..analysis.quotient import quotient as gradient_quotient
+
+    results = [gradient_quotient(act, reference=reference, x=x, absolute=True) for act in acts]
+    dref = reference.evaluate(x, 1)
+    columns: dict[str, np.ndarray] = {"x": x}
+    for act, result in zip(acts, results):
+        q = np.array(result.q, dtype=np.float64)
+        gap = np.isnan(q) & (dref != 0)
+        q[gap] = np.abs(act.evaluate(x[gap], 1) / dref[gap])
+        columns[f"|{act.name}'/{reference.name}'|"] = q
+    return columns, [r.q for r in results], sorted(results[0].poles)
+
+
+def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[Any] = (),
+             reference: Any = "telu", zoom: tuple[float, float] = (-3.0, 0.0)) -> tuple[Any, FigureData]:
+    """Figure 12: the gradient vanishing quotient |f′(x) / TeLU′(x)|, TeLU ≡ 1 the baseline.
+
+    Below 1: f′ is smaller in size than TeLU′ there (TeLU's gradient vanishes more slowly).
+    The plain ratio has a pole where TeLU′ = 0 (x ≈ −1.0789) and changes sign at each f's own
+    minimum; the figure draws absolute values, leaves a gap at the pole and marks it.  Right:
+    a zoom into ``zoom`` (default −3 ≤ x ≤ 0), the small-negative range of the paper's claim.
+    Quotients and poles come from :func:`activation_lab.quotient` (mpmath where float64
+    under- or overflows); the CSV also holds the values at the gap's grid points.
+    """
+    x = _as_x(x, _grid(-10, 2, 100))
+    ref = _activations([], [reference])[0]
+    acts = _activations(names, add)
+    columns, curves, poles = _quotient_columns(acts, ref, x)
+    labels = [_label(a) + (" ≡ 1 (baseline)" if a.name == ref.name else "") for a in acts]
+    fig, (ax1, ax2) = style.new_figure(2, width=7.4, height=3.3)
+    top = 2.5
+    lo, hi = max(zoom[0], x[0]), min(zoom[1], x[-1])
+    for ax, keep in ((ax1, np.ones(x.size, bool)), (ax2, (x >= lo) & (x <= hi))):
+        lines = _curves(ax, x[keep], [q[keep] for q in curves], labels, _styles(acts))
+        ax.axhline(1, color="#808080", linewidth=0.6, zorder=0)
+        for p in poles:
+            if x[keep][0] <= p <= x[keep][-1]:
+                ax.axvline(p, color="#555555", linewidth=0.8, linestyle=(0, (1, 1.5)), zorder=0,
+                           label=f"pole: {_label(ref, 1)} = 0")
+                ax.plot([p], [top * 0.97], marker="v", color="#555555", markersize=5, linestyle="none",
+                        clip_on=False)
+    pole_text = ", ".join(f"x ≈ {_minus(round(p, 4))}" for p in poles) or "none in range"
+    ref_name = _label(ref)
+    ylabel = (f"$|f\\,'(x)\\,/\\,\\mathrm{{{ref_name}}}'(x)|$" if ref_name.isidentifier()
+              else f"|f′(x) / {_label(ref, 1, arg=True)}|")
+    ax1.set(xlabel="$x$", ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, top),
+            title=f"Absolute values; {_label(ref, 1)} = 0 at\n{pole_text}: a pole, left as a gap (▼)")
+    ax2.set(xlabel="$x$", ylabel=ylabel, xlim=(lo, hi), ylim=(0, top),
+            title=f"Zoom into the small-negative\nrange {_minus(lo)} ≤ x ≤ {_minus(hi)}")
+    style.place_legend(fig, (ax1, ax2), first=lines)
+    marks = {f"pole {k + 1} ({_label(ref, 1)} = 0)": p for k, p in enumerate(poles)}
+    return fig, FigureData("fig12_quotient",
+                           f"Gradient vanishing quotient |f′(x)/{_label(ref, 1, arg=True)}| with {_label(ref)} ≡ 1 as "
+                           f"the baseline, absolute values, a gap at the pole where {_label(ref, 1)} = 0 "
+                           f"({pole_text}), and a zoom into the small-negative range; the CSV also holds the values "
+                           "at the gap's grid points.", columns, marks)
+
+
+# ------------------------------------------------------------------ writing everything
+#: figure number -> (file stem, function)
+FIGURES: dict[int, tuple[str, Callable[..., tuple[Any, FigureData]]]] = {
+    8: ("fig08_telu", telu),
+    9: ("fig09_linear_units", linear_units),
+    10: ("fig10_derivatives", derivatives),
+    11: ("fig11_saturation", saturation),
+    12: ("fig12_quotient", quotient),
+}
+
+
+def _command(out_dir: str, formats: Sequence[str], only: Sequence[int] | None, add: Sequence[Any],
+             dpi: int) -> str:
+    parts = ["activation-lab", "figures"]
+    if str(out_dir) != "figures":
+        parts += ["--out", str(out_dir)]
+    if tuple(formats) != ("png",):
+        parts += ["--format", ",".join(formats)]
+    if only is not None:
+        parts += ["--only", ",".join(str(n) for n in only)]
+    for a in add:
+        parts += ["--add", getattr(a, "formula", str(a))]
+    if dpi != style.DPI:
+        parts += ["--dpi", str(dpi)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _check_request(formats: Sequence[str], only: Iterable[int] | None) -> tuple[tuple[str, ...], list[int]]:
+    if isinstance(formats, str):
+        formats = [formats]
+    formats = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats))
+    bad = [f for f in formats if f not in style.FORMATS]
+    if bad or not formats:
+        raise FigureRequestError(f"unsupported figure format {', '.join(map(repr, bad)) or '(none)'}; "
+                                 f"choose from {', '.join(style.FORMATS)}, e.g. formats=('png', 'pdf')")
+    numbers = sorted(FIGURES) if only is None else sorted(set(only))
+    unknown = [n for n in numbers if n not in FIGURES]
+    if unknown or not numbers:
+        raise FigureRequestError(f"no figure {', '.join(map(str, unknown)) or '(none given)'}; the figures are "
+                                 f"{', '.join(map(str, FIGURES))}, e.g. only=[8, 11]")
+    return formats, numbers
+
+
+def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",), only: Iterable[int] | None = None,
+              add: Sequence[Any] = (), dpi: int = style.DPI) -> list[Path]:
+    """Write figures ``only`` (default all, 8–12) into ``out_dir``: figNN_*.{formats}, figNN_*.csv
+    and README.md (each figure, one sentence, the command that made it).  Every file is
+    written atomically; nothing else in ``out_dir`` is touched.  Returns the paths written.
+    """
+    formats, numbers = _check_request(formats, only)
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200:
+        raise FigureRequestError(f"dpi must be an integer from 10 to 1200, got {dpi!r}")
+    add = list(add)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    def command(figures: Sequence[int] | None) -> str:
+        return _command(str(out_dir), formats, figures, add, dpi)
+
+    written: list[Path] = []
+    entries = []
+    for number in numbers:
+        stem, make = FIGURES[number]
+        fig, data = make(add=add)
+        files = [style.save(fig, out / f"{stem}.{fmt}", fmt, dpi) for fmt in formats]
+        files.append(write_atomic(out / f"{stem}.csv", data.to_csv()))
+        written += files
+        entries.append((number, data, files))
+    written.append(write_atomic(out / "README.md", _readme(entries, command(None if only is None else numbers),
+                                                           command, out)))
+    return written
+
+
+def _readme(entries: Sequence[tuple[int, FigureData, Sequence[Path]]], command: str,
+            command_for: Callable[[Sequence[int]], str], out: Path) -> str:
+    lines = [
+        "# Figures", "",
+        f"Made by `{command}` from the symbolic definitions in `activation_lab/catalog.py`.",
+        "Values come from the package's accurate float64 evaluation (`Activation.evaluate`), not from a plain",
+        "lambdify; `tests/test_figures.py` regenerates them and checks the CSV data against mpmath.",
+        "Each `figNN_*.csv` holds the plotted data: `x` first, then one column per curve, every float64 written",
+        "in its shortest round-trip form (so the file holds the exact values).", "",
+    ]
+    for number, data, files in entries:
+        lines += [f"## Figure {number}: `{data.stem}`", "", data.caption, ""]
+        lines += [f"- files: {', '.join(f'`{p.name}`' for p in files)}"]
+        lines += [f"- columns: {', '.join(f'`{c}`' for c in data.columns)}"]
+        if data.marks:
+            lines += [f"- marked: {'; '.join(f'{k} = {v:.6g}' for k, v in data.marks.items())}"]
+        lines += [f"- this figure alone: `{command_for([number])}`", ""]
+    made = {data.stem for _, data, _ in entries}
+    others = [stem for stem, _ in FIGURES.values() if stem not in made and any(out.glob(f"{stem}.*"))]
+    if others:
+        lines += ["Also in this folder, from an earlier run (not regenerated by the command above): "
+                  + ", ".join(f"`{s}`" for s in others) + ".", ""]
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""``activation-lab bench``: shape of the output only (timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import pytest
+
+from activation_lab.analysis.benchmark import MODES, Benchmark, benchmark
+from activation_lab.errors import ActivationLabError
+from activation_lab.present.cli import main
+
+
+def test_bench_json_has_every_row(capsys):
+    assert main(["bench", "telu", "relu", "--n", "2000", "--repeat", "3", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["n"] == 2000 and data["repeat"] == 3 and data["dtype"] == "float32"
+    rows = {(t["activation"], t["backend"], t["mode"]): t for t in data["timings"]}
+    for name in ("telu", "relu"):
+        for backend in ("numpy", "numpy-naive"):
+            for mode in MODES:
+                t = rows[(name, backend, mode)]
+                assert t["q25_ns"] <= t["median_ns"] <= t["q75_ns"] and t["median_ns"] > 0
+                assert math.isclose(t["copy_ratio"], t["median_ns"] / rows[("", "numpy", "copy")]["median_ns"])
+                assert (t["speedup_vs_naive"] is None) == (backend == "numpy-naive")
+    assert rows[("", "numpy", "copy")]["copy_ratio"] == 1.0
+
+
+def test_bench_table(capsys):
+    assert main(["bench", "x*tanh(exp(x))", "--n", "1000", "--repeat", "2", "--no-others"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("n = 1000 float32")
+    assert out[1].split()[:3] == ["activation", "backend", "mode"]
+    body = [line.split() for line in out[3:] if line and not line.startswith("note")]
+    assert [r[2] for r in body] == ["copy", "forward", "derivative", "fused"]
+    assert all(r[1] == "numpy" for r in body)
+
+
+def test_bench_result_is_a_dataclass_with_a_table():
+    result = benchmark(["silu"], n=500, repeat=2, dtype="float64", others=False)
+    assert isinstance(result, Benchmark) and result.dtype == "float64"
+    assert len(result.timings) == 1 + len(MODES)
+    assert str(result).count("silu") == len(MODES)
+
+
+def test_bench_errors(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    assert main(["bench", "telu", "--n", "100", "--backend", "cupy"]) == 2
+    assert "activation-lab[cuda]" in capsys.readouterr().err
+    with pytest.raises(ActivationLabError, match="n must be a positive integer"):
+        benchmark(["telu"], n=0)
+    with pytest.raises(ActivationLabError, match="cannot be benchmarked"):
+        benchmark(["telu"], n=10, backends=["torch"])
