@@ -22,6 +22,16 @@ MAX_ULP = {"float16": 1, "float32": 1, "float64": 0}
 EPS_FACTOR = 16
 
 
+def numpy_double(act, x, orders):
+    """The NumPy backend's generated code run in double, for each order: the arithmetic the C
+    and array-API kernels do.  (``Activation.evaluate`` computes float64 inputs in long
+    double where the platform has it, which no GPU kernel can; README: accuracy.)"""
+    from activation_lab.numeric.evaluate import _evaluate_order
+
+    x64 = np.asarray(x, dtype=np.float64)
+    return tuple(_evaluate_order(act.expr, k, x64, "float64") for k in orders)
+
+
 def _ordered(y: np.ndarray) -> np.ndarray:
     """Float bit patterns as integers increasing with the value (±0 both map to 0)."""
     width = {2: np.int16, 4: np.int32, 8: np.int64}[y.dtype.itemsize]

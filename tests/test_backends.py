@@ -20,7 +20,7 @@ from activation_lab.errors import ActivationLabError, UnsupportedDtypeError
 from activation_lab.numeric import backends
 from activation_lab.numeric.backends import BackendUnavailableError, backend_for, get_backend
 
-from ._agreement import check, points
+from ._agreement import numpy_double, check, points
 from ._gcc import HAVE_GCC, build
 
 xp = pytest.importorskip("array_api_strict")
@@ -35,7 +35,7 @@ def test_array_api_strict_matches_numpy_backend(name):
         x = points(dtype, 6000)
         xa = xp.asarray(x)
         got = act.evaluate(xa, n=ORDERS)
-        want = act.evaluate(x.astype(np.float64), n=(*ORDERS, ORDERS[-1] + 1))
+        want = numpy_double(act, x, (*ORDERS, ORDERS[-1] + 1))
         for k, g in zip(ORDERS, got):
             assert type(g) is type(xa) and g.dtype == xa.dtype and g.device == xa.device and g.shape == xa.shape
             check(act, k, np.asarray(g), want[k], x, want[k + 1], f"{name} f^({k}) array-api {dtype}")
@@ -159,7 +159,7 @@ def test_cupy_backend_with_stand_in(name, tmp_path, monkeypatch):
         f, df = act.evaluate(xc, n=(0, 1))
         assert _Device.entered == entered + 1
         assert isinstance(f, _FakeCuPyArray) and f.dtype == x.dtype and f.shape == xc.shape
-        want = act.evaluate(x.astype(np.float64), n=(0, 1, 2))
+        want = numpy_double(act, x, (0, 1, 2))
         for k, g in enumerate((f, df)):
             check(act, k, g.get().ravel(), want[k], x, want[k + 1], f"{name} f^({k}) cupy {dtype}")
         assert np.array_equal(xc.get().ravel(), x, equal_nan=True)
@@ -189,7 +189,7 @@ def test_cupy_on_gpu_matches_numpy_backend(name):
         x = points(dtype, 100_000)
         xc = cupy.asarray(x)
         got = act.evaluate(xc, n=(0, 1))
-        want = act.evaluate(x.astype(np.float64), n=(0, 1, 2))
+        want = numpy_double(act, x, (0, 1, 2))
         for k, g in enumerate(got):
             assert isinstance(g, cupy.ndarray) and g.device == xc.device and g.dtype == xc.dtype
             check(act, k, cupy.asnumpy(g), want[k], x, want[k + 1], f"{name} f^({k}) GPU {dtype}")

@@ -13,7 +13,7 @@ import pytest
 import activation_lab as al
 from activation_lab.numeric.c_target import KernelSourceError, c_kernel
 
-from ._agreement import check, points
+from ._agreement import numpy_double, check, points
 from ._gcc import HAVE_GCC, kernel_function
 
 pytestmark = pytest.mark.skipif(not HAVE_GCC, reason="gcc is not installed: cannot compile the C kernel")
@@ -28,7 +28,7 @@ def test_c_kernel_matches_numpy_backend(name, tmp_path):
         x = points(dtype, count)
         kernel = c_kernel(act.expr, ORDERS, dtype)
         got = kernel_function(kernel, tmp_path)(x)
-        want = act.evaluate(x.astype(np.float64), n=(*ORDERS, ORDERS[-1] + 1))
+        want = numpy_double(act, x, (*ORDERS, ORDERS[-1] + 1))
         for k, g in zip(ORDERS, got):
             assert g.dtype == np.dtype(dtype)
             check(act, k, g, want[k], x, want[k + 1], f"{name} f^({k}) {dtype}")
@@ -42,7 +42,7 @@ def test_float16_output_is_rounded_once(name, tmp_path):
     x = np.arange(2**16, dtype=np.uint16).view(np.float16)
     halves = kernel_function(c_kernel(act.expr, (0, 1), "float16"), tmp_path)(x)
     doubles = kernel_function(c_kernel(act.expr, (0, 1), "float16", "float64"), tmp_path)(x)
-    want = act.evaluate(x.astype(np.float64), n=(0, 1, 2))
+    want = numpy_double(act, x, (0, 1, 2))
     for k, (h, d) in enumerate(zip(halves, doubles)):
         assert h.dtype == np.float16
         check(act, k, h, want[k], x, want[k + 1], f"{name} f^({k}) float16")
@@ -58,7 +58,7 @@ def test_integer_input_gives_float64(tmp_path):
     kernel = c_kernel(act.expr, (0, 1), "int32")
     assert kernel.out_dtype == "float64"
     got = kernel_function(kernel, tmp_path)(x)
-    want = act.evaluate(x, n=(0, 1, 2))
+    want = numpy_double(act, x, (0, 1, 2))
     for k, g in enumerate(got):
         check(act, k, g, want[k], x.astype(np.float64), want[k + 1], "telu int32")
 

@@ -49,6 +49,13 @@ class ArrayAPIPrinter(StableNumPyPrinter):
                     **{k: "xp." + _RENAMED.get(v, v) for k, v in _known_functions_numpy.items()}}
         super().__init__(guarded=guarded)
 
+    def _print(self, expr, **kwargs):
+        # constants as float64 literals (the NumPy target reads them from _K, in its working dtype)
+        if isinstance(expr, sp.Expr) and expr.is_number and not expr.is_Integer:
+            value = float(sp.N(expr, 40))
+            return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+        return super()._print(expr, **kwargs)
+
 
 @functools.lru_cache(maxsize=1024)
 def array_api_source(expr: sp.Expr, guarded: bool = False) -> str:

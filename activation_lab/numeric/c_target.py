@@ -139,6 +139,10 @@ class StableCPrinter(C99CodePrinter):
     def _print_sigmoid(self, e):
         return f"al_sigmoid({self._print(e.args[0])})"
 
+    def _print_dsigmoid(self, e):
+        u = self._print(e.args[0])
+        return f"(al_sigmoid({u})*al_sigmoid(-({u})))"
+
     def _print_softplus(self, e):
         return f"al_softplus({self._print(e.args[0])})"
 

@@ -278,10 +278,10 @@ def fused_program(expr: sp.Expr, orders: tuple[int, ...]) -> FusedProgram | None
     from .codegen import _namespace, numpy_source
     from .rewrite import stable_derivative
 
-    namespace = dict(_namespace())
+    namespace = dict(_namespace("float64"))
     lowering = _Lowering(namespace)
     try:
-        results = [lowering.function(numpy_source(stable_derivative(expr, k))) for k in orders]
+        results = [lowering.function(_inline_constants(*numpy_source(stable_derivative(expr, k)))) for k in orders]
     except NotImplementedError:
         return None
     lines, n_float, n_bool, n_mask = _allocate(lowering.ops, results)
@@ -292,6 +292,14 @@ def fused_program(expr: sp.Expr, orders: tuple[int, ...]) -> FusedProgram | None
                      _bitwise_xor=np.bitwise_xor, _as_bits=_as_bits)
     exec(compile(source, f"<activation_lab fused: {expr} {orders}>", "exec"), namespace)  # noqa: S102
     return FusedProgram(tuple(orders), source, n_float, n_bool, n_mask, namespace["_block"])
+
+
+def _inline_constants(source: str, constants: tuple[str, ...]) -> str:
+    """The generated source with ``_K[i]`` replaced by float64 literals: the accurate path's
+    float64 constants are the same correctly rounded values (``np.float64(text)``)."""
+    for i, text in enumerate(constants):
+        source = source.replace(f"_K[{i}]", repr(float(text)))
+    return source
 
 
 def _as_bits(v: Any) -> np.ndarray:
@@ -384,14 +392,19 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
         raise ActivationLabError(f"the fused NumPy path takes a NumPy array, got {type(x).__name__}; "
                                  "use Activation.evaluate for numbers, lists and other array types")
     orders, dtype = request(x.dtype, n)
-    program = fused_program(act.expr, orders)
+    # float64 inputs are computed in long double by the accurate path (see evaluate.WORK_DTYPE);
+    # the block program computes in float64, which is what float16/32 inputs use
+    from .evaluate import WORK_DTYPE
+
+    program = fused_program(act.expr, orders) if WORK_DTYPE[dtype.name] == "float64" else None
     flat = x.reshape(-1)  # a view when contiguous, else a copy; never written
     if program is None:  # the whole array through the accurate path, order by order
         from .evaluate import _evaluate_order
 
-        x64 = flat.astype(np.float64)
         with np.errstate(all="ignore"):
-            plain = tuple(_evaluate_order(act.expr, k, x64).astype(dtype).reshape(x.shape) for k in orders)
+            x64 = flat.astype(np.float64)
+            plain = tuple(_evaluate_order(act.expr, k, x64, WORK_DTYPE[dtype.name]).astype(dtype).reshape(x.shape)
+                          for k in orders)
         return plain if isinstance(n, (tuple, list)) else plain[0]
     # one array per order (one joint allocation measured no faster: glibc then maps it afresh each call)
     outs = [np.empty(flat.size, dtype=dtype) for _ in orders]
