@@ -302,3 +302,24 @@ def test_an_analysis_that_cannot_run_is_reported_not_fatal():
     p = c.properties["sin(x)"]
     assert abs(p.lipschitz - 1) < 1e-12 and abs(p.df0 - 1) < 1e-15
     assert "not available" in report.to_html(c)
+
+
+def test_the_committed_example_is_current(comp):
+    """figures/examples/tanh-exp-half is this comparison (regenerate with the command in the report)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "figures" / "examples" / "tanh-exp-half"
+    committed = (folder / "report.md").read_text(encoding="utf-8")
+    fresh = report.to_markdown(comp, {p.key: f"report-{p.key}.png" for p in comp.plots})
+
+    def analyses(md: str) -> list[str]:
+        # the ULP figures may differ in the last digit from one libm to another: compared elsewhere
+        return [line for line in md.split("## Numerical accuracy")[0].splitlines() if "ULP" not in line]
+
+    assert analyses(committed) == analyses(fresh), (
+        "figures/examples/tanh-exp-half is stale: run "
+        "activation-lab compare 'x*tanh(exp(x)/2)' --out figures/examples/tanh-exp-half")
+    for p in comp.plots:
+        assert (folder / f"report-{p.key}.png").is_file()
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"https?://", page)
