@@ -31,6 +31,8 @@ _LAZY: dict[str, str] = {
     "properties": "activation_lab.analysis.properties:properties",
     "equivalent": "activation_lab.analysis.equivalence:equivalent",
     "accuracy": "activation_lab.analysis.accuracy:accuracy",
+    "benchmark": "activation_lab.analysis.benchmark:benchmark",
+    "c_kernel": "activation_lab.numeric.c_target:c_kernel",
     "compare": "activation_lab.present.compare:compare",
     "figures": "activation_lab.present.figures:",
 }
