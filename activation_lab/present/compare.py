@@ -1,0 +1,806 @@
+"""Compare an activation with TeLU and the usual ones: every result of the report, as data.
+
+>>> import activation_lab as al
+>>> c = al.compare("x*tanh(exp(x)/2)")
+>>> c.equivalence.statement          # first: is it a catalogue activation (or a rescaling/shift of one)?
+>>> c.summary                        # plain-language sentences, each made from the numbers below
+>>> c.properties["telu"].minimum     # the analyses themselves, per activation
+
+:func:`compare` runs the analyses (equivalence, properties, saturation at ±∞, the gradient
+quotient against TeLU, the accuracy of the project's evaluation) and the report's plots, and
+returns a frozen :class:`Comparison`; :mod:`activation_lab.present.report` renders it as
+Markdown or as an offline HTML page.  Every sentence of the summary is built from a number
+in the comparison, and says no more than that number does.
+"""
+
+from __future__ import annotations
+
+import fractions
+import math
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ActivationLabError
+
+__all__ = ["Comparison", "EquivalenceFinding", "Formulas", "Plot", "Table", "Unavailable", "compare", "DEFAULT_AGAINST"]
+
+#: the references a comparison is drawn against by default
+DEFAULT_AGAINST: tuple[str, ...] = ("telu", "silu", "gelu", "mish")
+#: derivative orders and formats of the accuracy check (f and f′: the forward and backward pass)
+ACCURACY_ORDERS: tuple[int, ...] = (0, 1)
+ACCURACY_DTYPES: tuple[str, ...] = ("float32", "float64")
+
+# how a catalogue name is written in prose (others: as written in the catalogue)
+_PROSE_NAMES = dict(telu="TeLU", relu="ReLU", lrelu="LReLU", prelu="PReLU", elu="ELU", selu="SELU", celu="CELU",
+                    silu="SiLU", swish="Swish", gelu="GELU", gelu_tanh="GELU (tanh approximation)", mish="Mish",
+                    logish="Logish", smish="Smish", serf="Serf", softplus="Softplus", tanh="tanh",
+                    sigmoid="sigmoid", softsign="Softsign", hardswish="Hardswish", relu6="ReLU6")
+
+
+# ------------------------------------------------------------------ the result
+@dataclass(frozen=True)
+class EquivalenceFinding:
+    """What the activation is, before anything else: a catalogue activation, a rescaling
+    c·g(x), an offset g(x) + b or a shift g(x + s) of one, or new.
+
+    ``relation`` is ``"identical"``, ``"scaled"``, ``"offset"``, ``"shifted"`` or ``"new"``;
+    ``match`` the catalogue name (None when new); ``constant`` the c, b or s of the relation.
+    """
+
+    relation: str
+    match: str | None
+    constant: float | None
+    statement: str
+
+    def __str__(self) -> str:
+        return self.statement
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """f, f′ and f″ of one activation: ``latex`` as SymPy prints it (for Markdown/MathJax),
+    ``mathtext`` the same within matplotlib's mathtext subset (piecewise as one line)."""
+
+    name: str
+    label: str
+    latex: tuple[str, str, str]
+    mathtext: tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the report: ``header`` and ``rows`` as text, first column the row label."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+    def __str__(self) -> str:
+        from .commands._common import table
+
+        return f"{self.title}\n" + (f"{self.note}\n" if self.note else "") + table(self.rows, self.header)
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One plot of the report: its data (a :class:`~activation_lab.present.figures.FigureData`)
+    and the matplotlib Figure drawn from it (not compared, not printed)."""
+
+    key: str
+    title: str
+    caption: str
+    data: Any
+    figure: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """An analysis that could not run for this activation, and why (the analysis's own error)."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"not available ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything the comparison report shows, as data.
+
+    Per activation (keys: ``activation.name`` and each reference's name): ``properties``
+    (:class:`~activation_lab.analysis.properties.Properties`), ``saturation`` (a pair: f′ as
+    x → −∞, f as x → +∞), ``quotients`` (f′/TeLU′).  ``accuracy`` holds the reports of the
+    project's evaluation of the activation (f and f′, float32 and float64, default sweep).
+    ``tables`` and ``summary`` are what the report prints, made from those numbers;
+    ``worst_inputs`` lists the worst input of each accuracy run and every miss.
+    """
+
+    activation: Any
+    references: tuple[Any, ...]
+    params: Mapping[str, float]
+    command: str
+    equivalence: EquivalenceFinding
+    formulas: tuple[Formulas, ...]
+    properties: Mapping[str, Any]
+    saturation: Mapping[str, tuple[Any, Any]]
+    quotients: Mapping[str, Any]
+    accuracy: tuple[Any, ...]
+    tables: tuple[Table, ...]
+    plots: tuple[Plot, ...]
+    summary: tuple[str, ...]
+    worst_inputs: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        refs = ", ".join(_prose(r.name) for r in self.columns[1:])
+        return f"{_prose(self.activation.name)} compared with {refs}"
+
+    @property
+    def columns(self) -> tuple[Any, ...]:
+        """The activation, then the references (without repeating the activation)."""
+        return (self.activation, *(r for r in self.references if r.name != self.activation.name))
+
+    def __str__(self) -> str:
+        from .report import to_markdown
+
+        return to_markdown(self)
+
+
+# ------------------------------------------------------------------ small formatters
+def _prose(name: str) -> str:
+    return _PROSE_NAMES.get(name, name)
+
+
+def _num(v: Any, digits: int = 6) -> str:
+    """A number for prose and tables: 6 significant digits, typographic minus, ±∞ and nan by name."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if math.isnan(f):
+        return "nan"
+    if math.isinf(f):
+        return "+∞" if f > 0 else "−∞"
+    if f == 0:
+        return "0"
+    return f"{f:.{digits}g}".replace("-", "−")
+
+
+def _exact_text(c: float) -> str:
+    """A constant as a short fraction when it is one (to 1e-12), else 12 digits."""
+    frac = fractions.Fraction(c).limit_denominator(1000)
+    if abs(float(frac) - c) <= 1e-12 * max(1.0, abs(c)):
+        return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+    return f"{c:.12g}"
+
+
+def _plain(expr: Any) -> str:
+    """A SymPy expression as short text: x·exp(x), x^2; long exact constants (SELU's) as 7 digits."""
+    import sympy as sp
+
+    if isinstance(expr, sp.Basic):
+        long = {r: sp.Float(r, 7) for r in expr.atoms(sp.Rational) if r.q > 10**4 or abs(r.p) > 10**8}
+        expr = expr.xreplace(long) if long else expr
+    return str(expr).replace("**", "^").replace("*", "·")
+
+
+def _interval(a: float, b: float) -> str:
+    return f"({_num(a, 4)}, {_num(b, 4)})"
+
+
+def _intervals(spans: Iterable[Sequence[float]]) -> str:
+    spans = list(spans)
+    return " ∪ ".join(_interval(a, b) for a, b in spans) if spans else "nowhere"
+
+
+# ------------------------------------------------------------------ formulas
+def _mathtext_printer():
+    from sympy.printing.latex import LatexPrinter
+
+    class MathtextPrinter(LatexPrinter):
+        """LaTeX within mathtext's subset: a Piecewise as one line, {a if c, b otherwise}."""
+
+        def _print_Piecewise(self, expr):  # noqa: N802 - SymPy's printer protocol
+            parts = []
+            for value, cond in expr.args:
+                if cond is True or cond == True:  # noqa: E712 - SymPy's true is not the bool True
+                    parts.append(rf"{self._print(value)}\ \mathrm{{otherwise}}")
+                else:
+                    parts.append(rf"{self._print(value)}\ \mathrm{{if}}\ {self._print(cond)}")
+            return r"\left\{" + r",\ ".join(parts) + r"\right."
+
+    return MathtextPrinter()
+
+
+def _formulas(act: Any) -> Formulas:
+    printer = _mathtext_printer()
+    exprs = [act.expr, act.derivative(1), act.derivative(2)]
+    latex = tuple(act.latex(n) for n in range(3))
+    label = _prose(act.name) if act.name in _PROSE_NAMES else act.name
+    return Formulas(act.name, label, latex, tuple(printer.doprint(e) for e in exprs))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ equivalence
+#: sample points of the numerical relation checks: irregular, both signs, beyond every
+#: catalogue kink (±3, 6) and short of any under- or overflow; values compared at 256 bits
+_CHECK_POINTS: tuple[str, ...] = ("-19.7713", "-5.3710392", "-2.71734", "-1.3183", "-0.61275", "-0.1419",
+                                  "0.0873311", "0.4561", "1.2917", "2.0663", "3.17719", "4.83105", "6.6093",
+                                  "9.90217", "17.3307")
+_CHECK_PREC = 256
+_CHECK_TOL = 2.0**-180
+
+
+def _values(act: Any, shift: Any = 0) -> list:
+    import mpmath
+
+    fn = act.mpmath(0)
+    with mpmath.workprec(_CHECK_PREC):
+        return [fn(mpmath.mpf(p) + shift) for p in _CHECK_POINTS]
+
+
+def _close(a: Any, b: Any) -> bool:
+    scale = max(abs(a), abs(b), 1e-30)
+    return bool(abs(a - b) <= _CHECK_TOL * scale)
+
+
+def _relation_to(f_vals: list, act: Any, g: Any) -> tuple[str, float] | None:
+    """("scaled", c) if f = c·g, ("offset", b) if f = g + b, ("shifted", s) if f(x) = g(x + s), else None."""
+    import mpmath
+
+    g_vals = _values(g)
+    with mpmath.workprec(_CHECK_PREC):
+        pivot = max(range(len(g_vals)), key=lambda i: abs(g_vals[i]))
+        if g_vals[pivot] != 0:
+            c = f_vals[pivot] / g_vals[pivot]
+            if c != 0 and all(_close(fv, c * gv) for fv, gv in zip(f_vals, g_vals, strict=True)):
+                return "scaled", float(c)
+        b = f_vals[0] - g_vals[0]
+        if all(_close(fv, gv + b) for fv, gv in zip(f_vals, g_vals, strict=True)):
+            return "offset", float(b)
+        for s in _shifts(f_vals, g):
+            if all(_close(fv, gv) for fv, gv in zip(f_vals, _values(g, s), strict=True)):
+                return "shifted", float(s)
+    return None
+
+
+def _shifts(f_vals: list, g: Any) -> Iterable[Any]:
+    """Candidates s with f(p) = g(p + s) at a few pivots p (secant steps from a few starts).
+
+    Several pivots, because where f is flat (ReLU-like pieces) one equation has many roots.
+    """
+    import mpmath
+
+    gfn = g.mpmath(0)
+    for i in (10, 5, 2):
+        p = mpmath.mpf(_CHECK_POINTS[i])
+        for start in (0.25, -0.25, 1, -1, 2.5, -2.5):
+            try:
+                s = mpmath.findroot(lambda s, p=p, v=f_vals[i]: gfn(p + s) - v, mpmath.mpf(start),
+                                    tol=mpmath.mpf(2) ** -200)
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+                continue
+            if mpmath.isfinite(s) and mpmath.mpf(2) ** -100 < abs(s) < 50:
+                yield s
+                break
+
+
+_RELATION_TEXT = {
+    "scaled": "{c}·{g}(x)", "offset": "{g}(x) {sign} {c}", "shifted": "{g}(x {sign} {c})",
+}
+
+
+def _equivalence(act: Any) -> EquivalenceFinding:
+    """Is ``act`` a catalogue activation, or c·g(x), g(x) + b or g(x + s) for one?
+
+    Exact identity is decided by :func:`~activation_lab.analysis.equivalence.catalog_match`;
+    the relations are found numerically: the constant from one point, then required to
+    hold at 12 irregular points to 2⁻¹⁸⁰ relative at 256 bits, which no different analytic
+    function does by accident.
+    """
+    from ..analysis.equivalence import catalog_match
+    from ..catalog import CATALOG
+    from ..symbolic.activation import get
+
+    shown = f"`{act.formula}`" if act.name == act.formula.strip() else f"{act.name} (`{act.formula}`)"
+    # define() has already looked for a catalogue twin; a catalogue activation is its own
+    match = getattr(act, "equals", None) or catalog_match(act)
+    if match is None:
+        f_vals = _values(act)
+        for entry in CATALOG:
+            found = _relation_to(f_vals, act, get(entry.name))
+            if found is None:
+                continue
+            kind, c = found
+            if kind == "scaled" and c == 1.0:   # identical to the last bit at every point
+                match = entry.name
+                break
+            text = _RELATION_TEXT[kind].format(g=_prose(entry.name), c=_exact_text(c if kind == "scaled" else abs(c)),
+                                               sign="−" if c < 0 else "+")
+            return EquivalenceFinding(kind, entry.name, c,
+                               f"{shown} is not in the catalogue, but it equals {text}: a "
+                               f"{'rescaling' if kind == 'scaled' else 'shift'} of {_prose(entry.name)} "
+                               f"(catalogue name `{entry.name}`; checked at {len(_CHECK_POINTS)} points "
+                               f"to {_CHECK_PREC} bits).")
+    if match is None:
+        return EquivalenceFinding("new", None, None,
+                           f"{shown} is a new activation: it equals no catalogue activation, nor a rescaling "
+                           "c·g(x), an offset g(x) + b or a shift g(x + s) of one (relations checked at "
+                           f"{len(_CHECK_POINTS)} points to {_CHECK_PREC} bits).")
+    if match == act.name:
+        return EquivalenceFinding("identical", match, None, f"{_prose(match)} is the catalogue activation `{match}`.")
+    return EquivalenceFinding("identical", match, None,
+                       f"{shown} is {_prose(match)} (catalogue name `{match}`): the same function, "
+                       f"so every number below is also {_prose(match)}'s.")
+
+
+# ------------------------------------------------------------------ the comparison
+def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] | None) -> Any:
+    from ..errors import UnknownActivationError
+    from ..symbolic.activation import Activation, define, get
+
+    if isinstance(formula_or_name, Activation):
+        act = formula_or_name if not params else define(formula_or_name.formula,
+                                                        **{**_exact_params(formula_or_name), **params})
+    elif isinstance(formula_or_name, str):
+        try:
+            act = get(formula_or_name, **dict(params or {}))
+        except UnknownActivationError:
+            text = formula_or_name.strip()
+            if text.isidentifier() and text != "x":
+                raise   # a name, misspelt: the error suggests the close ones
+            # anything else is a formula, judged by the safe parser (which names what is wrong)
+            act = define(formula_or_name, **dict(params or {}))
+    else:
+        raise ActivationLabError(f"compare() takes a catalogue name or a formula in x, got "
+                                 f"{type(formula_or_name).__name__}; e.g. compare('x*tanh(exp(x)/2)')")
+    if name is not None and name != act.name:
+        if not isinstance(name, str) or not name.strip() or len(name) > 80 or not name.isprintable():
+            raise ActivationLabError(f"name must be printable text of 1 to 80 characters, got {name!r}")
+        try:
+            taken = get(name.strip()).name
+        except UnknownActivationError:
+            taken = None
+        if taken is not None:
+            # the report keys every result by name: a borrowed name would mix two functions
+            raise ActivationLabError(f"name {name!r} is the catalogue's {taken!r}; choose a name of your own, "
+                                     "e.g. --name my-telu")
+        act = define(act.formula, name=name.strip(), **_exact_params(act))
+    _check_real(act)
+    return act
+
+
+def _check_real(act: Any) -> None:
+    """Refuse a formula that is not real and finite across the line (log(x), sqrt(x) for x < 0):
+    every analysis assumes an activation defined on all of ℝ."""
+    import mpmath
+
+    for p, v in zip(_CHECK_POINTS, _values(act), strict=True):
+        if not (isinstance(v, mpmath.mpf) and mpmath.isfinite(v)):
+            raise ActivationLabError(
+                f"{act.formula!r} is not a finite real number at x = {p} (value {mpmath.nstr(v, 6)}); compare needs "
+                "an activation defined on the whole real line: restrict the formula, e.g. "
+                "where(x > 0, log(1 + x), 0) instead of log(1 + x)")
+
+
+def _exact_params(act: Any) -> dict[str, str]:
+    """The activation's parameter values as exact text (e.g. '1/100'), to rebuild it losslessly."""
+    return {k: str(v) for k, v in act._exact_params.items()}
+
+
+def _references(against: Iterable[str] | str) -> tuple[Any, ...]:
+    from ..symbolic.activation import get
+
+    names = against.split(",") if isinstance(against, str) else list(against)
+    refs = [get(str(n).strip()) for n in names if str(n).strip()]
+    if not any(r.name == "telu" for r in refs):
+        refs.insert(0, get("telu"))   # the quotient and the summary are against TeLU: always shown
+    unique: dict[str, Any] = {}
+    for r in refs:
+        unique.setdefault(r.name, r)
+    return tuple(unique.values())
+
+
+def _command(given: str, name: str | None, params: Mapping[str, Any] | None, references: Sequence[Any]) -> str:
+    """The command line that makes this comparison (the parameters as the caller gave them)."""
+    parts = ["activation-lab", "compare", given]
+    if name is not None:
+        parts += ["--name", name]
+    for k, v in (params or {}).items():
+        parts += ["--param", f"{k}={v}"]
+    refs = ",".join(r.name for r in references)
+    if refs != ",".join(DEFAULT_AGAINST):
+        parts += ["--against", refs]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, Any] | None = None,
+            against: Iterable[str] | str = DEFAULT_AGAINST, *, plots: bool = True,
+            accuracy: bool = True) -> Comparison:
+    """Compare an activation (a catalogue name, a formula in ``x`` or an Activation) with ``against``.
+
+    Args:
+        formula_or_name: e.g. ``"x*tanh(exp(x)/2)"``, ``"mish"``; formulas go through the safe parser.
+        name: the name shown in the report (default: the catalogue name or the formula).
+        params: values of the formula's parameters, e.g. ``{"a": 0.5}``.
+        against: catalogue names of the references; TeLU is always among them.
+        plots: draw the report's four plots (f, f′, |f′| on a log axis, the quotient).
+        accuracy: measure the project's evaluation (f, f′; float32, float64; default sweep).
+
+    Returns:
+        A frozen :class:`Comparison`.  Bad formulas raise
+        :class:`~activation_lab.errors.FormulaError` before any work is done.
+    """
+    act = _resolve(formula_or_name, name, params)
+    references = _references(against)
+    given = formula_or_name.formula if not isinstance(formula_or_name, str) else formula_or_name
+    columns = (act, *(r for r in references if r.name != act.name))
+    equivalence = _equivalence(act)
+    props, sats, quots = _analyses(columns)
+    reports = _accuracy(act) if accuracy else ()
+    figs = _plots(act, references) if plots else ()
+    tables = (_property_table(columns, props), _saturation_table(columns, sats),
+              _quotient_table(columns, quots))
+    if reports:
+        tables += (_accuracy_table(reports),)
+    return Comparison(
+        activation=act, references=references, params=dict(act.params),
+        command=_command(given, name, params, references), equivalence=equivalence,
+        formulas=tuple(_formulas(a) for a in columns), properties=props, saturation=sats, quotients=quots,
+        accuracy=reports, tables=tables, plots=figs,
+        summary=tuple(_summary(act, equivalence, props, sats, quots, reports)),
+        worst_inputs=tuple(_worst_notes(reports)),
+    )
+
+
+def _attempt(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs), or :class:`Unavailable` with the analysis's own message when it
+    cannot handle this activation (an oscillating tail, a pole on the real line, …)."""
+    try:
+        return fn(*args, **kwargs)
+    except ActivationLabError as err:
+        return Unavailable(str(err).splitlines()[0])
+    except ArithmeticError as err:   # e.g. a division by zero at a pole of the user's formula
+        return Unavailable(f"{type(err).__name__} {err}".strip())
+
+
+def _analyses(columns: Sequence[Any]) -> tuple[dict, dict, dict]:
+    from ..analysis.properties import properties
+    from ..analysis.quotient import quotient
+    from ..analysis.saturation import saturation
+
+    props = {a.name: _attempt(properties, a) for a in columns}
+    sats = {a.name: (_attempt(saturation, a, direction=-1, order=1), _attempt(saturation, a, direction=1, order=0))
+            for a in columns}
+    quots = {a.name: _attempt(quotient, a, reference="telu") for a in columns}
+    return props, sats, quots
+
+
+def _accuracy(act: Any) -> tuple[Any, ...]:
+    from ..analysis.accuracy import accuracy
+
+    reports = tuple(_attempt(accuracy, act, n=n, dtype=dt) for n in ACCURACY_ORDERS for dt in ACCURACY_DTYPES)
+    return tuple(r for r in reports if not isinstance(r, Unavailable)) or reports[:1]
+
+
+def _plots(act: Any, references: Sequence[Any]) -> tuple[Plot, ...]:
+    from . import figures
+
+    names = [r.name for r in references]
+    add = [] if act.name in names else [act]
+    specs = (("f", "f(x)", figures.linear_units), ("derivative", "f′(x)", figures.derivatives),
+             ("saturation", "|f′(x)| on a log axis as x → −∞", figures.saturation),
+             ("quotient", "gradient quotient |f′/TeLU′|", figures.quotient))
+    out = []
+    for key, title, make in specs:
+        fig, data = make(names=names, add=add)
+        out.append(Plot(key, title, data.caption, data, fig))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ tables
+def _at(point: Sequence[float] | None, digits: int = 7) -> str:
+    """(x, value) → 'value at x = x'; None → 'none'."""
+    if point is None:
+        return "none"
+    where = {math.inf: "as x → +∞", -math.inf: "as x → −∞"}.get(point[0], f"at x = {_num(point[0], digits)}")
+    return f"{_num(point[1], digits)} {where}"
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+#: the property table: (row label, value of a Properties as text)
+_PROPERTY_ROWS: tuple[tuple[str, Any], ...] = (
+    ("f(0)", lambda p: _num(p.f0, 7)),
+    ("f′(0)", lambda p: _num(p.df0, 7)),
+    ("f″(0)", lambda p: _num(p.d2f0, 7)),
+    ("minimum of f", lambda p: _at(p.minimum)),
+    ("maximum of f", lambda p: _at(p.maximum)),
+    ("inf f′", lambda p: _at(p.derivative_min)),
+    ("sup f′", lambda p: _at(p.derivative_max)),
+    ("Lipschitz constant sup |f′|", lambda p: _num(p.lipschitz, 7)),
+    ("monotonic", lambda p: _yes_no(p.monotonic)),
+    ("bounded below / above", lambda p: f"{_yes_no(p.bounded_below)} / {_yes_no(p.bounded_above)}"),
+    ("f(−∞), f(+∞)", lambda p: f"{_num(p.limits[0])}, {_num(p.limits[1])}"),
+    ("smoothness", lambda p: p.smoothness + (f" (kinks at {', '.join(_num(k) for k in p.kinks)})" if p.kinks else "")),
+    ("zero crossings", lambda p: ", ".join(_num(z, 7) for z in p.zero_crossings) or "none"),
+    ("self-gated form x·g(x)", lambda p: f"g = {_plain(p.self_gated)}" if p.self_gated is not None else "no"),
+    ("E[f(Z)]", lambda p: _num(p.E_f, 7)),
+    ("E[f(Z)²]", lambda p: _num(p.E_f2, 7)),
+    ("E[f′(Z)]", lambda p: _num(p.E_df, 7)),
+    ("E[f′(Z)²]", lambda p: _num(p.E_df2, 7)),
+    ("init gain 1/√E[f(Z)²]", lambda p: _num(p.init_gain, 7)),
+)
+
+
+def _property_table(columns: Sequence[Any], props: Mapping[str, Any]) -> Table:
+    header = ("", *(_column_label(a) for a in columns))
+    def cell(p: Any, text: Any) -> str:
+        return "—" if isinstance(p, Unavailable) else text(p)
+
+    rows = tuple((label, *(cell(props[a.name], text) for a in columns)) for label, text in _PROPERTY_ROWS)
+    missing = "".join(f" {_column_label(a)}: {props[a.name]}." for a in columns
+                      if isinstance(props[a.name], Unavailable))
+    return Table("Properties", header, rows,
+                 "Computed with mpmath (roots of f′ and f″, quadrature), not by sampling; shown to 7 significant "
+                 "digits. Z ~ N(0, 1); the init gain keeps E[f(Z)²]·gain² = 1." + missing)
+
+
+def _limit_text(q: Any) -> str:
+    if q.limit_exact is not None:
+        exact = _plain(q.limit_exact)
+        return exact if q.limit_exact.is_Integer or exact == _num(q.limit_neg_inf, 7) else \
+            f"{exact} = {_num(q.limit_neg_inf, 7)}"
+    return f"{_num(q.limit_neg_inf, 7)} (numerical estimate)"
+
+
+def _quotient_table(columns: Sequence[Any], quots: Mapping[str, Any]) -> Table:
+    header = ("", *(_column_label(a) for a in columns))
+    rows = []
+    for label, text in (("limit as x → −∞", _limit_text), ("|q| < 1 on", lambda q: _intervals(q.below_one)),
+                        ("|q| > 1 on", lambda q: _intervals(q.above_one)),
+                        ("poles (TeLU′ = 0)", lambda q: ", ".join(_num(p, 7) for p in q.poles) or "none")):
+        rows.append((label, *(str(quots[a.name]) if isinstance(quots[a.name], Unavailable) else text(quots[a.name])
+                              for a in columns)))
+    span = next((f"[{_num(q.x.min())}, {_num(q.x.max())}]" for q in quots.values()
+                 if not isinstance(q, Unavailable)), "the paper's range")
+    return Table("Gradient quotient against TeLU", header, tuple(rows),
+                 f"q(x) = |f′(x)/TeLU′(x)| on {span} (the paper's range; interval ends are the range's ends, "
+                 "poles, or points where |f′| = |TeLU′|). Below 1, TeLU's gradient is the larger one.")
+
+
+def _described(sat: Any) -> str:
+    """What a Saturation describes: f′(x), f(x), or 1 − f(x)/A(x) for the approach to an asymptote A."""
+    import sympy as sp
+
+    f = "f" + "′" * sat.order + "(x)"
+    if sat.asymptote is None:
+        return f
+    a = sat.asymptote
+    if a == 1:
+        return f"1 − {f}"
+    shown = _plain(a)
+    return f"1 − {f}/{shown}" if isinstance(a, (sp.Symbol, sp.Number)) else f"1 − {f}/({shown})"
+
+
+def _leading(sat: Any) -> str | None:
+    """The leading term as text, None when the fit found none (nan)."""
+    import sympy as sp
+
+    return None if sat.leading.has(sp.nan) else _plain(sat.leading)
+
+
+def _behaviour(sat: Any) -> str:
+    """'≈ x·exp(x)/2 (exponential)'; says "numerical fit" when the symbolic route failed."""
+    if isinstance(sat, Unavailable):
+        return str(sat)
+    fit = ", numerical fit" if sat.numerical_fallback else ""
+    lead = _leading(sat)
+    return f"{_described(sat)} " + (f"≈ {lead}" if lead else "has no leading term found") + f" ({sat.kind}{fit})"
+
+
+def _saturation_table(columns: Sequence[Any], sats: Mapping[str, Any]) -> Table:
+    def ratio(sat: Any) -> str:
+        if isinstance(sat, Unavailable):
+            return "—"
+        far = max(sat.ratios, key=abs)
+        return f"{_num(sat.ratios[far], 4)} at x = {_num(far)}"
+
+    header = ("", *(_column_label(a) for a in columns))
+    rows = [("x → −∞", *(_behaviour(sats[a.name][0]) for a in columns)),
+            ("x → +∞", *(_behaviour(sats[a.name][1]) for a in columns)),
+            ("ratio to the leading term, x → −∞", *(ratio(sats[a.name][0]) for a in columns)),
+            ("ratio to the leading term, x → +∞", *(ratio(sats[a.name][1]) for a in columns))]
+    return Table("Saturation", header, tuple(tuple(r) for r in rows),
+                 "Leading asymptotic terms (SymPy, checked with mpmath: the ratio of the function to its leading "
+                 "term tends to 1). As x → +∞ an activation that approaches a line A(x) is described by its "
+                 "relative distance 1 − f(x)/A(x) from it.")
+
+
+def _column_label(act: Any) -> str:
+    return _prose(act.name)
+
+
+def _accuracy_table(reports: Sequence[Any]) -> Table:
+    rows = []
+    for r in reports:
+        if isinstance(r, Unavailable):
+            rows.append(("f, f′", str(r), *("—",) * 7))
+            continue
+        rows.append((f"{_order(r.n)}, {r.dtype}", str(r.count), _num(r.max_ulp, 3), _num(r.p99_ulp, 3),
+                     f"{r.within_half:.2%}", f"{r.within_1:.2%}",
+                     f"≤ {r.tolerance:g}·max(1, κ): " + ("met" if r.passed else f"not met at {r.n_failures}"),
+                     str(r.n_special_mismatches), str(r.n_signed_zero_mismatches)))
+    return Table("Numerical accuracy", ("", "finite points", "max ULP", "99% ULP", "≤ 0.5 ULP", "≤ 1 ULP",
+                                        "target", "special values wrong", "zeros of wrong sign"), tuple(rows),
+                 "The project's evaluation of the activation against mpmath, in units in the last place, over the "
+                 "default sweep (both signs, subnormal to overflow magnitudes, critical points and their "
+                 "neighbours, ±0, ±∞, nan); κ is the condition number |x·g′(x)/g(x)| of g = f or f′.")
+
+
+# ------------------------------------------------------------------ the plain-language summary
+def _same_class(a: Any, b: Any) -> bool:
+    """Same kind of decay with the same exponent and power of x: only the constant differs."""
+    import sympy as sp
+
+    return (a.kind == b.kind and sp.simplify(a.exponent - b.exponent) == 0
+            and sp.simplify(a.prefactor_power - b.prefactor_power) == 0)
+
+
+def _decay_sentence(sat: Any, ref: Any, q: Any, is_telu: bool) -> str:
+    if isinstance(sat, Unavailable):
+        return f"The saturation as x → −∞ could not be analysed: {sat.reason}."
+    lead = _leading(sat)
+    fit = ", from a numerical fit" if sat.numerical_fallback else ""
+    if lead is None:
+        text = f"As x → −∞, f′(x) decays in a {sat.kind} way ({fit[2:]}, no closed leading term)"
+    else:
+        text = f"As x → −∞, f′(x) ≈ {lead} ({sat.kind}{fit})"
+    if is_telu:
+        return text + "."
+    if sat.kind == "zero":
+        return text + f": its gradient is exactly 0 far to the left, where TeLU′(x) ≈ {_plain(ref.leading)}."
+    if lead is not None:
+        cls = "the same class as" if _same_class(sat, ref) else "a different class from"
+        text += f", {cls} TeLU′(x) ≈ {_plain(ref.leading)} ({ref.kind})"
+    if isinstance(q, Unavailable) or math.isnan(q.limit_neg_inf):
+        return text + "."
+    limit = q.limit_neg_inf
+    if q.limit_exact is None:
+        # an extrapolation from finite x: stated as such, with no reading put on it
+        return text + f"; a numerical estimate of lim |f′/TeLU′| is {_num(limit, 4)}."
+    if limit == 0:
+        return text + "; |f′/TeLU′| → 0: its gradient vanishes faster than TeLU's."
+    if math.isinf(limit):
+        return text + "; |f′/TeLU′| → ∞: its gradient vanishes more slowly than TeLU's."
+    return text + f"; |f′/TeLU′| → {_plain(q.limit_exact)}."
+
+
+def _quotient_sentence(q: Any) -> str:
+    if isinstance(q, Unavailable):
+        return f"The gradient quotient against TeLU could not be computed: {q.reason}."
+    parts = []
+    if q.below_one:
+        parts.append(f"< 1 on {_intervals(q.below_one)}")
+    if q.above_one:
+        parts.append(f"> 1 on {_intervals(q.above_one)}")
+    text = f"On [{_num(q.x.min(), 4)}, {_num(q.x.max(), 4)}], |f′/TeLU′| " + (" and ".join(parts) or "= 1")
+    if q.poles:
+        text += f"; TeLU′ = 0 at x ≈ {', '.join(_num(p, 5) for p in q.poles)} (a pole of the quotient)"
+    return text + "."
+
+
+def _compared(value: str, ref: str | None) -> str:
+    return value if ref is None else f"{value} (TeLU: {ref})"
+
+
+def _shape_sentences(p: Any, t: Any | None) -> list[str]:
+    """Minimum, slope and smoothness, each beside TeLU's value (``t``) unless it is TeLU."""
+    out = []
+    if p.minimum is not None:
+        ref = None if t is None or t.minimum is None else f"{_num(t.minimum[1], 4)} at x = {_num(t.minimum[0], 4)}"
+        out.append(_compared(f"Its minimum is {_num(p.minimum[1], 4)} at x = {_num(p.minimum[0], 4)}", ref) + ".")
+    elif p.bounded_below:
+        out.append(f"It is bounded below by f(−∞) = {_num(p.limits[0], 4)}, approached but not attained.")
+    else:
+        out.append("It is unbounded below.")
+    lip_ref = None if t is None else _num(t.lipschitz, 4)
+    slope = (f"f′ ranges over [{_num(p.derivative_min[1], 4)}, {_num(p.derivative_max[1], 4)}], so f is "
+             + (f"Lipschitz with constant {_num(p.lipschitz, 4)}" if math.isfinite(p.lipschitz) else "not Lipschitz"))
+    out.append(_compared(slope, lip_ref if math.isfinite(p.lipschitz) else None)
+               + ("; it is monotonic." if p.monotonic else "; it is not monotonic (f′ < 0 somewhere)."
+                  if p.derivative_min[1] < 0 else "; it is not monotonic."))
+    kinks = f", with kinks at x = {', '.join(_num(k, 4) for k in p.kinks)}" if p.kinks else ""
+    smooth = "analytic on ℝ" if p.smoothness == "analytic" else p.smoothness
+    out.append(f"At 0: f(0) = {_num(p.f0, 4)}, f′(0) = {_num(p.df0, 4)}"
+               + ("" if t is None else f" (TeLU: {_num(t.df0, 4)})") + f"; f is {smooth}{kinks}.")
+    return out
+
+
+def _gain_sentence(p: Any, t: Any | None) -> str:
+    text = (f"For Z ~ N(0, 1): E[f(Z)] = {_num(p.E_f, 4)} and E[f(Z)²] = {_num(p.E_f2, 4)}, so the "
+            f"variance-preserving init gain 1/√E[f(Z)²] is {_num(p.init_gain, 4)}")
+    return _compared(text, None if t is None else _num(t.init_gain, 4)) + "."
+
+
+def _approach_sentence(sat: Any, ref: Any, is_telu: bool) -> str:
+    text = f"As x → +∞, {_behaviour(sat)}"
+    if not is_telu:
+        text += f"; TeLU: {_behaviour(ref)}"
+    return text + "."
+
+
+def _order(n: int) -> str:
+    from ..analysis.accuracy import order_label
+
+    return order_label(n).replace("'", "′")
+
+
+def _accuracy_sentence(reports: Sequence[Any]) -> str:
+    orders = " and ".join(dict.fromkeys(_order(r.n) for r in reports))
+    worst = ", ".join(f"{_num(max(r.max_ulp for r in reports if r.dtype == dt), 3)} ULP in {dt}"
+                      for dt in dict.fromkeys(r.dtype for r in reports))
+    count = " and ".join(f"{r.count} {r.dtype}" for r in {r.dtype: r for r in reports}.values())
+    text = (f"The project's evaluation of {orders} is at most {worst} from the exact value over the default sweep "
+            f"({count} finite points)")
+    failing = [r for r in reports if not r.passed]
+    if failing:
+        text += "; the target of ≤ T·max(1, κ) ULP is not met for " + ", ".join(
+            f"{_order(r.n)} {r.dtype} ({r.n_failures} points, {r.n_special_mismatches} special values)"
+            for r in failing)
+    else:
+        text += "; every point meets the target of ≤ 4·max(1, κ) ULP and ±0, ±∞ and nan give the right values"
+    zeros = [r for r in reports if r.n_signed_zero_mismatches]
+    if zeros:
+        text += ("; zeros of the wrong sign (reported apart): " + ", ".join(
+            f"{r.n_signed_zero_mismatches} for {_order(r.n)} {r.dtype}" for r in zeros))
+    return text + "."
+
+
+def _summary(act: Any, equivalence: EquivalenceFinding, props: Mapping[str, Any], sats: Mapping[str, Any],
+             quots: Mapping[str, Any], reports: Sequence[Any]) -> list[str]:
+    """Plain-language sentences, each stating numbers held in the comparison (TeLU's beside)."""
+    is_telu = act.name == "telu" or equivalence.match == "telu" and equivalence.relation == "identical"
+    p, sat, q = props[act.name], sats[act.name], quots[act.name]
+    t = None if is_telu else props["telu"]
+    out = [_decay_sentence(sat[0], sats["telu"][0], q, is_telu)]
+    if not is_telu:
+        out.append(_quotient_sentence(q))
+    if isinstance(p, Unavailable):
+        out.append(f"Its properties (extremes, slope, moments) could not be computed: {p.reason}.")
+    else:
+        out += _shape_sentences(p, t)
+    if isinstance(sat[1], Unavailable):
+        out.append(f"Its behaviour as x → +∞ could not be analysed: {sat[1].reason}.")
+    else:
+        out.append(_approach_sentence(sat[1], sats["telu"][1], is_telu))
+    if not isinstance(p, Unavailable):
+        out.append(_gain_sentence(p, t))
+    if reports and isinstance(reports[0], Unavailable):
+        out.append(f"The accuracy check could not run: {reports[0].reason}.")
+    elif reports:
+        out.append(_accuracy_sentence(reports))
+    return out
+
+
+def _worst_notes(reports: Sequence[Any]) -> list[str]:
+    """The worst input of each accuracy run, and every kind of miss, one line each."""
+    notes = []
+    for r in (r for r in reports if not isinstance(r, Unavailable)):
+        label = f"{_order(r.n)} {r.dtype}"
+        if r.worst:
+            notes.append(f"{label}: worst {r.worst[0]}")
+        notes += [f"{label}: failure {c}" for c in r.failures[:2]]
+        notes += [f"{label}: special value {m}" for m in r.special_mismatches[:2]]
+        if r.n_signed_zero_mismatches:
+            notes.append(f"{label}: {r.n_signed_zero_mismatches} zeros of the wrong sign, "
+                         f"e.g. {r.signed_zero_mismatches[0]}")
+    return notes
