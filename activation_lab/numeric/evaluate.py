@@ -13,6 +13,7 @@ what counts, and it is checked against mpmath by the tests.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,8 @@ def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
             near, far = fn(mpmath.mpf(sign) * mpmath.mpf("1e150")), fn(mpmath.mpf(sign) * mpmath.mpf("1e300"))
         if isinstance(far, mpmath.mpc) or isinstance(near, mpmath.mpc):
             out.append(float("nan"))   # not real out there (log(x) at -inf): no real limit
+        elif far == 0:
+            out.append(_approach_sign(fn, sign))
         elif mpmath.isnan(far):
             out.append(float("nan"))
         elif mpmath.isinf(far) or abs(far) > 1e100 or (abs(far) > 1 and abs(far) > 1.5 * abs(near)):
@@ -96,6 +99,36 @@ def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
         else:
             out.append(float(far))
     return out[0], out[1]
+
+
+def signed_zeros(expr: sp.Expr, n: int, x: np.ndarray, y: np.ndarray) -> None:
+    """Give underflowed results in the tails the sign of the limit they approach, in place.
+
+    A sum whose terms all underflow loses the sign: TeLU′(−800) = tanh(0) + (−0) = +0.0,
+    while the exact value is a tiny negative number that rounds to −0.0.  Where |x| ≥ 1, the
+    result is ±0 and f⁽ⁿ⁾ tends to 0 on that side, the result takes the sign of that limit.
+    """
+    with np.errstate(invalid="ignore"):
+        zero = (y == 0) & (np.abs(x) >= 1)
+    if not zero.any():
+        return
+    lo, hi = limits(expr, n)
+    for side, limit in ((x < 0, lo), (x > 0, hi)):
+        if limit == 0:
+            y[zero & side] = limit
+
+
+def _approach_sign(fn, sign: int) -> float:
+    """±0.0: the sign of f⁽ⁿ⁾ on its way to a zero limit, from the first nonzero value at
+    x = ±1e150 … ±10 (far out, mpmath may flush e^{−2e^x} to an unsigned 0)."""
+    import mpmath
+
+    with mpmath.workprec(200):
+        for mag in ("1e150", "1e50", "1e10", "1e4", "1000", "300", "100", "30", "10"):
+            v = fn(mpmath.mpf(sign) * mpmath.mpf(mag))
+            if v != 0 and not isinstance(v, mpmath.mpc):
+                return math.copysign(0.0, float(mpmath.sign(v)))
+    return 0.0
 
 
 def _evaluate_order(expr: sp.Expr, n: int, x64: np.ndarray, work: str = "float64") -> np.ndarray:
@@ -139,5 +172,6 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0) -> Any:
     for k in orders:
         with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
             y = _evaluate_order(act.expr, k, x64, WORK_DTYPE[dtype.name]).astype(dtype, copy=False)
+        signed_zeros(act.expr, k, x64, y)
         results.append(y[()] if scalar else y)
     return tuple(results) if isinstance(n, (tuple, list)) else results[0]

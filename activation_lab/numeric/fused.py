@@ -345,7 +345,7 @@ def _buffers(program: FusedProgram, block: int) -> list[np.ndarray]:
 
 def _run_range(expr: sp.Expr, program: FusedProgram, x: np.ndarray, outs: list[np.ndarray],
                start: int, stop: int, block: int = BLOCK) -> None:
-    from .evaluate import _evaluate_order
+    from .evaluate import _evaluate_order, signed_zeros
 
     *work, x_buffer = _buffers(program, block)
     with np.errstate(all="ignore"):  # intermediate overflow is expected; the result is what counts
@@ -370,6 +370,10 @@ def _run_range(expr: sp.Expr, program: FusedProgram, x: np.ndarray, outs: list[n
                 if idx.size:
                     for k, b in zip(program.orders, blocks):
                         b[idx] = _evaluate_order(expr, k, xb[idx])
+            # underflowed tails take the sign of their limit, as on the plain path
+            for k, b in zip(program.orders, blocks):
+                if not b.all():
+                    signed_zeros(expr, k, xb, b)
 
 
 def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int] = (0, 1),
@@ -399,12 +403,14 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
     program = fused_program(act.expr, orders) if WORK_DTYPE[dtype.name] == "float64" else None
     flat = x.reshape(-1)  # a view when contiguous, else a copy; never written
     if program is None:  # the whole array through the accurate path, order by order
-        from .evaluate import _evaluate_order
+        from .evaluate import _evaluate_order, signed_zeros
 
         with np.errstate(all="ignore"):
             x64 = flat.astype(np.float64)
-            plain = tuple(_evaluate_order(act.expr, k, x64, WORK_DTYPE[dtype.name]).astype(dtype).reshape(x.shape)
-                          for k in orders)
+            plain = tuple(_evaluate_order(act.expr, k, x64, WORK_DTYPE[dtype.name]).astype(dtype) for k in orders)
+        for k, y in zip(orders, plain):
+            signed_zeros(act.expr, k, x64, y)
+        plain = tuple(y.reshape(x.shape) for y in plain)
         return plain if isinstance(n, (tuple, list)) else plain[0]
     # one array per order (one joint allocation measured no faster: glibc then maps it afresh each call)
     outs = [np.empty(flat.size, dtype=dtype) for _ in orders]
