@@ -27,7 +27,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -36,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..errors import ActivationLabError
 from .accuracy import Case, Mismatch, order_label, tolerance
 
-__all__ = ["BINS", "BOUNDARY_REL", "ExhaustiveReport", "exhaustive", "write_atomic"]
+__all__ = ["BINS", "BOUNDARY_REL", "ExhaustiveReport", "exhaustive"]
 
 #: the float64 reference is confirmed with mpmath within this relative distance of a float32 rounding boundary
 BOUNDARY_REL = 2.0**-40
@@ -53,19 +53,6 @@ KEEP = 5
 STATE_VERSION = 1
 #: how long to wait for a Dask scheduler to answer
 CONNECT_TIMEOUT = "10s"
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 @dataclass(frozen=True)

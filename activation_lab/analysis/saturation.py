@@ -547,35 +547,11 @@ def _classify(lead: LeadingTerm) -> tuple[str, sp.Expr]:
 # ---------------------------------------------------------------------------------------------
 # mpmath evaluation for the evidence (no flushing of huge exponents: e^{−2e¹⁰⁰⁰} is fine)
 # ---------------------------------------------------------------------------------------------
-def _mp_namespace() -> dict[str, Any]:
-    import mpmath
-
-    def exp(u):
-        if abs(u) > mpmath.mpf(2) ** 3000:     # beyond this only 0 or inf can be meant
-            return mpmath.inf if u > 0 else mpmath.mpf(0)
-        return mpmath.exp(u)
-
-    def sig(u):
-        return 1 / (1 + exp(-u)) if u >= 0 else exp(u) / (1 + exp(u))
-
-    def splus(u):
-        return u + mpmath.log1p(exp(-u)) if u > 0 else mpmath.log1p(exp(u))
-
-    def sech(u):
-        return 2 * exp(-abs(u)) / (1 + exp(-2 * abs(u)))
-
-    def tanh(u):
-        if abs(u) < 2**20:
-            return mpmath.tanh(u)
-        return mpmath.sign(u) * (1 - 2 * exp(-2 * abs(u)) / (1 + exp(-2 * abs(u))))
-
-    return {"exp": exp, "sigmoid": sig, "dsigmoid": lambda u: sig(u) * sig(-u), "softplus": splus, "sech": sech, "tanh": tanh,
-            "log1p": mpmath.log1p, "expm1": mpmath.expm1, "erfc": mpmath.erfc, "erf": mpmath.erf}
-
-
 @functools.lru_cache(maxsize=512)
 def _mp_callable(expr: sp.Expr) -> Callable[[Any], Any]:
-    return sp.lambdify(X, expr, modules=[_mp_namespace(), "mpmath"])
+    from ..numeric.mpmath_target import mpmath_function
+
+    return mpmath_function(expr)
 
 
 def _complement(expr: sp.Expr) -> sp.Expr:

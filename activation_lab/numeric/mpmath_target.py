@@ -20,7 +20,7 @@ from ..symbolic.parsing import X
 
 __all__ = ["mpmath_function", "MPMATH_NAMESPACE", "reference"]
 
-_HUGE = mpmath.mpf(2) ** 1100     # beyond any float input: exp() of more overflows everything
+_HUGE = mpmath.mpf(2) ** 3000     # |u| beyond this: e^u can only mean 0 or inf (e^{-2e^1000} is still kept)
 _FLAT = mpmath.mpf(2) ** 20       # |u| beyond this: tanh(u) = ±1, erf(u) = ±1 at any sane precision
 
 

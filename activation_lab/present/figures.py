@@ -29,7 +29,7 @@ import numpy as np
 from ..catalog import PAPER_GROUP
 from . import style
 from .style import FigureRequestError
-from .atomic import write_atomic
+from ..atomic import write_atomic
 
 __all__ = ["FigureData", "FigureRequestError", "telu", "linear_units", "derivatives", "saturation", "quotient", "write_all",
            "FIGURES"]

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import ActivationLabError
-from .atomic import write_atomic
+from ..atomic import write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison

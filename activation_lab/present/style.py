@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ActivationLabError
-from .atomic import write_atomic
+from ..atomic import write_atomic
 
 __all__ = ["FigureRequestError", "PALETTE", "LineStyle", "line_style", "order_style", "context", "new_figure", "place_legend",
            "save", "FORMATS", "DPI"]

@@ -79,7 +79,7 @@ def _csv_rows(label: str, n: int, dtype: str, mode: str, report) -> list[tuple]:
 
 
 def _write_csv(path: Path, rows: list[tuple]) -> None:
-    from ...analysis.exhaustive import write_atomic
+    from ...atomic import write_atomic
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
