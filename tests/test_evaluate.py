@@ -19,7 +19,7 @@ from activation_lab.analysis.ulp import split_exact, ulp_error
 from .conftest import mp_values, sweep_points
 
 N_POINTS = 20_000
-N_POINTS_SECOND = 4_000
+N_POINTS_SECOND = 20_000
 TOL = {0: 4.0, 1: 4.0, 2: 16.0}
 
 

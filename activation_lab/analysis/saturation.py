@@ -580,11 +580,13 @@ def mp_value(expr: sp.Expr, x: float, prec: int = 120) -> Any:
     """
     import mpmath
 
+    from ..numeric.mpmath_target import wide_exponents
+
     fn = _mp_callable(expr)
     previous = None
     p = prec
     while p <= 8192:
-        with mpmath.workprec(p):
+        with mpmath.workprec(p), wide_exponents():   # e^{-2e^1000} at x = 1000 is evidence here
             value = fn(mpmath.mpf(x))
         # an exact 0 may be total cancellation: it is trusted only at the highest precision
         if previous is not None and value != 0 and abs(value - previous) <= abs(value) * mpmath.mpf(2) ** (-prec // 2):
@@ -672,8 +674,10 @@ def _one_sign(g: sp.Expr, direction: int) -> bool:
     """g keeps one sign on 60 points spread over |x| ∈ [50, 1600] (it does not oscillate there)."""
     import mpmath
 
+    from ..numeric.mpmath_target import wide_exponents
+
     fn = _mp_callable(g)
-    with mpmath.workprec(64):
+    with mpmath.workprec(64), wide_exponents():
         signs = {int(mpmath.sign(fn(mpmath.mpf(direction * t)))) for t in np.geomspace(50, 1600, 60)}
     return len(signs) == 1
 

@@ -9,6 +9,8 @@ call mpmath otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -18,17 +20,31 @@ import sympy as sp
 
 from ..symbolic.parsing import X
 
-__all__ = ["mpmath_function", "MPMATH_NAMESPACE", "reference"]
+__all__ = ["mpmath_function", "MPMATH_NAMESPACE", "reference", "wide_exponents"]
 
-_HUGE = mpmath.mpf(2) ** 3000     # |u| beyond this: e^u can only mean 0 or inf (e^{-2e^1000} is still kept)
+# |u| beyond this: e^u is taken as 0 or inf.  2^1100 is past every float input (e^{-x²} at
+# x = 1.8e308); mpmath's exp of such arguments takes ~20 ms at 800 bits, for a value no float
+# can hold.  The saturation analysis widens it (e^{-2e^1000} ≈ e^{-2^1443}) with wide_exponents().
+_HUGE_VAR: contextvars.ContextVar = contextvars.ContextVar("huge", default=mpmath.mpf(2) ** 1100)
 _FLAT = mpmath.mpf(2) ** 20       # |u| beyond this: tanh(u) = ±1, erf(u) = ±1 at any sane precision
+
+
+@contextlib.contextmanager
+def wide_exponents(log2_limit: int = 1500):
+    """Within this block, e^u is computed for |u| up to 2^log2_limit (default 2^1100)."""
+    token = _HUGE_VAR.set(mpmath.mpf(2) ** log2_limit)
+    try:
+        yield
+    finally:
+        _HUGE_VAR.reset(token)
 
 
 def _exp(u):
     u = mpmath.mpf(u)
-    if u > _HUGE:
+    huge = _HUGE_VAR.get()
+    if u > huge:
         return mpmath.inf
-    if u < -_HUGE:
+    if u < -huge:
         return mpmath.mpf(0)
     return mpmath.exp(u)
 
@@ -54,6 +70,8 @@ def _sinh(u):
 
 
 def _erfc(u):
+    if u > 0 and u * u > _HUGE_VAR.get():
+        return mpmath.mpf(0)         # e^{-u²} is flushed anyway
     if u > _FLAT:
         # asymptotic series; the next term is below 2**-120 relative here
         return _exp(-u * u) / (u * mpmath.sqrt(mpmath.pi)) * (1 - 1 / (2 * u * u) + 3 / (4 * u**4))
@@ -91,7 +109,7 @@ def _log1p(u):
 
 
 def _expm1(u):
-    if u > _HUGE:
+    if u > _HUGE_VAR.get():
         return mpmath.inf
     if u < -_FLAT:
         return _exp(u) - 1
