@@ -107,6 +107,19 @@ def check(act, k, got, want, x, next_order, label):
     subnormal = np.abs(hi) < np.finfo(got.dtype).tiny
     slack = np.maximum(2 * err_np, err_np + (1 + np.abs(x[bad].astype(np.float64))) ** 2)
     worse = err_c > np.where(subnormal, slack, np.maximum(err_np, 1.0))
+    if worse.any():
+        # the catalogue's own target also clears a point: ≤ T·max(1, κ) ULP, κ = |x·g′/g| (mpmath)
+        import mpmath
+
+        g, dg = act.mpmath(k), act.mpmath(k + 1)
+        target = 16.0 if k >= 2 else 4.0
+        for j in np.flatnonzero(worse):
+            xv = mpmath.mpf(float(x[bad][j]))
+            with mpmath.workprec(200):
+                gv = g(xv)
+                kappa = float("inf") if gv == 0 else float(abs(xv * dg(xv) / gv))
+            if err_c[j] <= target * max(1.0, kappa):
+                worse[j] = False
     i = int(np.argmax(np.where(worse, err_c, -1.0)))
     assert not worse.any(), (f"{label}: at x = {x[bad][i]!r} the new backend gives {got[bad][i]!r} ({err_c[i]:.3g} ULP), "
                              f"NumPy {want[bad][i]!r} ({err_np[i]:.3g} ULP), exact {hi[i]!r}")
