@@ -108,11 +108,14 @@ def signed_zeros(expr: sp.Expr, n: int, x: np.ndarray, y: np.ndarray) -> None:
     while the exact value is a tiny negative number that rounds to −0.0.  Where |x| ≥ 1, the
     result is ±0 and f⁽ⁿ⁾ tends to 0 on that side, the result takes the sign of that limit.
     """
+    lo, hi = limits(expr, n)
+    # only a limit of −0.0 can correct anything: sums of underflowed terms already give +0.0
+    if not any(v == 0 and math.copysign(1.0, v) < 0 for v in (lo, hi)):
+        return
     with np.errstate(invalid="ignore"):
         zero = (y == 0) & (np.abs(x) >= 1)
     if not zero.any():
         return
-    lo, hi = limits(expr, n)
     for side, limit in ((x < 0, lo), (x > 0, hi)):
         if limit == 0:
             y[zero & side] = limit
