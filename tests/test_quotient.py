@@ -132,3 +132,15 @@ def test_str():
 def test_bad_grid(bad):
     with pytest.raises(ActivationLabError, match="x must"):
         al.quotient("silu", x=bad)
+
+
+def test_activation_with_a_pole_of_its_own():
+    # f = 1/x: f′ = −1/x² is undefined at 0 (nan there, no exception); |f′/TeLU′| ~ e^{−x}/|x|³ → ∞ at −∞
+    q = al.quotient(al.define("1/x"))
+    assert np.isnan(q.q[q.x == 0]).all()
+    assert q.limit_exact == sp.oo
+    i = np.argmin(np.abs(q.x + 5))
+    e = mpmath.exp(-5)
+    telu_prime = mpmath.tanh(e) - 5 * e * mpmath.sech(e) ** 2      # written out here
+    want = float((mpmath.mpf(1) / 25) / abs(telu_prime))
+    assert abs(q.q[i] - want) <= 1e-12 * want

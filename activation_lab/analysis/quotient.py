@@ -105,7 +105,10 @@ def _ratio(f1: Any, r1: Any, x: float) -> float:
     import mpmath
 
     with mpmath.workprec(80):
-        a, b = f1(mpmath.mpf(x)), r1(mpmath.mpf(x))
+        try:
+            a, b = f1(mpmath.mpf(x)), r1(mpmath.mpf(x))
+        except (ZeroDivisionError, ValueError):   # f itself has a pole here (1/x at 0): no value
+            return math.nan
         return math.nan if b == 0 else float(a / b)
 
 
