@@ -32,7 +32,6 @@ import sympy as sp
 
 from ..errors import ActivationLabError
 from ..symbolic.activation import Activation, get
-from ..symbolic.functions import erfc as stable_erfc
 from ..symbolic.functions import dsigmoid, expm1, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
 
@@ -554,46 +553,15 @@ def _mp_callable(expr: sp.Expr) -> Callable[[Any], Any]:
     return mpmath_function(expr)
 
 
-def _complement(expr: sp.Expr) -> sp.Expr:
-    """c − c·σ(u) → c·σ(−u) and c − (c/2)·erfc(u) → (c/2)·erfc(−u): no cancellation."""
-    def rule(e):
-        if not e.is_Add:
-            return e
-        const = sum((a for a in e.args if a.is_Number), sp.S.Zero)
-        if const == 0:
-            return e
-        rest = [a for a in e.args if not a.is_Number]
-        for i, term in enumerate(rest):
-            k, f = term.as_coeff_Mul()
-            if isinstance(f, sigmoid) and k == -const:
-                return sp.Add(const * sigmoid(-f.args[0]), *rest[:i], *rest[i + 1:])
-            if isinstance(f, sp.erfc) and const == -2 * k:
-                return sp.Add(-k * stable_erfc(-f.args[0]), *rest[:i], *rest[i + 1:])
-        return e
-    return expr.replace(lambda e: e.is_Add, rule)
-
-
 def mp_value(expr: sp.Expr, x: float, prec: int = 120) -> Any:
     """expr(x) at ``prec`` bits, raised until two precisions agree (≤ 8192 bits); nan if never.
 
     Far out the precision needed is large: e^{−2e¹⁰⁰⁰} needs its exponent to 1450 bits.
     """
-    import mpmath
+    from ..numeric.mpmath_target import reference, wide_exponents
 
-    from ..numeric.mpmath_target import wide_exponents
-
-    fn = _mp_callable(expr)
-    previous = None
-    p = prec
-    while p <= 8192:
-        with mpmath.workprec(p), wide_exponents():   # e^{-2e^1000} at x = 1000 is evidence here
-            value = fn(mpmath.mpf(x))
-        # an exact 0 may be total cancellation: it is trusted only at the highest precision
-        if previous is not None and value != 0 and abs(value - previous) <= abs(value) * mpmath.mpf(2) ** (-prec // 2):
-            return value
-        previous = value
-        p *= 2
-    return previous if previous == 0 else mpmath.nan
+    with wide_exponents():   # e^{-2e^1000} at x = 1000 is evidence here
+        return reference(_mp_callable(expr), x, prec=prec, max_prec=8192, strict=True)
 
 
 def _ratio(num: sp.Expr, den: sp.Expr, x: float) -> float:
@@ -799,7 +767,7 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
         # not decaying: describe the approach 1 − g/A to its asymptote A (known exactly only
         # from the calculus; a fitted asymptote would make the deviation meaningless)
         asymptote = _asymptote(lead)
-        target = _complement(stable(sp.expand(1 - g / asymptote)))
+        target = stable(sp.expand(1 - g / asymptote))
         describes = f"1 - {_prime(order)}/({asymptote})"
         lead = leading_term(target, direction, time_limit)
         if lead is None:

@@ -137,11 +137,14 @@ def mpmath_function(expr: sp.Expr) -> Callable[[Any], Any]:
     return fn
 
 
-def reference(fn: Callable[[Any], Any], x: float, prec: int = 200, max_prec: int = 3200) -> Any:
+def reference(fn: Callable[[Any], Any], x: float, prec: int = 200, max_prec: int = 3200,
+              strict: bool = False) -> Any:
     """``fn(x)`` at ``prec`` bits, checked against twice the precision.
 
-    The precision doubles until two successive results agree to 2**-(prec/2) relative (or
-    are both zero), so cancellation inside ``fn`` cannot go unnoticed.  Returns an mpf.
+    The precision doubles (up to ``max_prec``) until two successive results agree to
+    2**-(prec/2) relative, so cancellation inside ``fn`` cannot go unnoticed.  Returns an mpf.
+    ``strict``: an exact 0 may be total cancellation, so two zeros do not count as agreement,
+    and a value that never settles is nan (a 0 at the highest precision is kept).
     """
     if mpmath.isnan(x) or mpmath.isinf(x):
         raise ValueError(f"reference() needs a finite x, got {x!r}")
@@ -151,9 +154,10 @@ def reference(fn: Callable[[Any], Any], x: float, prec: int = 200, max_prec: int
         with mpmath.workprec(p):
             value = fn(mpmath.mpf(x))
         if previous is not None:
-            if value == previous or (value != 0 and abs(value - previous) <= abs(value) * mpmath.mpf(2) ** (-prec // 2)):
+            close = value != 0 and abs(value - previous) <= abs(value) * mpmath.mpf(2) ** (-prec // 2)
+            if close or (not strict and value == previous):
                 return value
-        if p >= max_prec:
-            return value
+        if 2 * p > max_prec:
+            return value if not strict or value == 0 else mpmath.nan
         previous = value
         p *= 2

@@ -6,6 +6,7 @@ Each rule is a mathematical identity chosen for a numerical reason:
 * ``1 − tanh(u)²``     → ``sech(u)²``        (tanh's derivative; 1 − tanh² is 0 in floats once |u| > 19)
 * ``σ(u)·σ(−u)``       → ``dsigmoid(u)``     (its derivative −σ'(u)·tanh(u/2) does not cancel at u ≈ 0)
 * ``c·erf(u) + c``     → ``c·erfc(−u)``      (1 + erf(u) cancels for u < −3)
+* ``c − c·σ(u)``       → ``c·σ(−u)``; ``c − (c/2)·erfc(u)`` → ``(c/2)·erfc(−u)`` (same cancellation)
 * ``exp(u) − 1``       → ``expm1(u)``        (cancels near u = 0)
 * ``log(1 + u)``       → ``log1p(u)``; ``log(1 + exp(u))`` → ``softplus(u)`` (overflow, cancellation)
 * ``1/(1 + exp(−u))``  → ``sigmoid(u)``      (overflow of exp(−u))
@@ -59,6 +60,12 @@ def _rewrite_add(add: sp.Add) -> sp.Expr:
         if hit and abs(hit[0]) == abs(const):          # c ± c·erf(u)
             c, u = hit
             return sp.Add(const * erfc(-u * sp.sign(c / const)), *others)
+        hit = _coeff_func(term, sigmoid)
+        if hit and hit[0] == -const:                   # c − c·σ(u) = c·σ(−u)
+            return sp.Add(const * sigmoid(-hit[1]), *others)
+        hit = _coeff_func(term, sp.erfc)              # SymPy's erfc and the package's
+        if hit and const == -2 * hit[0]:               # c − (c/2)·erfc(u) = (c/2)·erfc(−u)
+            return sp.Add(-hit[0] * erfc(-hit[1]), *others)
         hit = _coeff_func(term, sp.exp)
         if hit and hit[0] == -const:                   # c·exp(u) − c
             c, u = hit
