@@ -9,8 +9,10 @@ It reads one input ``x_in`` (any real dtype), computes in double and writes ``y0
 * the stable forms of :func:`~activation_lab.numeric.rewrite.stable_derivative`, constants
   folded to correctly rounded double literals, common subexpressions shared between orders;
 * softplus and sech as the same formulas as ``numpy.logaddexp(0, u)`` and ``1/cosh(u)``;
-  sigmoid as eᵘ/(1 + eᵘ) for u < 0 (no overflow, and the subnormal tail below u ≈ −709 that
-  ``scipy.special.expit`` flushes to 0 is kept); erfc, expm1, log1p from the C library;
+  sigmoid as e^-|u|/(1 + e^-|u|) for u < 0 (no overflow, and the subnormal tail below u ≈ −709
+  that ``scipy.special.expit`` flushes to 0 is kept); tanh as the GPU's tanh, or on the CPU
+  from one expm1; erfc, expm1, log1p from the C library; every helper branch-free, so that a
+  CPU compiler vectorises the loop (:mod:`activation_lab.numeric.native`);
 * an element whose fast result is nan for a finite x is recomputed with the guarded form, in
   which a product inf·0 is 0 (the exact product is far below the smallest subnormal there);
 * x = ±inf gives the limit of f⁽ⁿ⁾ (computed once with mpmath), x = nan gives nan;
@@ -29,7 +31,7 @@ from sympy.printing.c import C99CodePrinter
 
 from ..errors import ActivationLabError
 
-__all__ = ["CKernel", "c_kernel", "C_PREAMBLE", "KernelSourceError"]
+__all__ = ["CKernel", "c_kernel", "C_PREAMBLE", "KernelSourceError", "fast_statements"]
 
 #: helper functions shared by every kernel; ``AL_FN`` marks them device functions under NVRTC
 C_PREAMBLE = r"""
@@ -51,17 +53,42 @@ AL_FN float al_bits_float(unsigned int u) { float f; memcpy(&f, &u, sizeof f); r
 #define AL_BITS_FLOAT(u) al_bits_float(u)
 #endif
 
-/* 1/(1 + e^-u) without overflow of exp for either sign; subnormal results kept for u < -709 */
+/* 1/(1 + e^-u) without overflow of exp for either sign; subnormal results kept for u < -709.
+   Branch-free (one exp, one division), so that a CPU compiler can vectorise the loop. */
 AL_FN double al_sigmoid(double u) {
-    if (u < 0.0) { const double e = exp(u); return e / (1.0 + e); }
-    return 1.0 / (1.0 + exp(-u));
+    const double e = exp(-fabs(u));
+    return (u < 0.0 ? e : 1.0) / (1.0 + e);
 }
-/* numpy.logaddexp(0, u) = ln(1 + e^u) */
+/* numpy.logaddexp(0, u) = ln(1 + e^u) = max(u, 0) + log1p(e^-|u|); nan stays nan */
 AL_FN double al_softplus(double u) {
-    if (u == 0.0) return 0.6931471805599453;
-    if (u > 0.0) return u + log1p(exp(-u));
-    return log1p(exp(u));
+    return (u > 0.0 ? u : 0.0) + log1p(exp(-fabs(u)));
 }
+/* tanh(u): the GPU's own tanh; on the CPU -w/(2 + w) with w = expm1(-2|u|), accurate to a few
+   ULP of double for every u and half the cost of a vectorised tanh (one expm1) */
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+AL_FN double al_tanh(double u) { return tanh(u); }
+#else
+AL_FN double al_tanh(double u) {
+    const double w = expm1(-2.0 * fabs(u));
+    return copysign(-w / (2.0 + w), u);
+}
+/* For results rounded to float32 only (native CPU kernels): tanh and sech² share q = e^-2|u|
+   and r = 1/(1 + q) (the compiler merges them), so both cost one exp and one division; relative
+   error below 2^-35 (1 - q loses bits for small |u|: tanh(u) = u below 2^-17, where u^3/3 is
+   below 2^-35 of u). */
+AL_FN double al_tanh_f32(double u) {
+    const double a = fabs(u), q = exp(-2.0 * a);
+    return copysign(a < 0x1p-17 ? a : (1.0 - q) * (1.0 / (1.0 + q)), u);
+}
+AL_FN double al_sech2_f32(double u) {
+    const double q = exp(-2.0 * fabs(u)), r = 1.0 / (1.0 + q);
+    return 4.0 * q * (r * r);
+}
+AL_FN double al_sech_f32(double u) {
+    const double z = exp(-fabs(u));
+    return 2.0 * z / (1.0 + z * z);
+}
+#endif
 AL_FN double al_sq(double u) { return u * u; }
 /* numpy.sign with +0 for both zeros, as the NumPy backend's guarded product uses it */
 AL_FN double al_sgn(double u) { return u > 0.0 ? 1.0 : (u < 0.0 ? -1.0 : 0.0); }
@@ -123,9 +150,10 @@ class CKernel:
 class StableCPrinter(C99CodePrinter):
     """C99 printer for the package's stable primitives; numbers print as double literals."""
 
-    def __init__(self, guarded: bool = False):
+    def __init__(self, guarded: bool = False, float32: bool = False):
         super().__init__({"strict": True, "allow_unknown_functions": False})
         self.guarded = guarded
+        self.float32 = float32  # results rounded to float32: cheaper tanh/sech (CPU only)
 
     def _print(self, expr, **kwargs):
         if isinstance(expr, sp.Expr) and expr.is_number and not expr.is_Integer:
@@ -146,7 +174,12 @@ class StableCPrinter(C99CodePrinter):
     def _print_softplus(self, e):
         return f"al_softplus({self._print(e.args[0])})"
 
+    def _print_tanh(self, e):
+        return f"al_tanh{'_f32' if self.float32 else ''}({self._print(e.args[0])})"
+
     def _print_sech(self, e):
+        if self.float32:
+            return f"al_sech_f32({self._print(e.args[0])})"
         # 1/cosh, as the NumPy target writes it
         return f"(1.0/cosh({self._print(e.args[0])}))"
 
@@ -160,6 +193,8 @@ class StableCPrinter(C99CodePrinter):
         return f"log1p({self._print(e.args[0])})"
 
     def _print_Pow(self, e):
+        if self.float32 and isinstance(e.base, sp.sech) and e.exp == 2:
+            return f"al_sech2_f32({self._print(e.base.args[0])})"
         if e.exp == 2:  # u*u, correctly rounded like numpy.square
             return f"al_sq({self._print(e.base)})"
         return super()._print_Pow(e)
@@ -225,6 +260,29 @@ def _print_checked(build):
 
 
 @functools.lru_cache(maxsize=512)
+def _forms(expr: sp.Expr, orders: tuple[int, ...]) -> tuple[sp.Expr, ...]:
+    from .codegen import _fold_numbers
+    from .rewrite import stable_derivative
+
+    return tuple(_fold_numbers(stable_derivative(expr, k)) for k in orders)
+
+
+@functools.lru_cache(maxsize=512)
+def fast_statements(expr: sp.Expr, orders: tuple[int, ...], float32: bool = False
+                    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The C statements of the fast forms of f⁽ⁿ⁾, n in ``orders``: declarations of the shared
+    subexpressions (``const double al_t0 = …;``) and one C expression per order, in ``x``.
+
+    The fast part of the CuPy kernel; with ``float32`` (results rounded to float32, CPU only)
+    tanh and sech are printed as the cheaper ``al_tanh_f32``/``al_sech2_f32`` (relative error
+    below 2⁻³⁵): the body of the native CPU loop (:mod:`activation_lab.numeric.native`).
+    """
+    printer = StableCPrinter(float32=float32)
+    lines, values = _print_checked(lambda: _statements(printer, list(_forms(expr, orders)), "al_t", "    "))
+    return tuple(lines), tuple(values)
+
+
+@functools.lru_cache(maxsize=512)
 def c_kernel(expr: sp.Expr, orders: tuple[int, ...] = (0, 1), in_dtype: str = "float64",
              out_dtype: str | None = None) -> CKernel:
     """The fused kernel computing f⁽ⁿ⁾(x) for each n in ``orders``.
@@ -240,17 +298,15 @@ def c_kernel(expr: sp.Expr, orders: tuple[int, ...] = (0, 1), in_dtype: str = "f
     import numpy as np
 
     from ..symbolic.parsing import X
-    from .codegen import _fold_numbers
     from .evaluate import limits, result_dtype
-    from .rewrite import stable_derivative
 
     if expr.free_symbols - {X}:
         raise KernelSourceError(f"expression has free symbols other than x: {sorted(map(str, expr.free_symbols - {X}))}")
     out_name = (np.dtype(out_dtype) if out_dtype else result_dtype(np.dtype(in_dtype))).name
     if out_name not in _C_TYPES:
         raise KernelSourceError(f"output dtype {out_name} is not supported; use float16, float32 or float64")
-    forms = [_fold_numbers(stable_derivative(expr, k)) for k in orders]
-    fast_lines, fast_values = _print_checked(lambda: _statements(StableCPrinter(), forms, "al_t", "    "))
+    forms = _forms(expr, orders)
+    fast_lines, fast_values = fast_statements(expr, orders)
     guarded = StableCPrinter(guarded=True)
     body = ["{", "const double x = (double)(x_in);"]
     body.append("double " + ", ".join(f"al_y{i}" for i in range(len(orders))) + ";")

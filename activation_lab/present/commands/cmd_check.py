@@ -94,6 +94,12 @@ def _status(text: str) -> None:
         sys.stderr.flush()
 
 
+def _engine() -> str:
+    from ...numeric.native import status
+
+    return f"float32 by {status()}; float16 by NumPy blocks in double; float64 in long double (numpy.longdouble)"
+
+
 def _sweep(acts, orders, dtypes, args, out: Path) -> int:
     from ...analysis.accuracy import accuracy, gradient_underflow, order_label
 
@@ -116,7 +122,7 @@ def _sweep(acts, orders, dtypes, args, out: Path) -> int:
     failed = [r for r in reports if not r.passed]
     if args.json:
         emit_json({"rows": [r.to_dict() for r in reports], "underflow": scan.to_dict(), "csv": str(csv_path),
-                   "passed": not failed})
+                   "engine": _engine(), "passed": not failed})
         return 1 if failed else 0
     rows = [(r.name, order_label(r.n), r.dtype, r.count, _fmt(r.max_ulp), _fmt(r.p99_ulp), _pct(r.within_half),
              _pct(r.within_1), _pct(r.within_2), repr(r.worst[0].x) if r.worst else "", r.n_failures,
@@ -124,6 +130,7 @@ def _sweep(acts, orders, dtypes, args, out: Path) -> int:
     print(table(rows, ("activation", "order", "dtype", "points", "max ULP", "p99 ULP", "<=0.5", "<=1", "<=2",
                        "worst x", "over target", "special", "signed 0", "target")))
     print("\ntarget: err <= 4*max(1, kappa) ULP for f and f', 16*max(1, kappa) for f''; kappa = |x g'(x)/g(x)|")
+    print(f"evaluated as large NumPy arrays are: {_engine()}")
     print(f"\ngradient underflow: most negative x where {order_label(scan.n)} is still nonzero")
     print(scan)
     for r in failed:
