@@ -26,6 +26,9 @@ def test_bench_json_has_every_row(capsys):
                 assert math.isclose(t["copy_ratio"], t["median_ns"] / rows[("", "numpy", "copy")]["median_ns"])
                 assert (t["speedup_vs_naive"] is None) == (backend == "numpy-naive")
     assert rows[("", "numpy", "copy")]["copy_ratio"] == 1.0
+    # page faults per call: a count from the OS (Linux here), never negative
+    assert all(isinstance(t["page_faults"], (int, float)) and t["page_faults"] >= 0 for t in data["timings"])
+    assert any(note.startswith("numpy backend: ") for note in data["notes"])  # which engine ran float32
 
 
 def test_bench_table(capsys):

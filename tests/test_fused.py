@@ -1,4 +1,6 @@
-"""The fused NumPy path: bit for bit the plain accurate path, whatever the blocks and threads."""
+"""The fused NumPy block program: bit for bit the plain accurate path, whatever the blocks and
+threads.  (float32 arrays take the native kernel by default; here it is switched off with
+``native=False`` where bits are compared: tests/test_native.py covers it.)"""
 
 from __future__ import annotations
 
@@ -43,19 +45,20 @@ def test_bit_for_bit_equal_to_accurate_path(name, plain):
     for dtype in ("float64", "float32", "float16"):
         x = _mixed_points(dtype, 3 * SMALL + 123)
         want = plain(act, x, (0, 1, 2))
-        got = evaluate_fused(act, x, (0, 1, 2), threads=2, block=SMALL)
+        got = evaluate_fused(act, x, (0, 1, 2), threads=2, block=SMALL, native=False)
         for k in range(3):
             bits = f"u{x.dtype.itemsize}"
             bad = np.flatnonzero(got[k].view(bits) != want[k].view(bits))
             assert _same_bits(got[k], want[k]), f"{name} f^({k}) {dtype} differs, e.g. at x = {x[bad[:3]]}"
 
 
-def test_blocks_and_threads_do_not_change_results():
+@pytest.mark.parametrize("native", [False, True])
+def test_blocks_and_threads_do_not_change_results(native):
     act = al.get("telu")
     x = _mixed_points("float32", 5 * SMALL)
-    reference = evaluate_fused(act, x, (0, 1), threads=1)
+    reference = evaluate_fused(act, x, (0, 1), threads=1, native=native)
     for threads, block in ((2, BLOCK), (3, 1000), (1, 7), (2, SMALL), (2, 2 * SMALL)):
-        got = evaluate_fused(act, x, (0, 1), threads=threads, block=block)
+        got = evaluate_fused(act, x, (0, 1), threads=threads, block=block, native=native)
         assert all(_same_bits(g, r) for g, r in zip(got, reference)), (threads, block)
 
 
@@ -84,12 +87,12 @@ def test_dtypes_shapes_and_layouts(plain):
     }
     for label, x in cases.items():
         want = plain(act, x, (0, 1))
-        got = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL)
+        got = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL, native=False)
         expected_dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
         for g, w in zip(got, want):
             assert g.shape == x.shape and g.dtype == expected_dtype, label
             assert _same_bits(np.ascontiguousarray(g), np.ascontiguousarray(w)), label
-    single = evaluate_fused(act, cases["float32 2-D"], 1)
+    single = evaluate_fused(act, cases["float32 2-D"], 1, native=False)
     assert isinstance(single, np.ndarray) and _same_bits(single, plain(act, cases["float32 2-D"], 1))
 
 
@@ -160,8 +163,8 @@ def test_unlowerable_code_falls_back_to_the_accurate_path(monkeypatch, plain):
     monkeypatch.setattr(fused, "fused_program", lambda expr, orders: None)
     x = _mixed_points("float32", SMALL)
     want = plain(act, x, (0, 1))
-    assert all(_same_bits(g, w) for g, w in zip(evaluate_fused(act, x, (0, 1)), want))
-    assert _same_bits(evaluate_fused(act, x, 1), want[1])
+    assert all(_same_bits(g, w) for g, w in zip(evaluate_fused(act, x, (0, 1), native=False), want))
+    assert _same_bits(evaluate_fused(act, x, 1, native=False), want[1])
 
 
 def test_works_in_a_forked_child_after_use_in_the_parent():

@@ -36,6 +36,9 @@ class Timing:
         median_ns, q25_ns, q75_ns: ns per element over the rounds (median and quartiles).
         copy_ratio: median / median of a plain copy of the same array, same backend, same run.
         speedup_vs_naive: naive NumPy's median / this median (numpy and cupy rows), else None.
+        page_faults: median minor page faults per call (the process's, where the OS reports them):
+            fresh output memory costs a fault per 4 KiB page, which at 10⁶ elements can cost
+            more than the arithmetic, depending on whether the allocator reuses memory.
     """
 
     activation: str
@@ -46,6 +49,7 @@ class Timing:
     q75_ns: float
     copy_ratio: float
     speedup_vs_naive: float | None = None
+    page_faults: float | None = None
 
     @property
     def spread_ns(self) -> float:
@@ -68,11 +72,12 @@ class Benchmark:
         out = []
         for t in self.timings:
             speed = f"{t.speedup_vs_naive:.2f}" if t.speedup_vs_naive is not None else ""
+            faults = f"{t.page_faults:.0f}" if t.page_faults is not None else ""
             out.append([t.activation or "-", t.backend, t.mode, f"{t.median_ns:.3f}", f"{t.spread_ns:.3f}",
-                        f"{t.copy_ratio:.2f}", speed])
+                        f"{t.copy_ratio:.2f}", speed, faults])
         return out
 
-    HEADER = ("activation", "backend", "mode", "ns/elem", "IQR", "x copy", "x faster than naive")
+    HEADER = ("activation", "backend", "mode", "ns/elem", "IQR", "x copy", "x faster than naive", "page faults")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -231,20 +236,44 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
                 tasks[(act.name, "numpy-naive", mode)] = lambda fn=fn: fn(x_host)
         tasks.update(_other_libraries(acts, x_host, notes))
 
+    if "numpy" in backends and dtype == "float32":
+        from ..numeric.native import status
+
+        notes.append(f"numpy backend: {status()}")
+    faults = _fault_counter()
     samples: dict[tuple[str, str, str], list[float]] = {key: [] for key in tasks}
+    fault_samples: dict[tuple[str, str, str], list[float]] = {key: [] for key in tasks}
     with np.errstate(all="ignore"):  # naive code overflows in its intermediates; that is its way
         for fn in tasks.values():
             fn()  # warm up: code generation, kernel compilation, jit, caches
         for _ in range(repeat):
             for key, fn in tasks.items():
+                before = faults()
                 start = time.perf_counter()
                 fn()
                 samples[key].append((time.perf_counter() - start) / n * 1e9)
+                fault_samples[key].append(faults() - before)
     return Benchmark(n=n, dtype=dtype, repeat=repeat, threads=workers(),
-                     timings=_summarise(samples, [a.name for a in acts]), notes=tuple(notes))
+                     timings=_summarise(samples, [a.name for a in acts],
+                                        fault_samples if faults is not _no_faults else None),
+                     notes=tuple(notes))
 
 
-def _summarise(samples: dict[tuple[str, str, str], list[float]], names: list[str]) -> tuple[Timing, ...]:
+def _no_faults() -> float:
+    return 0.0
+
+
+def _fault_counter() -> Callable[[], float]:
+    """The process's minor page faults so far, where the OS reports them (not on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return _no_faults
+    return lambda: float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+
+
+def _summarise(samples: dict[tuple[str, str, str], list[float]], names: list[str],
+               faults: dict[tuple[str, str, str], list[float]] | None = None) -> tuple[Timing, ...]:
     def quartiles(v: list[float]) -> tuple[float, float, float]:
         if len(v) < 2:
             return v[0], v[0], v[0]
@@ -258,7 +287,8 @@ def _summarise(samples: dict[tuple[str, str, str], list[float]], names: list[str
         copy = stats[("", copy_family[backend], "copy")][1]
         naive = stats.get((name, "numpy-naive", mode))
         speedup = naive[1] / med if naive and backend in ("numpy", "cupy") and mode != "copy" else None
-        out.append(Timing(name, backend, mode, med, q25, q75, med / copy, speedup))
+        page_faults = statistics.median(faults[(name, backend, mode)]) if faults else None
+        out.append(Timing(name, backend, mode, med, q25, q75, med / copy, speedup, page_faults))
     # copies first, then by activation (in the order asked), backend, mode
     rank = {name: i for i, name in enumerate(["", *names])}
     backend_rank = {b: i for i, b in enumerate(("numpy", "cupy", "numpy-naive", "torch", "jax"))}
