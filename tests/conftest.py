@@ -51,6 +51,24 @@ def mp_values(fn, xs, prec: int = 200) -> list:
         return [fn(mpmath.mpf(float(x))) for x in xs]
 
 
+def mp_telu(xs, prec: int = 200) -> tuple[list, list]:
+    """TeLU(x) = x·tanh(eˣ) and TeLU′(x) = tanh(eˣ) + x·eˣ·sech²(eˣ) at each x, with mpmath.
+
+    tanh and sech² come from q = e^{−2eˣ} (mpmath's cosh runs out of memory for huge eˣ);
+    beyond x = 50, q < e^{−10^21}: zero to far more than ``prec`` bits.
+    """
+    f, df = [], []
+    with mpmath.workprec(prec):
+        for x in xs:
+            v = mpmath.mpf(float(x))
+            e = mpmath.exp(v) if v < 50 else mpmath.mpf(0)
+            q = mpmath.exp(-2 * e) if v < 50 else mpmath.mpf(0)
+            tanh = -mpmath.expm1(-2 * e) / (1 + q) if v < 50 else mpmath.mpf(1)
+            f.append(v * tanh)
+            df.append(tanh + v * e * 4 * q / (1 + q) ** 2)
+    return f, df
+
+
 def mp_raw_namespace() -> dict:
     """Plain mpmath meanings of the package's primitives, written here independently."""
     return {

@@ -2,8 +2,8 @@
 
 Without a GPU the CuPy backend is run against a stand-in ``cupy`` module whose
 ``ElementwiseKernel`` compiles the kernel's C source with gcc: the parameter lists, the
-outputs and the device handling are the real backend's.  The tests marked ``cupy`` need
-CuPy and a CUDA GPU and are skipped, with the reason, without them.
+outputs and the device handling are the real backend's.  The tests on a real GPU are in
+``test_cupy.py``.
 """
 
 from __future__ import annotations
@@ -165,40 +165,3 @@ def test_cupy_backend_with_stand_in(name, tmp_path, monkeypatch):
         assert np.array_equal(xc.get().ravel(), x, equal_nan=True)
     assert len(cupy.kernels) == 2  # one fused kernel (f and f′ together) per dtype
     backends._cupy_kernel.cache_clear()
-
-
-# --- real CuPy on a GPU -------------------------------------------------------------------------
-
-def _real_cupy():
-    cupy = pytest.importorskip("cupy", reason="CuPy is not installed (pip install 'activation-lab[cuda]')")
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as err:  # CUDA driver missing or broken
-        pytest.skip(f"no usable CUDA GPU: {err}")
-    if count == 0:
-        pytest.skip("no CUDA GPU")
-    return cupy
-
-
-@pytest.mark.cupy
-@pytest.mark.parametrize("name", al.PAPER_GROUP)
-def test_cupy_on_gpu_matches_numpy_backend(name):
-    cupy = _real_cupy()
-    act = al.get(name)
-    for dtype in ("float32", "float64"):
-        x = points(dtype, 100_000)
-        xc = cupy.asarray(x)
-        got = act.evaluate(xc, n=(0, 1))
-        want = numpy_double(act, x, (0, 1, 2))
-        for k, g in enumerate(got):
-            assert isinstance(g, cupy.ndarray) and g.device == xc.device and g.dtype == xc.dtype
-            check(act, k, cupy.asnumpy(g), want[k], x, want[k + 1], f"{name} f^({k}) GPU {dtype}")
-
-
-@pytest.mark.cupy
-def test_cupy_on_gpu_keeps_the_input():
-    cupy = _real_cupy()
-    x = cupy.linspace(-10, 10, 10_001, dtype=cupy.float32)
-    kept = x.copy()
-    y = al.get("telu").evaluate(x, n=1)
-    assert bool((x == kept).all()) and y.dtype == cupy.float32

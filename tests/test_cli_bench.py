@@ -56,3 +56,14 @@ def test_bench_errors(capsys, monkeypatch):
         benchmark(["telu"], n=0)
     with pytest.raises(ActivationLabError, match="cannot be benchmarked"):
         benchmark(["telu"], n=10, backends=["torch"])
+
+
+def test_naive_rows_for_every_catalogue_activation():
+    """Every activation gets its naive NumPy rows (erf has no NumPy ufunc: SciPy's is used)."""
+    import activation_lab as al
+
+    result = benchmark(al.names(), n=64, repeat=1, backends=["numpy"])
+    naive = {t.activation for t in result.timings if t.backend == "numpy-naive"}
+    assert naive == set(al.names())
+    assert not any(" left out" in note for note in result.notes if note.startswith("numpy-naive"))
+

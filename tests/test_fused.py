@@ -4,7 +4,6 @@ threads.  (float32 arrays take the native kernel by default; here it is switched
 
 from __future__ import annotations
 
-import mpmath
 import numpy as np
 import pytest
 
@@ -13,7 +12,7 @@ from activation_lab.errors import ActivationLabError, UnsupportedDtypeError
 from activation_lab.numeric import backends, fused
 from activation_lab.numeric.fused import BLOCK, evaluate_fused, fused_program
 
-from .conftest import sweep_points
+from .conftest import mp_telu, sweep_points
 
 SMALL = 4096  # a block size for the tests: several blocks without large arrays
 
@@ -132,17 +131,7 @@ def test_telu_float32_fast_path_within_one_ulp_of_mpmath():
                         sweep_points("float32", 600, seed=4)])
     f, df = evaluate_fused(act, x, (0, 1))
     idx = np.random.default_rng(5).choice(x.size, 800, replace=False)
-    exact_f, exact_df = [], []
-    with mpmath.workprec(200):
-        for i in idx:
-            v = mpmath.mpf(float(x[i]))
-            # tanh and sech² from q = e^{−2e} (mpmath's cosh runs out of memory for huge e);
-            # beyond x = 50, q < e^{−10^21}: zero to far more than 200 bits
-            e = mpmath.exp(v) if v < 50 else mpmath.mpf(0)
-            q = mpmath.exp(-2 * e) if v < 50 else mpmath.mpf(0)
-            tanh = -mpmath.expm1(-2 * e) / (1 + q) if v < 50 else mpmath.mpf(1)
-            exact_f.append(v * tanh)
-            exact_df.append(tanh + v * e * 4 * q / (1 + q) ** 2)
+    exact_f, exact_df = mp_telu(x[idx])
     for got, exact in ((f[idx], exact_f), (df[idx], exact_df)):
         err = ulp_error(got, *split_exact(exact), dtype="float32")
         worst = int(np.argmax(err))

@@ -7,7 +7,8 @@ median and quartiles over the rounds are reported in ns per element.  Interleavi
 rounds spreads machine noise evenly over the tasks; the copy measured in the same rounds is
 the memory-bandwidth floor each time is compared with.  For comparison the same functions
 are timed as naive NumPy code (SymPy's ``lambdify`` of f and f′, computing in the input's
-dtype), and with PyTorch and JAX where those are installed.
+dtype), and with PyTorch (eager) and JAX (jit) where those are installed: on the CPU beside
+the numpy backend, on the GPU beside the cupy backend (each against its own copy).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Timing", "Benchmark", "benchmark", "MODES"]
+__all__ = ["Timing", "Benchmark", "benchmark", "MODES", "BACKEND_ORDER"]
 
 MODES = ("forward", "derivative", "fused")
+#: the rows' backends, in table order: ours, naive NumPy, then PyTorch and JAX on CPU and GPU
+BACKEND_ORDER = ("numpy", "cupy", "numpy-naive", "torch", "jax", "torch-cuda", "jax-gpu")
 _ORDERS = {"forward": 0, "derivative": 1, "fused": (0, 1)}
 
 
@@ -31,11 +34,13 @@ class Timing:
 
     Attributes:
         activation: activation name ("" for the copy).
-        backend: ``numpy``, ``cupy``, ``numpy-naive``, ``torch``, ``jax``.
+        backend: ``numpy``, ``cupy`` (ours), ``numpy-naive``, ``torch``, ``jax`` (CPU),
+            ``torch-cuda``, ``jax-gpu`` (GPU); see :data:`BACKEND_ORDER`.
         mode: ``forward`` (f), ``derivative`` (f′), ``fused`` (f and f′ in one call) or ``copy``.
         median_ns, q25_ns, q75_ns: ns per element over the rounds (median and quartiles).
         copy_ratio: median / median of a plain copy of the same array, same backend, same run.
-        speedup_vs_naive: naive NumPy's median / this median (numpy and cupy rows), else None.
+        speedup_vs_naive: naive NumPy's median / this median (numpy and cupy rows, where naive NumPy
+            was timed), else None.
         page_faults: median minor page faults per call (the process's, where the OS reports them):
             fresh output memory costs a fault per 4 KiB page, which at 10⁶ elements can cost
             more than the arithmetic, depending on whether the allocator reuses memory.
@@ -97,78 +102,130 @@ class Benchmark:
         return "\n".join(lines)
 
 
-def _naive_namespace() -> dict[str, Any]:
-    """NumPy/SciPy meanings of the package's primitives, for SymPy's lambdify."""
-    import numpy as np
-    from scipy import special
-
-    return {"sigmoid": special.expit, "softplus": lambda u: np.logaddexp(0, u), "erfc": special.erfc,
-            "expm1": np.expm1, "log1p": np.log1p}
-
-
 def _lambdified(act: Any, module: str, namespace: dict[str, Any]) -> dict[str, Callable[[Any], Any]]:
-    """lambdify(f), lambdify(f′) and lambdify([f, f′]): no stable forms, no shared subexpressions."""
+    """lambdify(f), lambdify(f′) and lambdify([f, f′]): no stable forms, no shared subexpressions.
+
+    Constants such as √2 are folded to floats first (``torch.sqrt(2)`` is an error), and the
+    printer is not strict, so a function without a printer of its own (erfc for PyTorch) is
+    printed by name and taken from ``namespace``.
+    """
     import sympy as sp
 
+    from ..numeric.codegen import _fold_numbers
     from ..symbolic.parsing import X
 
-    f, df = act.expr, sp.diff(act.expr, X)
-    return {"forward": sp.lambdify(X, f, [namespace, module]),
-            "derivative": sp.lambdify(X, df, [namespace, module]),
-            "fused": sp.lambdify(X, [f, df], [namespace, module])}
+    printer = None
+    if module == "torch":
+        from sympy.printing.pytorch import TorchPrinter
+
+        printer = TorchPrinter({"strict": False})
+    f = _fold_numbers(act.expr)
+    df = _fold_numbers(sp.diff(act.expr, X))
+    modules = [namespace, module]
+    return {"forward": sp.lambdify(X, f, modules, printer=printer),
+            "derivative": sp.lambdify(X, df, modules, printer=printer),
+            "fused": sp.lambdify(X, [f, df], modules, printer=printer)}
 
 
-def _other_libraries(acts: Sequence[Any], x_host: Any, notes: list[str]) -> dict[tuple[str, str, str], Callable]:
-    """PyTorch (eager) and JAX (jit) timings of the lambdified f and f′, where installed.
+class _NoDevice(Exception):
+    """The library is installed but has no device of the kind asked for (no rows, no note)."""
 
-    Each library's tasks are built and run once here; a library that fails on any of them
-    (a function it lacks, a printer SymPy lacks) is left out with a note saying why.
+
+@dataclass(frozen=True)
+class _Library:
+    """How to time lambdified functions in another array library on one device."""
+
+    label: str                              # the rows' backend name
+    module: str                             # lambdify's module name
+    namespace: dict[str, Any]               # meanings of the package's primitives
+    run: Callable[[Callable], Callable]     # a lambdified function -> a task running it to completion
+    copy: Callable[[], Any] | None          # a plain copy of the input, to completion (None: NumPy's)
+    note: str
+
+
+def _other_libraries(acts: Sequence[Any], x_host: Any, notes: list[str], cpu: bool, gpu: bool
+                     ) -> dict[tuple[str, str, str], Callable]:
+    """Timings of the lambdified f and f′ in other libraries: naive NumPy, PyTorch (eager) and
+    JAX (jit) on the CPU (rows ``numpy-naive``, ``torch``, ``jax``) when ``cpu``, PyTorch and JAX
+    on the GPU (``torch-cuda``, ``jax-gpu``) when ``gpu``; PyTorch and JAX where installed.
+
+    Each task is built and run once here; an activation that fails in a library (a function
+    it lacks) is left out of that library's rows with a note saying why.
     """
     tasks: dict[tuple[str, str, str], Callable] = {}
-    for library in ("torch", "jax"):
+    wanted = [(label, device, make) for label, device, make in (
+        ("numpy-naive", "cpu", _naive), ("torch", "cpu", _torch), ("jax", "cpu", _jax),
+        ("torch-cuda", "cuda", _torch), ("jax-gpu", "gpu", _jax))
+        if (cpu if device == "cpu" else gpu)]
+    for label, device, make in wanted:
         try:
-            built = _torch_tasks(acts, x_host) if library == "torch" else _jax_tasks(acts, x_host)
-        except ImportError:
+            lib = make(x_host, label, device)
+        except (ImportError, _NoDevice):
             continue
         except Exception as err:  # noqa: BLE001 - reported, and the other rows are still timed
-            notes.append(f"{library} rows left out: {type(err).__name__}: {err}")
+            notes.append(f"{label} rows left out: {type(err).__name__}: {err}")
             continue
-        note, library_tasks = built
-        tasks.update(library_tasks)
-        notes.append(note)
+        if lib.copy is not None:
+            lib.copy()
+            tasks[("", label, "copy")] = lib.copy
+        for act in acts:
+            try:
+                built = {mode: lib.run(fn) for mode, fn in _lambdified(act, lib.module, lib.namespace).items()}
+                for task in built.values():
+                    task()  # compiles (jit) and checks that it runs
+            except Exception as err:  # noqa: BLE001 - reported, and the other rows are still timed
+                first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+                notes.append(f"{label}: {act.name} left out ({type(err).__name__}: {first[:160]})")
+                continue
+            tasks.update({(act.name, label, mode): task for mode, task in built.items()})
+        notes.append(lib.note)
     return tasks
 
 
-def _torch_tasks(acts: Sequence[Any], x_host: Any) -> tuple[str, dict[tuple[str, str, str], Callable]]:
+def _naive(x_host: Any, label: str, device: str) -> _Library:
+    """Naive NumPy: SciPy's meanings of the package's primitives, computing in x's dtype."""
+    import numpy as np
+    from scipy import special
+
+    ns = {"sigmoid": special.expit, "softplus": lambda u: np.logaddexp(0, u), "erf": special.erf,
+          "erfc": special.erfc, "expm1": np.expm1, "log1p": np.log1p}
+    return _Library(label, "numpy", ns, run=lambda fn: (lambda: fn(x_host)), copy=None,
+                    note="numpy-naive: SymPy's lambdify of f and f' with NumPy/SciPy, one thread")
+
+
+def _torch(x_host: Any, label: str, device: str) -> _Library:
     import torch
 
-    xt = torch.from_numpy(x_host.copy())
-    ns = {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erfc": torch.special.erfc,
-          "expm1": torch.expm1, "log1p": torch.log1p}
-    tasks: dict[tuple[str, str, str], Callable] = {("", "torch", "copy"): xt.clone}
-    for act in acts:
-        for mode, fn in _lambdified(act, "torch", ns).items():
-            tasks[(act.name, "torch", mode)] = lambda fn=fn: fn(xt)
-    for fn in tasks.values():
-        fn()
-    return f"torch {torch.__version__}: eager, lambdified f and f', {torch.get_num_threads()} threads", tasks
+    if device == "cuda" and not torch.cuda.is_available():
+        raise _NoDevice
+    xt = torch.from_numpy(x_host.copy()).to(device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    ns = {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erf": torch.special.erf,
+          "erfc": torch.special.erfc, "expm1": torch.expm1, "log1p": torch.log1p}
+    where = f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name(xt.device)
+    return _Library(label, "torch", ns, run=lambda fn: (lambda: (fn(xt), sync())), copy=lambda: (xt.clone(), sync()),
+                    note=f"{label}: torch {torch.__version__}, eager, lambdified f and f', {where}")
 
 
-def _jax_tasks(acts: Sequence[Any], x_host: Any) -> tuple[str, dict[tuple[str, str, str], Callable]]:
+def _jax(x_host: Any, label: str, device: str) -> _Library:
+    import os
+
+    # JAX takes 75 % of a GPU's memory at its first use unless told otherwise: leave it to CuPy
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     import jax
     import jax.numpy as jnp
 
-    xj = jnp.asarray(x_host)
-    ns = {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erfc": jax.scipy.special.erfc,
-          "expm1": jnp.expm1, "log1p": jnp.log1p}
+    try:
+        target = jax.devices(device)[0]
+    except RuntimeError:  # no such platform here
+        raise _NoDevice from None
+    xj = jax.device_put(x_host, target)
+    ns = {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erf": jax.scipy.special.erf,
+          "erfc": jax.scipy.special.erfc, "expm1": jnp.expm1, "log1p": jnp.log1p}
     copy = jax.jit(lambda v: v + 0)
-    tasks: dict[tuple[str, str, str], Callable] = {("", "jax", "copy"): lambda: copy(xj).block_until_ready()}
-    for act in acts:
-        for mode, fn in _lambdified(act, "jax", ns).items():
-            tasks[(act.name, "jax", mode)] = lambda j=jax.jit(fn): jax.block_until_ready(j(xj))
-    for fn in tasks.values():
-        fn()
-    return f"jax {jax.__version__}: jit of lambdified f and f'", tasks
+    return _Library(label, "jax", ns, run=lambda fn: (lambda j=jax.jit(fn): jax.block_until_ready(j(xj))),
+                    copy=lambda: copy(xj).block_until_ready(),
+                    note=f"{label}: jax {jax.__version__}, jit of lambdified f and f', on {target.device_kind}")
 
 
 def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: Sequence[str] = ("numpy",),
@@ -182,7 +239,9 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
         repeat: interleaved rounds; medians and quartiles are taken over them.
         dtype: float16, float32 or float64.
         seed: of the N(0, 1) input.
-        others: include naive NumPy, and PyTorch/JAX where installed.
+        others: include the same functions in other libraries: with the numpy backend naive
+            NumPy, and PyTorch/JAX on the CPU; with the cupy backend PyTorch/JAX on the GPU
+            (each where installed).
     Returns:
         a :class:`Benchmark`; times in ns per element, ratios to a copy of the same array.
     """
@@ -227,14 +286,11 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
         for act in acts:
             for mode in MODES:
                 tasks[(act.name, "cupy", mode)] = on_gpu(lambda a=act, o=_ORDERS[mode]: a.evaluate(x_dev, n=o))
-        notes.append(f"cupy {cupy.__version__} on {cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
+        gpu = cupy.cuda.runtime.getDeviceProperties(x_dev.device.id)["name"]
+        notes.append(f"cupy {cupy.__version__} on {gpu.decode() if isinstance(gpu, bytes) else gpu}")
     if others:
-        ns = _naive_namespace()
-        tasks.setdefault(("", "numpy", "copy"), x_host.copy)
-        for act in acts:
-            for mode, fn in _lambdified(act, "numpy", ns).items():
-                tasks[(act.name, "numpy-naive", mode)] = lambda fn=fn: fn(x_host)
-        tasks.update(_other_libraries(acts, x_host, notes))
+        with np.errstate(all="ignore"):  # naive code overflows in its intermediates; that is its way
+            tasks.update(_other_libraries(acts, x_host, notes, cpu="numpy" in backends, gpu="cupy" in backends))
 
     if "numpy" in backends and dtype == "float32":
         from ..numeric.native import status
@@ -281,7 +337,8 @@ def _summarise(samples: dict[tuple[str, str, str], list[float]], names: list[str
         return q[0], statistics.median(v), q[2]
 
     stats = {key: quartiles(v) for key, v in samples.items()}
-    copy_family = {"numpy": "numpy", "numpy-naive": "numpy", "cupy": "cupy", "torch": "torch", "jax": "jax"}
+    copy_family = {backend: backend for (_, backend, _) in stats}
+    copy_family["numpy-naive"] = "numpy"
     out = []
     for (name, backend, mode), (q25, med, q75) in stats.items():
         copy = stats[("", copy_family[backend], "copy")][1]
@@ -291,6 +348,6 @@ def _summarise(samples: dict[tuple[str, str, str], list[float]], names: list[str
         out.append(Timing(name, backend, mode, med, q25, q75, med / copy, speedup, page_faults))
     # copies first, then by activation (in the order asked), backend, mode
     rank = {name: i for i, name in enumerate(["", *names])}
-    backend_rank = {b: i for i, b in enumerate(("numpy", "cupy", "numpy-naive", "torch", "jax"))}
+    backend_rank = {b: i for i, b in enumerate(BACKEND_ORDER)}
     mode_rank = {m: i for i, m in enumerate(("copy", *MODES))}
     return tuple(sorted(out, key=lambda t: (rank[t.activation], backend_rank[t.backend], mode_rank[t.mode])))

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The GPU checks of the CuPy backend, for a machine with CUDA, CuPy and the core packages
+# (no install needed: the package is run from this checkout).  Writes to ${OUT:-gpu-results}/:
+#   env.txt            GPU, driver, library versions
+#   pytest-cupy.txt    the tests marked `cupy` (tests/test_cupy.py): every catalogue activation
+#                      on the GPU against the NumPy backend, every float16, limits, shapes, devices
+#   bench-1e6.*        the paper's experiment (10^6 float32 from N(0, 1)): numpy and cupy
+#                      backends, naive NumPy, PyTorch/JAX on CPU and GPU where installed
+#   bench-1e8.*        the same on the GPU alone at 10^8 elements (a copy then runs at memory speed)
+# Usage: bash benchmarks/gpu_check.sh   (PYTHON=python3.12 to choose the interpreter)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-gpu-results}"
+mkdir -p "$out"
+py="${PYTHON:-python3}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+status=0
+
+{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  "$py" -c "import sys, numpy, scipy, sympy, cupy; print(sys.version.split()[0], 'numpy', numpy.__version__, \
+'scipy', scipy.__version__, 'sympy', sympy.__version__, 'cupy', cupy.__version__, 'CUDA runtime', \
+cupy.cuda.runtime.runtimeGetVersion())"
+  echo "cpus: $(nproc)"; gcc --version 2>/dev/null | head -1; } 2>&1 | tee "$out/env.txt"
+
+"$py" -m pytest tests/test_cupy.py -m cupy -n "${WORKERS:-8}" 2>&1 | tee "$out/pytest-cupy.txt" || status=1
+
+bench() {  # name, then benchmark() keyword arguments
+  local name="$1"; shift
+  "$py" - "$out/$name" "$@" <<'PY' 2>&1 | tee "$out/$name.txt" || status=1
+import ast, json, sys
+from activation_lab.analysis.benchmark import benchmark
+kwargs = {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in sys.argv[2:])}
+result = benchmark(**kwargs)
+print(result)
+with open(sys.argv[1] + ".json", "w") as f:
+    json.dump(result.to_dict(), f, indent=1)
+PY
+}
+bench bench-1e6 n=1_000_000 backends="('numpy','cupy')" repeat=30
+bench bench-1e8 n=100_000_000 backends="('cupy',)" repeat=20
+exit $status
