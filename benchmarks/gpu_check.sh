@@ -2,8 +2,8 @@
 # The GPU checks of the CuPy backend, for a machine with CUDA, CuPy and the core packages
 # (no install needed: the package is run from this checkout).  Writes to ${OUT:-gpu-results}/:
 #   env.txt            GPU, driver, library versions
-#   pytest-cupy.txt    the tests marked `cupy` (tests/test_cupy.py): every catalogue activation
-#                      on the GPU against the NumPy backend, every float16, limits, shapes, devices
+#   pytest-cupy.txt    tests/test_cupy.py (every catalogue activation on the GPU against the NumPy
+#                      backend, every float16, limits, shapes, devices) and tests/test_nvrtc.py
 #   bench-1e6.*        the paper's experiment (10^6 float32 from N(0, 1)): numpy and cupy
 #                      backends, naive NumPy, PyTorch/JAX on CPU and GPU where installed
 #   bench-1e8.*        the same on the GPU alone at 10^8 elements (a copy then runs at memory speed)
@@ -22,7 +22,7 @@ status=0
 cupy.cuda.runtime.runtimeGetVersion())"
   echo "cpus: $(nproc)"; gcc --version 2>/dev/null | head -1; } 2>&1 | tee "$out/env.txt"
 
-"$py" -m pytest tests/test_cupy.py -m cupy -n "${WORKERS:-8}" 2>&1 | tee "$out/pytest-cupy.txt" || status=1
+"$py" -m pytest tests/test_cupy.py tests/test_nvrtc.py -n "${WORKERS:-8}" 2>&1 | tee "$out/pytest-cupy.txt" || status=1
 
 bench() {  # name, then benchmark() keyword arguments
   local name="$1"; shift
