@@ -109,6 +109,11 @@ class _Device:
     def __exit__(self, *exc):
         return False
 
+    def __eq__(self, other):  # one GPU: every array is on it (cupy.cuda.Device compares ids)
+        return isinstance(other, _Device)
+
+    __hash__ = object.__hash__
+
 
 class _FakeCuPyArray:
     """A device array: shape, dtype, device; data reachable only through the stand-in kernels."""
@@ -142,6 +147,7 @@ def _fake_cupy(tmp_path) -> types.ModuleType:
 
     module.empty = empty
     module.ElementwiseKernel = ElementwiseKernel
+    module.may_share_memory = lambda a, b: np.may_share_memory(a._data, b._data)
     return module
 
 
@@ -163,5 +169,12 @@ def test_cupy_backend_with_stand_in(name, tmp_path, monkeypatch):
         for k, g in enumerate((f, df)):
             check(act, k, g.get().ravel(), want[k], x, want[k + 1], f"{name} f^({k}) cupy {dtype}")
         assert np.array_equal(xc.get().ravel(), x, equal_nan=True)
+        # out=: the same kernel writes into the caller's device arrays
+        outs = (cupy.empty(xc.shape, x.dtype), cupy.empty(xc.shape, x.dtype))
+        got = act.evaluate(xc, n=(0, 1), out=outs)
+        assert got[0] is outs[0] and got[1] is outs[1]
+        assert all(np.array_equal(g.get(), w.get(), equal_nan=True) for g, w in zip(got, (f, df)))
+        with pytest.raises(ActivationLabError, match="shares memory with the input"):
+            act.evaluate(xc, n=0, out=xc)
     assert len(cupy.kernels) == 2  # one fused kernel (f and f′ together) per dtype
     backends._cupy_kernel.cache_clear()

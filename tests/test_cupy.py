@@ -107,6 +107,19 @@ def test_gpu_shapes_strides_and_dtypes(cupy):
     assert isinstance(single, tuple) and len(single) == 1
 
 
+def test_gpu_out_arrays(cupy):
+    act = al.get("mish")
+    x = cupy.linspace(-20, 20, 100_001, dtype=cupy.float32)
+    f, df = act.evaluate(x, n=(0, 1))
+    outs = (cupy.empty_like(x), cupy.empty_like(x))
+    got = act.evaluate(x, n=(0, 1), out=outs)
+    assert got[0] is outs[0] and got[1] is outs[1]
+    assert bool((got[0] == f).all()) and bool((got[1] == df).all())
+    strided = cupy.empty((x.size, 2), dtype=cupy.float32)
+    act.evaluate(x, n=(0, 1), out=(strided[:, 0], strided[:, 1]))
+    assert bool((strided[:, 0] == f).all()) and bool((strided[:, 1] == df).all())
+
+
 def test_gpu_results_stay_on_the_input_device(cupy):
     count = cupy.cuda.runtime.getDeviceCount()
     device = count - 1  # the last GPU: on a machine with several, not the default one

@@ -21,9 +21,12 @@ import functools
 import sys
 from typing import Any
 
-from ..errors import ActivationLabError
+from ..errors import ActivationLabError, UnsupportedDtypeError
+from ..symbolic.activation import _check_order
+from .evaluate import result_dtype
 
 __all__ = ["Backend", "BackendUnavailableError", "backend_for", "get_backend", "backend_names", "dispatch", "request",
+           "check_out",
            "FUSED_MIN_SIZE"]
 
 #: NumPy arrays at least this large go through the fused path (smaller ones: the plain path)
@@ -36,16 +39,59 @@ class BackendUnavailableError(ActivationLabError, ImportError):
 
 def request(dtype: Any, n: int | tuple[int, ...] | list[int]) -> tuple[tuple[int, ...], Any]:
     """(orders, result dtype) for an input dtype (NumPy-like) and ``n``; clear errors if invalid."""
-    from ..errors import UnsupportedDtypeError
-    from ..symbolic.activation import _check_order
-    from .evaluate import result_dtype
-
     orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
     for k in orders:
         _check_order(k)
     if dtype.kind not in "fbiu":
         raise UnsupportedDtypeError(dtype)
     return orders, result_dtype(dtype)
+
+
+def check_out(out: Any, n: int | tuple[int, ...] | list[int], x: Any, dtype: Any) -> tuple[Any, ...]:
+    """The ``out`` arrays, one per order, checked against input ``x`` and the result ``dtype``.
+
+    ``out`` is one array for a single order ``n`` and a tuple or list of arrays (one per order)
+    for a tuple of orders; each of x's array type, shape and the result dtype, writeable, and
+    sharing no memory with x (the input is never written).
+    """
+    several = isinstance(n, (tuple, list))
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    count = len(n) if several else 1
+    if len(outs) != count:
+        raise ActivationLabError(f"out= needs {count} array{'s' if count > 1 else ''} (one per derivative order "
+                                 f"in n={n!r}), got {len(outs)}")
+    for o in outs:
+        if type(o) is not type(x):
+            raise ActivationLabError(f"out= arrays must be of the input's type {type(x).__name__}, "
+                                     f"got {type(o).__name__}")
+        if tuple(o.shape) != tuple(x.shape) or o.dtype != dtype:
+            raise ActivationLabError(f"out= array has shape {tuple(o.shape)} and dtype {o.dtype}; this call needs "
+                                     f"shape {tuple(x.shape)} and dtype {dtype} (x.shape, and the result dtype)")
+        flags = getattr(o, "flags", None)
+        if flags is not None and not flags.writeable:
+            raise ActivationLabError("out= array is read-only")
+        if _overlaps(o, x):
+            raise ActivationLabError("out= array shares memory with the input x; the input is never written: "
+                                     "pass separate output arrays")
+    if len({id(o) for o in outs}) != len(outs) or any(_overlaps(a, b) for i, a in enumerate(outs) for b in outs[i + 1:]):
+        raise ActivationLabError("out= arrays share memory with each other; pass one separate array per order")
+    return outs
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    """Whether two arrays (NumPy, or CuPy: same device memory range) may share memory."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(a, numpy.ndarray) and isinstance(b, numpy.ndarray):
+        if not numpy.may_share_memory(a, b):  # disjoint address ranges: the common case, O(1)
+            return False
+        try:  # interleaved views (the columns of one array) share a range but no element
+            return bool(numpy.shares_memory(a, b, max_work=1 << 16))
+        except numpy.exceptions.TooHardError:
+            return True
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and isinstance(a, cupy.ndarray) and isinstance(b, cupy.ndarray):
+        return bool(cupy.may_share_memory(a, b))
+    return False
 
 
 class Backend:
@@ -60,7 +106,8 @@ class Backend:
         """Whether the library can be used here (imported lazily)."""
         return True
 
-    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int]) -> Any:
+    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int], out: Any = None) -> Any:
+        """f⁽ⁿ⁾(x) as arrays of x's library on x's device (into ``out`` if given)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -74,10 +121,10 @@ class NumPyBackend(Backend):
         numpy = sys.modules.get("numpy")
         return numpy is not None and isinstance(x, (numpy.ndarray, numpy.generic))
 
-    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int]) -> Any:
+    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int], out: Any = None) -> Any:
         from .fused import evaluate_fused
 
-        return evaluate_fused(act, x, n)
+        return evaluate_fused(act, x, n, out=out)
 
 
 class CuPyBackend(Backend):
@@ -103,12 +150,17 @@ class CuPyBackend(Backend):
         except Exception:  # no driver, no device: CuPy raises its own CUDA errors
             return False
 
-    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int]) -> Any:
+    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int], out: Any = None) -> Any:
         cupy = self.module()
         orders, out_dtype = request(x.dtype, n)
         kernel = _cupy_kernel(cupy, act.expr, orders, x.dtype.name, out_dtype.name)
         with x.device:  # outputs on the input's GPU; nothing goes through the host
-            outs = [cupy.empty(x.shape, dtype=out_dtype) for _ in orders]
+            if out is None:
+                outs = [cupy.empty(x.shape, dtype=out_dtype) for _ in orders]
+            else:
+                outs = list(check_out(out, n, x, out_dtype))
+                if any(o.device != x.device for o in outs):
+                    raise ActivationLabError("out= arrays must be on the input's GPU")
             kernel(x, *outs)
         return tuple(outs) if isinstance(n, (tuple, list)) else outs[0]
 
@@ -130,9 +182,12 @@ class ArrayAPIBackend(Backend):
     def is_mine(self, x: Any) -> bool:
         return hasattr(x, "__array_namespace__")
 
-    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int]) -> Any:
+    def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int], out: Any = None) -> Any:
         from .array_api import evaluate_array_api
 
+        if out is not None:  # the standard has no in-place output arguments
+            raise ActivationLabError(f"out= is supported for NumPy and CuPy arrays, not for {type(x).__name__}; "
+                                     "leave it out and use the returned arrays")
         return evaluate_array_api(act, x, n)
 
 
@@ -163,7 +218,7 @@ def backend_for(x: Any) -> Backend | None:
     return None
 
 
-def dispatch(act: Any, x: Any, n: int | tuple[int, ...] | list[int]) -> Any:
+def dispatch(act: Any, x: Any, n: int | tuple[int, ...] | list[int], out: Any = None) -> Any:
     """f⁽ⁿ⁾(x) by the backend of ``x``, or ``NotImplemented`` where the plain NumPy path applies
     (numbers, lists, NumPy scalars and subclasses, NumPy arrays smaller than :data:`FUSED_MIN_SIZE`)."""
     b = backend_for(x)
@@ -171,4 +226,4 @@ def dispatch(act: Any, x: Any, n: int | tuple[int, ...] | list[int]) -> Any:
         return NotImplemented
     if isinstance(b, NumPyBackend) and (type(x) is not sys.modules["numpy"].ndarray or x.size < FUSED_MIN_SIZE):
         return NotImplemented
-    return b.evaluate(act, x, n)
+    return b.evaluate(act, x, n, out)

@@ -28,9 +28,13 @@ SUPPORTED_DTYPES = ("float16", "float32", "float64")
 
 def result_dtype(dtype: np.dtype) -> np.dtype:
     """The floating dtype returned for an input dtype (integers and bool give float64)."""
-    dtype = np.dtype(dtype)
+    return _result_dtype(np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=64)
+def _result_dtype(dtype: np.dtype) -> np.dtype:
     if dtype.kind == "f" and dtype.name in SUPPORTED_DTYPES:
-        return dtype
+        return np.dtype(dtype.name)  # native byte order
     if dtype.kind in "biu":
         return np.dtype(np.float64)
     raise UnsupportedDtypeError(dtype)
@@ -152,7 +156,7 @@ def _evaluate_order(expr: sp.Expr, n: int, x64: np.ndarray, work: str = "float64
     return y
 
 
-def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0) -> Any:
+def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: Any = None) -> Any:
     """f⁽ⁿ⁾(x) for an Activation; see :meth:`activation_lab.Activation.evaluate`."""
     from ..symbolic.activation import _check_order
 
@@ -160,15 +164,21 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0) -> Any:
     for k in orders:
         _check_order(k)
     # backend by array type (issue 6): fused NumPy blocks (same bits), CuPy kernels, array-API namespaces
-    from .backends import dispatch
+    from .backends import check_out, dispatch
 
-    routed = dispatch(act, x, n)
+    routed = dispatch(act, x, n, out)
     if routed is not NotImplemented:
         return routed
     arr, scalar = _as_array(x)
     if arr.dtype.kind not in "fbiu":
         raise UnsupportedDtypeError(arr.dtype)
     dtype = result_dtype(arr.dtype)
+    if out is not None:
+        outs = check_out(out, n, arr, dtype)
+        results = evaluate(act, arr, orders)
+        for o, y in zip(outs, results):
+            np.copyto(o, y)
+        return tuple(outs) if isinstance(n, (tuple, list)) else outs[0]
     with np.errstate(invalid="ignore"):  # a signalling nan in float32 warns on the cast
         x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
     results = []

@@ -40,11 +40,22 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-__all__ = ["BLOCK", "FusedProgram", "fused_program", "evaluate_fused", "workers"]
+from ..errors import ActivationLabError
+from .backends import check_out, request
+from .evaluate import WORK_DTYPE
+from .native import native_kernel
+
+__all__ = ["BLOCK", "PARALLEL_MIN", "FusedProgram", "fused_program", "evaluate_fused", "workers"]
 
 #: elements per block: float64 buffers of 512 KiB; fewer, longer ufunc calls leave the GIL free
 #: more of the time (measured here: 2 threads 1.5× faster than with 16384, 1.1× than with 32768)
 BLOCK = 65536
+
+#: arrays of at least this many elements are spread over threads by default; below it, waking
+#: the workers and their contention for fresh output pages (a page fault per 4 KiB) cost more
+#: than the second core gains (measured here: one thread faster for TeLU and ReLU up to 2^18
+#: elements, even at 2^19, two faster for GELU from 2^19 and for all from 10^6)
+PARALLEL_MIN = 8 * BLOCK
 
 _BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
            ast.BitAnd: np.bitwise_and, ast.BitOr: np.bitwise_or}
@@ -313,6 +324,12 @@ def _as_bits(v: Any) -> np.ndarray:
     return np.asarray(v, dtype=np.float64).view(np.uint64)
 
 
+@functools.lru_cache(maxsize=16)
+def _work(dtype: np.dtype) -> str:
+    """The dtype the accurate path computes in for results of ``dtype``."""
+    return WORK_DTYPE[dtype.name]
+
+
 def workers() -> int:
     """Threads used: the cores this process may run on."""
     try:
@@ -422,7 +439,7 @@ def _outputs(size: int, dtype: np.dtype, count: int) -> list[np.ndarray]:
 
 
 def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int] = (0, 1),
-                   threads: int | None = None, block: int = BLOCK, native: bool = True) -> Any:
+                   threads: int | None = None, block: int = BLOCK, native: bool = True, out: Any = None) -> Any:
     """f⁽ⁿ⁾(x) on a NumPy array, in blocks on all cores.
 
     float32 arrays run the native kernel where one can be built
@@ -435,42 +452,52 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
         act: an Activation.
         x: a NumPy array of floats, integers or bools (never modified).
         n: one order, or a tuple/list of orders computed together (e.g. ``(0, 1)``).
-        threads: worker threads (default: one per core; 1 runs in the calling thread).
+        threads: worker threads (default: one per core for arrays of at least
+            :data:`PARALLEL_MIN` elements, else 1; 1 runs in the calling thread).
         block: elements per block (tuning only).
         native: use the native kernel for float32 where available (False: the block program).
+        out: arrays to write the results into (one per order, as for ``n``; see
+            :func:`activation_lab.numeric.backends.check_out`): no new memory is taken.
     Returns:
-        an array of x's shape (float16/32/64; float64 for integers and bools), or a tuple of them.
+        an array of x's shape (float16/32/64; float64 for integers and bools), or a tuple of them
+        (``out`` itself when given).
     """
-    from ..errors import ActivationLabError
-    from .backends import request
-
     if not isinstance(x, np.ndarray):
         raise ActivationLabError(f"the fused NumPy path takes a NumPy array, got {type(x).__name__}; "
                                  "use Activation.evaluate for numbers, lists and other array types")
     orders, dtype = request(x.dtype, n)
-    # float64 inputs are computed in long double by the accurate path (see evaluate.WORK_DTYPE);
-    # the block program computes in float64, which is what float16/32 inputs use
-    from .evaluate import WORK_DTYPE
-
+    given = check_out(out, n, x, dtype) if out is not None else None
+    if given is not None and not all(o.flags.c_contiguous for o in given):
+        # strided outputs: computed into new arrays, then copied into place
+        results = evaluate_fused(act, x, orders, threads, block, native)
+        for o, y in zip(given, results):
+            np.copyto(o, y)
+        return given if isinstance(n, (tuple, list)) else given[0]
     flat = x.reshape(-1)  # a view when contiguous, else a copy; never written
     kernel = None
     if native and flat.dtype == np.float32 and flat.flags.aligned and flat.dtype.isnative:
-        from .native import native_kernel
-
         kernel = native_kernel(act.expr, orders)
-    program = fused_program(act.expr, orders) if kernel is None and WORK_DTYPE[dtype.name] == "float64" else None
+    # float64 inputs are computed in long double by the accurate path (see evaluate.WORK_DTYPE);
+    # the block program computes in float64, which is what float16/32 inputs use
+    program = fused_program(act.expr, orders) if kernel is None and _work(dtype) == "float64" else None
     if kernel is None and program is None:  # the whole array through the accurate path, order by order
         from .evaluate import _evaluate_order, signed_zeros
 
         with np.errstate(all="ignore"):
             x64 = flat.astype(np.float64)
-            plain = tuple(_evaluate_order(act.expr, k, x64, WORK_DTYPE[dtype.name]).astype(dtype) for k in orders)
+            plain = tuple(_evaluate_order(act.expr, k, x64, _work(dtype)).astype(dtype) for k in orders)
         for k, y in zip(orders, plain):
             signed_zeros(act.expr, k, x64, y)
         plain = tuple(y.reshape(x.shape) for y in plain)
+        if given is not None:
+            for o, y in zip(given, plain):
+                np.copyto(o, y)
+            plain = given
         return plain if isinstance(n, (tuple, list)) else plain[0]
-    outs = _outputs(flat.size, dtype, len(orders))
-    threads = workers() if threads is None else max(1, int(threads))
+    outs = _outputs(flat.size, dtype, len(orders)) if given is None else [o.reshape(-1) for o in given]
+    if threads is None:
+        threads = workers() if flat.size >= PARALLEL_MIN else 1
+    threads = max(1, int(threads))
     # about 4 chunks per thread, whole blocks: a worker slowed by other load does not hold up the rest
     chunk = max(1, -(-flat.size // (4 * threads * block))) * block
     run, engine = (_run_native, kernel) if kernel is not None else (_run_range, program)
@@ -481,5 +508,5 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
                    for lo in range(0, flat.size, chunk)]
         for f in futures:
             f.result()
-    results = tuple(o.reshape(x.shape) for o in outs)
+    results = tuple(o.reshape(x.shape) for o in outs) if given is None else given
     return results if isinstance(n, (tuple, list)) else results[0]

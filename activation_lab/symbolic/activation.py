@@ -90,16 +90,19 @@ class Activation:
         return sp.latex(self.expr if n == 0 else self.derivative(n))
 
     # numeric --------------------------------------------------------------------
-    def evaluate(self, x: Any, n: int | tuple[int, ...] = 0) -> Any:
+    def evaluate(self, x: Any, n: int | tuple[int, ...] = 0, out: Any = None) -> Any:
         """f⁽ⁿ⁾(x) on a scalar, list or array, accurate to a few ULP.
 
         Array in, array of the same shape and floating dtype out (float16/32/64; bool and
         integers give float64); the input is never modified.  ``n`` may be a tuple of
-        orders, e.g. ``(0, 1)``, to get several derivatives at once.
+        orders, e.g. ``(0, 1)``, to get several derivatives at once.  The array's library
+        chooses the backend: NumPy (fused, all cores), CuPy (one GPU kernel), or any other
+        array-API library.  ``out`` (NumPy and CuPy): arrays to write into, one per order
+        (like a ufunc's ``out``), so that repeated calls take no new memory.
         """
         from ..numeric.evaluate import evaluate
 
-        return evaluate(self, x, n)
+        return evaluate(self, x, n, out)
 
     def mpmath(self, n: int = 0) -> Callable[[Any], Any]:
         """f⁽ⁿ⁾ as a callable on mpmath numbers, evaluated at the current ``mp.prec``."""
