@@ -153,14 +153,12 @@ class CuPyBackend(Backend):
     def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int], out: Any = None) -> Any:
         cupy = self.module()
         orders, out_dtype = request(x.dtype, n)
+        given = None if out is None else check_out(out, n, x, out_dtype)
+        if given is not None and any(o.device != x.device for o in given):
+            raise ActivationLabError("out= arrays must be on the input's GPU")
         kernel = _cupy_kernel(cupy, act.expr, orders, x.dtype.name, out_dtype.name)
         with x.device:  # outputs on the input's GPU; nothing goes through the host
-            if out is None:
-                outs = [cupy.empty(x.shape, dtype=out_dtype) for _ in orders]
-            else:
-                outs = list(check_out(out, n, x, out_dtype))
-                if any(o.device != x.device for o in outs):
-                    raise ActivationLabError("out= arrays must be on the input's GPU")
+            outs = [cupy.empty(x.shape, dtype=out_dtype) for _ in orders] if given is None else list(given)
             kernel(x, *outs)
         return tuple(outs) if isinstance(n, (tuple, list)) else outs[0]
 
