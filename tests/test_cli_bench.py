@@ -25,6 +25,7 @@ def test_bench_json_has_every_row(capsys):
                 assert t["q25_ns"] <= t["median_ns"] <= t["q75_ns"] and t["median_ns"] > 0
                 assert math.isclose(t["copy_ratio"], t["median_ns"] / rows[("", "numpy", "copy")]["median_ns"])
                 assert (t["speedup_vs_naive"] is None) == (backend == "numpy-naive")
+        assert rows[(name, "numpy", "fused-out")]["speedup_vs_naive"] is None
     assert rows[("", "numpy", "copy")]["copy_ratio"] == 1.0
     # page faults per call: a count from the OS (Linux here), never negative
     assert all(isinstance(t["page_faults"], (int, float)) and t["page_faults"] >= 0 for t in data["timings"])
@@ -37,15 +38,15 @@ def test_bench_table(capsys):
     assert out[0].startswith("n = 1000 float32")
     assert out[1].split()[:3] == ["activation", "backend", "mode"]
     body = [line.split() for line in out[3:] if line and not line.startswith("note")]
-    assert [r[2] for r in body] == ["copy", "forward", "derivative", "fused"]
+    assert [r[2] for r in body] == ["copy", "forward", "derivative", "fused", "fused-out"]
     assert all(r[1] == "numpy" for r in body)
 
 
 def test_bench_result_is_a_dataclass_with_a_table():
     result = benchmark(["silu"], n=500, repeat=2, dtype="float64", others=False)
     assert isinstance(result, Benchmark) and result.dtype == "float64"
-    assert len(result.timings) == 1 + len(MODES)
-    assert str(result).count("silu") == len(MODES)
+    assert len(result.timings) == 1 + len(MODES) + 1
+    assert str(result).count("silu") == len(MODES) + 1
 
 
 def test_bench_errors(capsys, monkeypatch):

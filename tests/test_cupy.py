@@ -130,11 +130,11 @@ def test_gpu_results_stay_on_the_input_device(cupy):
 
 
 def test_bench_on_gpu(cupy):
-    from activation_lab.analysis.benchmark import MODES, benchmark
+    from activation_lab.analysis.benchmark import MODES, OUT_MODE, benchmark
 
     result = benchmark(["telu"], n=20_000, backends=["numpy", "cupy"], repeat=3, others=False)
     rows = {(t.activation, t.backend, t.mode): t for t in result.timings}
-    for mode in ("copy", *MODES):
+    for mode in ("copy", *MODES, OUT_MODE):
         t = rows[("" if mode == "copy" else "telu", "cupy", mode)]
         assert 0 < t.q25_ns <= t.median_ns <= t.q75_ns
     assert any(note.startswith("cupy ") for note in result.notes)

@@ -90,6 +90,27 @@ def test_special_inputs_as_the_accurate_path(name):
         assert _ulps(g[~exact], w[~exact]).max() <= 1, (name, k)
 
 
+def test_kernel_reports_the_fix_ups_each_block_needs():
+    """The loop's result bits: a non-finite x, a nan result, and per output a zero; they decide
+    which elements the caller recomputes, so a missed bit would leave a wrong value."""
+    kernel = native.native_kernel(al.get("telu").expr, (0, 1))
+
+    def bits(values):
+        x = np.array(values, dtype=np.float32)
+        return kernel.run(x, [np.empty_like(x), np.empty_like(x)])
+
+    assert bits([0.5, -1.0, 2.0]) == 0
+    assert bits([0.5, np.inf]) & native.NONFINITE_X
+    assert bits([0.5, np.nan]) & native.NONFINITE_X and bits([0.5, np.nan]) & native.NAN_RESULT
+    assert bits([0.5, 0.0]) == native.ZERO_RESULT  # TeLU(0) = 0; TeLU'(0) = tanh(1)
+    assert bits([-200.0, 0.5]) == native.ZERO_RESULT | native.ZERO_RESULT << 1  # both underflow
+    # the first element of a vector, the last of a remainder loop: none is skipped
+    for i in (0, 13, 64, 99):
+        x = np.full(100, 0.5, dtype=np.float32)
+        x[i] = np.nan
+        assert kernel.run(x, [np.empty_like(x), np.empty_like(x)]) & native.NAN_RESULT, i
+
+
 def test_nearly_always_bit_for_bit_the_accurate_path():
     """Both compute in double and round once: they differ only where a double-ULP difference sits
     on a float32 rounding boundary (about 2⁻²⁹ of the points, a few at most here)."""

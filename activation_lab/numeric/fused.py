@@ -43,7 +43,7 @@ import sympy as sp
 from ..errors import ActivationLabError
 from .backends import check_out, request
 from .evaluate import WORK_DTYPE
-from .native import native_kernel
+from .native import NAN_RESULT, NONFINITE_X, ZERO_RESULT, native_kernel
 
 __all__ = ["BLOCK", "PARALLEL_MIN", "FusedProgram", "fused_program", "evaluate_fused", "workers"]
 
@@ -383,14 +383,23 @@ def _run_range(expr: sp.Expr, program: FusedProgram, x: np.ndarray, outs: list[n
             # a non-finite x (the sum is not finite; rarely a false alarm from overflow) or a nan
             # result (max propagates nan): those elements again through the accurate path
             suspect = not np.isfinite(_sum(xb)) or any(np.isnan(_max(b)) for b in blocks)
-            _fix_block(expr, program.orders, xb, blocks, suspect, not all(b.all() for b in blocks))
+            zeros = tuple(m and not b.all() for m, b in zip(_signs_matter(expr, program.orders), blocks))
+            _fix_block(expr, program.orders, xb, blocks, suspect, zeros)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signs_matter(expr: sp.Expr, orders: tuple[int, ...]) -> tuple[bool, ...]:
+    """For each order: whether a zero result may need its sign fixed (a limit at ±inf is −0.0)."""
+    from .evaluate import limits
+
+    return tuple(any(v == 0 and np.signbit(v) for v in limits(expr, k)) for k in orders)
 
 
 def _fix_block(expr: sp.Expr, orders: tuple[int, ...], xb: np.ndarray, blocks: list[np.ndarray], suspect: bool,
-               zeros: bool) -> None:
+               zeros: bool | tuple[bool, ...]) -> None:
     """Elements of one block the fast code cannot give, done as the accurate path does them: where
-    ``suspect``, each non-finite x or nan result again through the accurate path; where ``zeros``,
-    underflowed tails take the sign of their limit."""
+    ``suspect``, each non-finite x or nan result again through the accurate path; where ``zeros``
+    (for all outputs, or one flag per output), underflowed tails take the sign of their limit."""
     from .evaluate import _evaluate_order, signed_zeros
 
     if suspect:
@@ -403,8 +412,9 @@ def _fix_block(expr: sp.Expr, orders: tuple[int, ...], xb: np.ndarray, blocks: l
             for k, b in zip(orders, blocks):
                 b[idx] = _evaluate_order(expr, k, x64)
     if zeros:
-        for k, b in zip(orders, blocks):
-            if not b.all():
+        flags = zeros if isinstance(zeros, tuple) else (True,) * len(orders)
+        for k, b, flag, matters in zip(orders, blocks, flags, _signs_matter(expr, orders)):
+            if flag and matters and not b.all():
                 signed_zeros(expr, k, xb, b)
 
 
@@ -414,10 +424,11 @@ def _run_native(expr: sp.Expr, kernel: Any, x: np.ndarray, outs: list[np.ndarray
     for lo in range(start, stop, block):
         hi = min(lo + block, stop)
         xb, blocks = x[lo:hi], [o[lo:hi] for o in outs]
-        if kernel.run(xb, blocks):  # some x not finite, or some result nan or ±0: rare
+        flags = kernel.run(xb, blocks)  # which fix-ups: rare, except zeros (ReLU's half line)
+        if flags:
+            zeros = tuple(bool(flags & (ZERO_RESULT << i)) for i in range(len(blocks)))
             with np.errstate(all="ignore"):
-                suspect = not np.isfinite(xb).all() or any(np.isnan(b).any() for b in blocks)
-                _fix_block(expr, kernel.orders, xb, blocks, suspect, not all(b.all() for b in blocks))
+                _fix_block(expr, kernel.orders, xb, blocks, bool(flags & (NONFINITE_X | NAN_RESULT)), zeros)
 
 
 #: NumPy advises the kernel to back allocations of at least this many bytes with huge pages

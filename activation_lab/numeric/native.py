@@ -12,9 +12,9 @@ computed in double and rounded once to float32, as the NumPy path does.  The loo
 vectorised with the C library's vector math (glibc's libmvec: exp, expm1, log1p, cosh, erfc,
 … on 4 or 8 doubles at a time, ≤ 4 ULP of double, far below an ULP of float32); a build in
 which some function has no vector variant is not used (scalar libm calls would be slower than
-NumPy).  The loop also reports whether any result is nan or ±0, or any x is not finite;
-the caller then fixes those few elements as the NumPy path does (guarded recomputation,
-limits at ±inf, signs of underflowed tails).
+NumPy).  The loop also reports whether any x is not finite, any result is nan, and which outputs
+hold a ±0; the caller then fixes those few elements as the NumPy path does (guarded
+recomputation, limits at ±inf, signs of underflowed tails where a limit is −0).
 
 Builds are cached on disk (``$ACTIVATION_LAB_CACHE``, else ``$XDG_CACHE_HOME/activation-lab``
 or ``~/.cache/activation-lab``), keyed by the source, the compiler and this CPU, and written
@@ -42,9 +42,12 @@ from typing import Any
 import sympy as sp
 
 __all__ = ["NativeKernel", "native_kernel", "native_source", "enabled", "status", "cache_dir", "NATIVE_ENV",
-           ]
+           "NONFINITE_X", "NAN_RESULT", "ZERO_RESULT"]
 
 NATIVE_ENV = "ACTIVATION_LAB_NATIVE"
+
+#: bits of :meth:`NativeKernel.run`'s result
+NONFINITE_X, NAN_RESULT, ZERO_RESULT = 1, 2, 4
 
 #: C library functions the kernels may call, declared with vector variants (libmvec names them)
 _VECTOR_FUNCTIONS = ("exp", "expm1", "log", "log1p", "cosh", "sinh", "tanh", "erf", "erfc", "atan", "sin", "cos")
@@ -74,10 +77,11 @@ class NativeKernel:
     path: str
     function: Any
 
-    def run(self, x: Any, outs: list[Any]) -> bool:
-        """Fill ``outs`` (float32, x's length) with f⁽ⁿ⁾(x); True if some x is not finite or some
-        result is nan or ±0: those elements need the caller's fix-ups.  Releases the GIL."""
-        return bool(self.function(x.size, x.ctypes.data, *[o.ctypes.data for o in outs]))
+    def run(self, x: Any, outs: list[Any]) -> int:
+        """Fill ``outs`` (float32, x's length) with f⁽ⁿ⁾(x); returns the fix-ups those elements
+        need as bits: :data:`NONFINITE_X`, :data:`NAN_RESULT`, and ``ZERO_RESULT << k`` where
+        output k holds a ±0 (its sign may need the limit's).  Releases the GIL."""
+        return self.function(x.size, x.ctypes.data, *[o.ctypes.data for o in outs])
 
 
 def enabled() -> bool:
@@ -139,33 +143,39 @@ def native_source(expr: sp.Expr, orders: tuple[int, ...]) -> str:
     if re.search(rf"\b{_POW}\(", body + "\n".join(values)):
         declarations.append(f"#pragma omp declare simd notinbranch\nextern double {_POW}(double, double);")
     outs = ", ".join(f"float *restrict y{i}" for i in range(len(orders)))
-    # one max-reduction over bit patterns flags the elements to look at again: |x| ≥ inf bits
-    # (x not finite), and |y| - 1 wrapping below 0 (y = ±0) or above inf bits (y nan)
+    # reductions over bit patterns say which fix-ups a call needs: the largest |x| (not finite
+    # from inf bits up), the largest |y| (nan above inf bits), and per output the smallest |y|
+    # (a zero, whose sign may need the limit's)
     stores = []
     for i, value in enumerate(values):
         stores += [f"        const float r{i} = (float)({value});",
                    f"        y{i}[i] = r{i};",
-                   f"        const unsigned m{i} = al_abs_bits(r{i}) - 1u;",
-                   f"        look = look > m{i} ? look : m{i};"]
+                   f"        const unsigned a{i} = al_abs_bits(r{i});",
+                   f"        big = big > a{i} ? big : a{i};",
+                   f"        small{i} = small{i} < a{i} ? small{i} : a{i};"]
+    smalls = [f"small{i}" for i in range(len(orders))]
+    reduction = f"max:big,bigx) reduction(min:{','.join(smalls)}"
+    zero_bits = " | ".join(f"((small{i} == 0u) << {2 + i})" for i in range(len(orders)))
     return "\n".join([
         "#include <math.h>",
         "#include <string.h>",
         *declarations,
         C_PREAMBLE,
         "static inline unsigned al_abs_bits(float f) { unsigned u; memcpy(&u, &f, sizeof u); return u & 0x7fffffffu; }",
-        "/* f^(n)(x_in[i]) for each order into y0, y1, ...; returns 1 if some x is not finite or some",
-        "   result is nan or zero (the caller fixes those), else 0 */",
+        "/* f^(n)(x_in[i]) for each order into y0, y1, ...; returns the fix-ups the caller owes:",
+        "   bit 0 some x is not finite, bit 1 some result is nan, bit 2+k output k holds a zero */",
         f"int al_run(long n, const float *restrict x_in, {outs}) {{",
-        "    unsigned look = 0;",
-        "#pragma omp simd reduction(max:look)",
+        "    unsigned big = 0, bigx = 0;",
+        f"    unsigned {', '.join(f'{v} = 0xffffffffu' for v in smalls)};",
+        f"#pragma omp simd reduction({reduction})",
         "    for (long i = 0; i < n; i++) {",
         "        const double x = (double)x_in[i];",
-        "        const unsigned mx = al_abs_bits(x_in[i]);",
-        "        look = look > mx ? look : mx;",
+        "        const unsigned ax = al_abs_bits(x_in[i]);",
+        "        bigx = bigx > ax ? bigx : ax;",
         *["    " + line for line in lines],
         *stores,
         "    }",
-        "    return look >= 0x7f800000u;",
+        f"    return (bigx >= 0x7f800000u) | ((big > 0x7f800000u) << 1) | {zero_bits};",
         "}",
         "",
     ])
