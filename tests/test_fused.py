@@ -165,3 +165,28 @@ def test_works_in_a_forked_child_after_use_in_the_parent():
     with multiprocessing.get_context("fork").Pool(1) as pool:
         got = pool.apply_async(evaluate_fused, (act, x, (0, 1), 2, SMALL)).get(timeout=60)
     assert all(_same_bits(g, w) for g, w in zip(got, want))
+
+
+def test_spans_are_shared_once_each_and_errors_come_back():
+    """The caller and the pool workers take the spans in turn: each exactly once; an error in
+    any of them reaches the caller after all have stopped."""
+    import threading
+
+    spans = [(i, i + 1) for i in range(40)]
+    done, names = [], set()
+    lock = threading.Lock()
+
+    def work(lo, hi):
+        with lock:
+            done.append((lo, hi))
+            names.add(threading.current_thread().name)
+
+    fused._share(work, spans, 3)
+    assert sorted(done) == spans
+
+    def failing(lo, hi):
+        if lo == 17:
+            raise ValueError("span 17")
+
+    with pytest.raises(ValueError, match="span 17"):
+        fused._share(failing, spans, 2)
