@@ -190,3 +190,11 @@ def test_spans_are_shared_once_each_and_errors_come_back():
 
     with pytest.raises(ValueError, match="span 17"):
         fused._share(failing, spans, 2)
+
+
+def test_threads_by_default_only_where_they_pay():
+    """Transcendental f⁽ⁿ⁾ go parallel from PARALLEL_MIN elements, arithmetic alone (memory
+    speed) only from PARALLEL_MIN_CHEAP; the choice never changes a result."""
+    assert fused._costly(al.get("telu").expr, (0, 1)) and fused._costly(al.get("gelu").expr, (1,))
+    assert not fused._costly(al.get("relu").expr, (0, 1)) and not fused._costly(al.get("softsign").expr, (0, 1, 2))
+    assert fused.PARALLEL_MIN < fused.PARALLEL_MIN_CHEAP

@@ -45,17 +45,20 @@ from .backends import check_out, request
 from .evaluate import WORK_DTYPE
 from .native import NAN_RESULT, NONFINITE_X, ZERO_RESULT, native_kernel
 
-__all__ = ["BLOCK", "PARALLEL_MIN", "FusedProgram", "fused_program", "evaluate_fused", "workers"]
+__all__ = ["BLOCK", "PARALLEL_MIN", "PARALLEL_MIN_CHEAP", "FusedProgram", "fused_program", "evaluate_fused", "workers"]
 
 #: elements per block: float64 buffers of 512 KiB; fewer, longer ufunc calls leave the GIL free
 #: more of the time (measured here: 2 threads 1.5× faster than with 16384, 1.1× than with 32768)
 BLOCK = 65536
 
-#: arrays of at least this many elements are spread over threads by default; below it, waking
-#: the workers and their contention for fresh output pages (a page fault per 4 KiB) cost more
-#: than the second core gains (measured here: one thread faster for TeLU and ReLU up to 2^18
-#: elements, even at 2^19, two faster for GELU from 2^19 and for all from 10^6)
-PARALLEL_MIN = 8 * BLOCK
+#: arrays of at least this many elements are spread over threads by default where f⁽ⁿ⁾ calls
+#: transcendental functions (exp, log1p, erfc, …); below it, waking a worker costs more than the
+#: second core gains (measured here, f and f′ together: TeLU, GELU, Mish faster on two threads
+#: from 2^18 elements, slower at 2^17)
+PARALLEL_MIN = 4 * BLOCK
+#: the same for arithmetic alone (ReLU, hardswish, …), which runs at memory speed: a second
+#: thread pays only once the arrays outgrow the caches (measured here: from 2^22 to 2^23)
+PARALLEL_MIN_CHEAP = 1 << 22
 
 _BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
            ast.BitAnd: np.bitwise_and, ast.BitOr: np.bitwise_or}
@@ -324,6 +327,27 @@ def _as_bits(v: Any) -> np.ndarray:
     return np.asarray(v, dtype=np.float64).view(np.uint64)
 
 
+@functools.lru_cache(maxsize=1024)
+def _costly(expr: sp.Expr, orders: tuple[int, ...]) -> bool:
+    """Whether f⁽ⁿ⁾ for these orders calls a transcendental function (or anything beyond
+    arithmetic, comparisons and |·|), so that a second thread pays on mid-sized arrays."""
+    cheap = (sp.Add, sp.Mul, sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.sign)
+    for k in orders:
+        for node in sp.preorder_traversal(_stable(expr, k)):
+            if isinstance(node, sp.Pow):
+                if not (node.exp.is_Integer and abs(node.exp) <= 4):
+                    return True
+            elif isinstance(node, sp.Function) and not isinstance(node, cheap):
+                return True
+    return False
+
+
+def _stable(expr: sp.Expr, k: int) -> sp.Expr:
+    from .rewrite import stable_derivative
+
+    return stable_derivative(expr, k)
+
+
 @functools.lru_cache(maxsize=16)
 def _work(dtype: np.dtype) -> str:
     """The dtype the accurate path computes in for results of ``dtype``."""
@@ -487,7 +511,8 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
         x: a NumPy array of floats, integers or bools (never modified).
         n: one order, or a tuple/list of orders computed together (e.g. ``(0, 1)``).
         threads: worker threads (default: one per core for arrays of at least
-            :data:`PARALLEL_MIN` elements, else 1; 1 runs in the calling thread).
+            :data:`PARALLEL_MIN` elements, :data:`PARALLEL_MIN_CHEAP` where f⁽ⁿ⁾ is arithmetic
+            alone, else 1; 1 runs in the calling thread).
         block: elements per block (tuning only).
         native: use the native kernel for float32 where available (False: the block program).
         out: arrays to write the results into (one per order, as for ``n``; see
@@ -530,7 +555,7 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
         return plain if isinstance(n, (tuple, list)) else plain[0]
     outs = _outputs(flat.size, dtype, len(orders)) if given is None else [o.reshape(-1) for o in given]
     if threads is None:
-        threads = workers() if flat.size >= PARALLEL_MIN else 1
+        threads = workers() if flat.size >= (PARALLEL_MIN if _costly(act.expr, orders) else PARALLEL_MIN_CHEAP) else 1
     threads = max(1, int(threads))
     # about 4 chunks per thread, whole blocks: a worker slowed by other load does not hold up the rest
     chunk = max(1, -(-flat.size // (4 * threads * block))) * block
