@@ -125,3 +125,17 @@ def check(act, k, got, want, x, next_order, label):
                              f"NumPy {want[bad][i]!r} ({err_np[i]:.3g} ULP), exact {hi[i]!r}")
 
 
+
+
+def check_backend(act, to_device, to_host, count: int, label: str, orders=(0, 1, 2)) -> None:
+    """A backend's f⁽ⁿ⁾ (arrays made by ``to_device``, read back by ``to_host``) against the
+    NumPy backend at ``count`` sweep points and the extremes, float64 and float32: results of
+    the input's array type, dtype, device and shape, agreeing as :func:`check` requires."""
+    for dtype in ("float64", "float32"):
+        x = points(dtype, count)
+        xd = to_device(x)
+        got = act.evaluate(xd, n=orders)
+        want = numpy_double(act, x, (*orders, orders[-1] + 1))
+        for k, g in zip(orders, got):
+            assert type(g) is type(xd) and g.dtype == xd.dtype and g.device == xd.device and g.shape == xd.shape
+            check(act, k, to_host(g), want[k], x, want[k + 1], f"{act.name} f^({k}) {label} {dtype}")

@@ -20,7 +20,7 @@ from activation_lab.errors import ActivationLabError, UnsupportedDtypeError
 from activation_lab.numeric import backends
 from activation_lab.numeric.backends import BackendUnavailableError, backend_for, get_backend
 
-from ._agreement import numpy_double, check, points
+from ._agreement import check, check_backend, numpy_double, points
 from ._gcc import HAVE_GCC, build
 
 xp = pytest.importorskip("array_api_strict")
@@ -30,15 +30,7 @@ ORDERS = (0, 1, 2)
 
 @pytest.mark.parametrize("name", al.names())
 def test_array_api_strict_matches_numpy_backend(name):
-    act = al.get(name)
-    for dtype in ("float64", "float32"):
-        x = points(dtype, 6000)
-        xa = xp.asarray(x)
-        got = act.evaluate(xa, n=ORDERS)
-        want = numpy_double(act, x, (*ORDERS, ORDERS[-1] + 1))
-        for k, g in zip(ORDERS, got):
-            assert type(g) is type(xa) and g.dtype == xa.dtype and g.device == xa.device and g.shape == xa.shape
-            check(act, k, np.asarray(g), want[k], x, want[k + 1], f"{name} f^({k}) array-api {dtype}")
+    check_backend(al.get(name), xp.asarray, np.asarray, 6000, "array-api", ORDERS)
 
 
 def test_array_api_dtypes_and_input_untouched():

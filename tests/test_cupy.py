@@ -14,7 +14,7 @@ import pytest
 
 import activation_lab as al
 
-from ._agreement import check, numpy_double, points
+from ._agreement import check, check_backend, numpy_double
 from .conftest import mp_telu, sweep_points
 
 
@@ -46,16 +46,7 @@ def cupy():
 
 @pytest.mark.parametrize("name", al.names())
 def test_gpu_matches_numpy_backend(name, cupy):
-    act = al.get(name)
-    for dtype in ("float64", "float32"):
-        x = points(dtype, 100_000)
-        xc = cupy.asarray(x)
-        got = act.evaluate(xc, n=ORDERS)
-        want = numpy_double(act, x, (*ORDERS, ORDERS[-1] + 1))
-        for k, g in zip(ORDERS, got):
-            assert isinstance(g, cupy.ndarray) and g.device == xc.device and g.dtype == xc.dtype
-            assert g.shape == xc.shape
-            check(act, k, cupy.asnumpy(g), want[k], x, want[k + 1], f"{name} f^({k}) GPU {dtype}")
+    check_backend(al.get(name), cupy.asarray, cupy.asnumpy, 100_000, "GPU", ORDERS)
 
 
 @pytest.mark.parametrize("name", ["telu", "gelu", "mish", "relu6", "silu"])

@@ -30,7 +30,7 @@ def _toolchain() -> tuple[object, object, tuple[str, ...]] | str:
     """(cupy, its nvrtc module, include options), or why they are not available."""
     try:
         import cupy
-        from cupy._core import _carray
+        from cupy._core import _carray  # noqa: F401
         from cupy._core._kernel import _ArgInfo, _get_elementwise_kernel_code, _TypeMap  # noqa: F401
         from cupy.cuda import nvrtc
     except ImportError as err:

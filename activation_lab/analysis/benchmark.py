@@ -132,7 +132,7 @@ def _lambdified(act: Any, module: str, namespace: dict[str, Any]) -> dict[str, C
             "fused": sp.lambdify(X, [f, df], modules, printer=printer)}
 
 
-class _NoDevice(Exception):
+class _NoDeviceError(Exception):
     """The library is installed but has no device of the kind asked for (no rows, no note)."""
 
 
@@ -165,7 +165,7 @@ def _other_libraries(acts: Sequence[Any], x_host: Any, notes: list[str], cpu: bo
     for label, device, make in wanted:
         try:
             lib = make(x_host, label, device)
-        except (ImportError, _NoDevice):
+        except (ImportError, _NoDeviceError):
             continue
         except Exception as err:  # noqa: BLE001 - reported, and the other rows are still timed
             notes.append(f"{label} rows left out: {type(err).__name__}: {err}")
@@ -202,7 +202,7 @@ def _torch(x_host: Any, label: str, device: str) -> _Library:
     import torch
 
     if device == "cuda" and not torch.cuda.is_available():
-        raise _NoDevice
+        raise _NoDeviceError
     xt = torch.from_numpy(x_host.copy()).to(device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     ns = {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erf": torch.special.erf,
@@ -223,13 +223,16 @@ def _jax(x_host: Any, label: str, device: str) -> _Library:
     try:
         target = jax.devices(device)[0]
     except RuntimeError:  # no such platform here
-        raise _NoDevice from None
+        raise _NoDeviceError from None
     xj = jax.device_put(x_host, target)
     ns = {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erf": jax.scipy.special.erf,
           "erfc": jax.scipy.special.erfc, "expm1": jnp.expm1, "log1p": jnp.log1p}
     copy = jax.jit(lambda v: v + 0)
-    return _Library(label, "jax", ns, run=lambda fn: (lambda j=jax.jit(fn): jax.block_until_ready(j(xj))),
-                    copy=lambda: copy(xj).block_until_ready(),
+    def run(fn: Callable) -> Callable[[], Any]:
+        jitted = jax.jit(fn)
+        return lambda: jax.block_until_ready(jitted(xj))
+
+    return _Library(label, "jax", ns, run=run, copy=lambda: copy(xj).block_until_ready(),
                     note=f"{label}: jax {jax.__version__}, jit of lambdified f and f', on {target.device_kind}")
 
 

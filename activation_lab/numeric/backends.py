@@ -73,7 +73,8 @@ def check_out(out: Any, n: int | tuple[int, ...] | list[int], x: Any, dtype: Any
         if _overlaps(o, x):
             raise ActivationLabError("out= array shares memory with the input x; the input is never written: "
                                      "pass separate output arrays")
-    if len({id(o) for o in outs}) != len(outs) or any(_overlaps(a, b) for i, a in enumerate(outs) for b in outs[i + 1:]):
+    pairs = [(a, b) for i, a in enumerate(outs) for b in outs[i + 1:]]
+    if any(a is b or _overlaps(a, b) for a, b in pairs):
         raise ActivationLabError("out= arrays share memory with each other; pass one separate array per order")
     return outs
 

@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=30, help="interleaved rounds (default 30)")
     p.add_argument("--dtype", default="float32", choices=("float16", "float32", "float64"),
                    help="input dtype (default float32, as in the paper)")
-    p.add_argument("--no-others", action="store_true", help="leave out naive NumPy and PyTorch/JAX (on the CPU beside numpy, on the GPU beside cupy)")
+    p.add_argument("--no-others", action="store_true",
+                   help="leave out naive NumPy and PyTorch/JAX (on the CPU beside numpy, on the GPU beside cupy)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
