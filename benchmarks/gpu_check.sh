@@ -22,7 +22,8 @@ status=0
 cupy.cuda.runtime.runtimeGetVersion())"
   echo "cpus: $(nproc)"; gcc --version 2>/dev/null | head -1; } 2>&1 | tee "$out/env.txt"
 
-"$py" -m pytest tests/test_cupy.py tests/test_nvrtc.py -n "${WORKERS:-8}" 2>&1 | tee "$out/pytest-cupy.txt" || status=1
+# -W default: warnings from that machine's library versions are listed, not turned into errors
+"$py" -m pytest tests/test_cupy.py tests/test_nvrtc.py -n "${WORKERS:-8}" -W default 2>&1 | tee "$out/pytest-cupy.txt" || status=1
 
 bench() {  # name, then benchmark() keyword arguments
   local name="$1"; shift

@@ -24,6 +24,8 @@ def _gpu_unavailable() -> str:
         import cupy
     except ImportError as err:
         return f"CuPy is not installed ({err}; pip install 'activation-lab[cuda]')"
+    except Exception as err:  # noqa: BLE001 - a broken CUDA setup can fail the import itself
+        return f"CuPy cannot be imported: {type(err).__name__}: {err}"
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as err:  # noqa: BLE001 - CuPy raises its own CUDA errors without a driver
