@@ -81,6 +81,24 @@ def test_cupy_missing_is_a_clear_error(monkeypatch):
     assert backend_for(np.zeros(3)).name == "numpy"  # detection never needs CuPy
 
 
+def test_cupy_without_a_gpu_is_a_clear_error(monkeypatch):
+    import types
+
+    def no_driver():
+        raise RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(BackendUnavailableError, match="CuPy is installed but cannot use a CUDA GPU here "
+                                                      r"\(RuntimeError: cudaErrorInsufficientDriver"):
+        get_backend("cupy")
+    assert not backends.CuPyBackend().available()
+    fake.cuda.runtime.getDeviceCount = lambda: 0
+    with pytest.raises(BackendUnavailableError, match="no CUDA device found"):
+        get_backend("cupy")
+
+
 def test_importing_backends_does_not_import_cupy():
     code = ("import sys, numpy, activation_lab as al\n"
             "from activation_lab.numeric import backends\n"

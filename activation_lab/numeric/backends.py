@@ -146,10 +146,18 @@ class CuPyBackend(Backend):
 
     def available(self) -> bool:
         try:
-            cupy = self.module()
-            return cupy.cuda.runtime.getDeviceCount() > 0
-        except Exception:  # no driver, no device: CuPy raises its own CUDA errors
+            self.module()
+        except BackendUnavailableError:
             return False
+        return self.gpu_problem() is None
+
+    def gpu_problem(self) -> str | None:
+        """Why CuPy (installed) cannot reach a GPU here, or None when it can."""
+        try:
+            count = self.module().cuda.runtime.getDeviceCount()
+        except Exception as err:  # noqa: BLE001 - no driver, old driver: CuPy raises its own CUDA errors
+            return f"{type(err).__name__}: {err}"
+        return None if count > 0 else "no CUDA device found"
 
     def evaluate(self, act: Any, x: Any, n: int | tuple[int, ...] | list[int], out: Any = None) -> Any:
         cupy = self.module()
@@ -200,11 +208,16 @@ def backend_names() -> list[str]:
 
 
 def get_backend(name: str) -> Backend:
-    """The backend called ``name``; a clear error if unknown or if its library is missing."""
+    """The backend called ``name``; a clear error if unknown, or if its library (or for CuPy, a
+    usable GPU) is missing."""
     for b in _BACKENDS:
         if b.name == name:
             if isinstance(b, CuPyBackend):
                 b.module()  # raises BackendUnavailableError without CuPy
+                problem = b.gpu_problem()
+                if problem is not None:
+                    raise BackendUnavailableError(f"CuPy is installed but cannot use a CUDA GPU here ({problem}); "
+                                                  "run on a machine with an NVIDIA GPU and driver, or use the numpy backend")
             return b
     raise ActivationLabError(f"unknown backend {name!r}; choose one of {', '.join(backend_names())}")
 
