@@ -45,3 +45,13 @@ def test_console_script_runs():
     proc = subprocess.run([sys.executable, "-m", "activation_lab.present.cli", "show", "mish"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "mish" in proc.stdout
+
+
+def test_python_dash_m_activation_lab():
+    """``python -m activation_lab`` is the command line where the script is not on PATH."""
+    proc = subprocess.run([sys.executable, "-m", "activation_lab", "show", "telu"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "x*tanh(exp(x))" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "activation_lab", "show", "tellu"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "telu" in bad.stderr
