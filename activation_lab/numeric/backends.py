@@ -26,7 +26,7 @@ from ..symbolic.activation import _check_order
 from .evaluate import result_dtype
 
 __all__ = ["Backend", "BackendUnavailableError", "backend_for", "get_backend", "backend_names", "dispatch", "request",
-           "check_out",
+           "check_out", "fill_out",
            "FUSED_MIN_SIZE"]
 
 #: NumPy arrays at least this large go through the fused path (smaller ones: the plain path)
@@ -77,6 +77,14 @@ def check_out(out: Any, n: int | tuple[int, ...] | list[int], x: Any, dtype: Any
     if any(a is b or _overlaps(a, b) for a, b in pairs):
         raise ActivationLabError("out= arrays share memory with each other; pass one separate array per order")
     return outs
+
+
+def fill_out(given: tuple[Any, ...], results: tuple[Any, ...], n: int | tuple[int, ...] | list[int]) -> Any:
+    """Copy ``results`` (one per order) into the checked ``out`` arrays and return them as
+    ``evaluate`` returns results: a tuple for a tuple of orders, else the one array."""
+    for o, y in zip(given, results):
+        o[...] = y
+    return tuple(given) if isinstance(n, (tuple, list)) else given[0]
 
 
 def _overlaps(a: Any, b: Any) -> bool:
@@ -216,8 +224,9 @@ def get_backend(name: str) -> Backend:
                 b.module()  # raises BackendUnavailableError without CuPy
                 problem = b.gpu_problem()
                 if problem is not None:
-                    raise BackendUnavailableError(f"CuPy is installed but cannot use a CUDA GPU here ({problem}); "
-                                                  "run on a machine with an NVIDIA GPU and driver, or use the numpy backend")
+                    raise BackendUnavailableError(
+                        f"CuPy is installed but cannot use a CUDA GPU here ({problem}); "
+                        "run on a machine with an NVIDIA GPU and driver, or use the numpy backend")
             return b
     raise ActivationLabError(f"unknown backend {name!r}; choose one of {', '.join(backend_names())}")
 

@@ -105,6 +105,12 @@ def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
     return out[0], out[1]
 
 
+def zero_signs_matter(expr: sp.Expr, n: int) -> bool:
+    """Whether :func:`signed_zeros` can change any result of f⁽ⁿ⁾: only a limit of −0.0 can
+    correct anything, since sums of underflowed terms already give +0.0."""
+    return any(v == 0 and math.copysign(1.0, v) < 0 for v in limits(expr, n))
+
+
 def signed_zeros(expr: sp.Expr, n: int, x: np.ndarray, y: np.ndarray) -> None:
     """Give underflowed results in the tails the sign of the limit they approach, in place.
 
@@ -112,10 +118,9 @@ def signed_zeros(expr: sp.Expr, n: int, x: np.ndarray, y: np.ndarray) -> None:
     while the exact value is a tiny negative number that rounds to −0.0.  Where |x| ≥ 1, the
     result is ±0 and f⁽ⁿ⁾ tends to 0 on that side, the result takes the sign of that limit.
     """
-    lo, hi = limits(expr, n)
-    # only a limit of −0.0 can correct anything: sums of underflowed terms already give +0.0
-    if not any(v == 0 and math.copysign(1.0, v) < 0 for v in (lo, hi)):
+    if not zero_signs_matter(expr, n):
         return
+    lo, hi = limits(expr, n)
     with np.errstate(invalid="ignore"):
         zero = (y == 0) & (np.abs(x) >= 1)
     if not zero.any():
@@ -164,7 +169,7 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: An
     for k in orders:
         _check_order(k)
     # backend by array type (issue 6): fused NumPy blocks (same bits), CuPy kernels, array-API namespaces
-    from .backends import check_out, dispatch
+    from .backends import check_out, dispatch, fill_out
 
     routed = dispatch(act, x, n, out)
     if routed is not NotImplemented:
@@ -174,11 +179,7 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: An
         raise UnsupportedDtypeError(arr.dtype)
     dtype = result_dtype(arr.dtype)
     if out is not None:
-        outs = check_out(out, n, arr, dtype)
-        results = evaluate(act, arr, orders)
-        for o, y in zip(outs, results):
-            np.copyto(o, y)
-        return tuple(outs) if isinstance(n, (tuple, list)) else outs[0]
+        return fill_out(check_out(out, n, arr, dtype), evaluate(act, arr, orders), n)
     with np.errstate(invalid="ignore"):  # a signalling nan in float32 warns on the cast
         x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
     results = []

@@ -41,7 +41,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError
-from .backends import check_out, request
+from .backends import check_out, fill_out, request
 from .evaluate import WORK_DTYPE
 from .native import NAN_RESULT, NONFINITE_X, ZERO_RESULT, native_kernel
 
@@ -331,21 +331,17 @@ def _as_bits(v: Any) -> np.ndarray:
 def _costly(expr: sp.Expr, orders: tuple[int, ...]) -> bool:
     """Whether f⁽ⁿ⁾ for these orders calls a transcendental function (or anything beyond
     arithmetic, comparisons and |·|), so that a second thread pays on mid-sized arrays."""
+    from .rewrite import stable_derivative
+
     cheap = (sp.Add, sp.Mul, sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.Heaviside, sp.sign)
     for k in orders:
-        for node in sp.preorder_traversal(_stable(expr, k)):
+        for node in sp.preorder_traversal(stable_derivative(expr, k)):
             if isinstance(node, sp.Pow):
                 if not (node.exp.is_Integer and abs(node.exp) <= 4):
                     return True
             elif isinstance(node, sp.Function) and not isinstance(node, cheap):
                 return True
     return False
-
-
-def _stable(expr: sp.Expr, k: int) -> sp.Expr:
-    from .rewrite import stable_derivative
-
-    return stable_derivative(expr, k)
 
 
 @functools.lru_cache(maxsize=16)
@@ -437,16 +433,16 @@ def _run_range(expr: sp.Expr, program: FusedProgram, x: np.ndarray, outs: list[n
 @functools.lru_cache(maxsize=1024)
 def _signs_matter(expr: sp.Expr, orders: tuple[int, ...]) -> tuple[bool, ...]:
     """For each order: whether a zero result may need its sign fixed (a limit at ±inf is −0.0)."""
-    from .evaluate import limits
+    from .evaluate import zero_signs_matter
 
-    return tuple(any(v == 0 and np.signbit(v) for v in limits(expr, k)) for k in orders)
+    return tuple(zero_signs_matter(expr, k) for k in orders)
 
 
 def _fix_block(expr: sp.Expr, orders: tuple[int, ...], xb: np.ndarray, blocks: list[np.ndarray], suspect: bool,
-               zeros: bool | tuple[bool, ...]) -> None:
+               zeros: tuple[bool, ...]) -> None:
     """Elements of one block the fast code cannot give, done as the accurate path does them: where
-    ``suspect``, each non-finite x or nan result again through the accurate path; where ``zeros``
-    (for all outputs, or one flag per output), underflowed tails take the sign of their limit."""
+    ``suspect``, each non-finite x or nan result again through the accurate path; in the outputs
+    flagged in ``zeros``, underflowed tails take the sign of their limit."""
     from .evaluate import _evaluate_order, signed_zeros
 
     if suspect:
@@ -458,11 +454,9 @@ def _fix_block(expr: sp.Expr, orders: tuple[int, ...], xb: np.ndarray, blocks: l
             x64 = xb[idx].astype(np.float64)
             for k, b in zip(orders, blocks):
                 b[idx] = _evaluate_order(expr, k, x64)
-    if zeros:
-        flags = zeros if isinstance(zeros, tuple) else (True,) * len(orders)
-        for k, b, flag, matters in zip(orders, blocks, flags, _signs_matter(expr, orders)):
-            if flag and matters and not b.all():
-                signed_zeros(expr, k, xb, b)
+    for k, b, flag, matters in zip(orders, blocks, zeros, _signs_matter(expr, orders)):
+        if flag and matters:
+            signed_zeros(expr, k, xb, b)
 
 
 def _run_native(expr: sp.Expr, kernel: Any, x: np.ndarray, outs: list[np.ndarray], start: int, stop: int,
@@ -528,10 +522,7 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
     given = check_out(out, n, x, dtype) if out is not None else None
     if given is not None and not all(o.flags.c_contiguous for o in given):
         # strided outputs: computed into new arrays, then copied into place
-        results = evaluate_fused(act, x, orders, threads, block, native)
-        for o, y in zip(given, results):
-            np.copyto(o, y)
-        return given if isinstance(n, (tuple, list)) else given[0]
+        return fill_out(given, evaluate_fused(act, x, orders, threads, block, native), n)
     flat = x.reshape(-1)  # a view when contiguous, else a copy; never written
     kernel = None
     if native and flat.dtype == np.float32 and flat.flags.aligned and flat.dtype.isnative:
@@ -549,9 +540,7 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
             signed_zeros(act.expr, k, x64, y)
         plain = tuple(y.reshape(x.shape) for y in plain)
         if given is not None:
-            for o, y in zip(given, plain):
-                np.copyto(o, y)
-            plain = given
+            return fill_out(given, plain, n)
         return plain if isinstance(n, (tuple, list)) else plain[0]
     outs = _outputs(flat.size, dtype, len(orders)) if given is None else [o.reshape(-1) for o in given]
     if threads is None:
