@@ -95,7 +95,8 @@ def check(act, k, got, want, x, next_order, label):
     with np.errstate(over="ignore"):  # beyond float32's range rounds to inf, as in the backend
         want = want.astype(got.dtype)
     bad = np.flatnonzero(_disagreements(got, want, x, next_order, terms))
-    assert bad.size <= x.size // 50, f"{label}: new and NumPy backends disagree at {bad.size} points, e.g. x = {x[bad[:5]]}"
+    assert bad.size <= x.size // 50, \
+        f"{label}: new and NumPy backends disagree at {bad.size} points, e.g. x = {x[bad[:5]]}"
     if bad.size == 0:
         return
     finite = np.isfinite(x[bad])
@@ -121,8 +122,8 @@ def check(act, k, got, want, x, next_order, label):
             if err_c[j] <= target * max(1.0, kappa):
                 worse[j] = False
     i = int(np.argmax(np.where(worse, err_c, -1.0)))
-    assert not worse.any(), (f"{label}: at x = {x[bad][i]!r} the new backend gives {got[bad][i]!r} ({err_c[i]:.3g} ULP), "
-                             f"NumPy {want[bad][i]!r} ({err_np[i]:.3g} ULP), exact {hi[i]!r}")
+    assert not worse.any(), (f"{label}: at x = {x[bad][i]!r} the new backend gives {got[bad][i]!r} "
+                             f"({err_c[i]:.3g} ULP), NumPy {want[bad][i]!r} ({err_np[i]:.3g} ULP), exact {hi[i]!r}")
 
 
 
@@ -136,6 +137,6 @@ def check_backend(act, to_device, to_host, count: int, label: str, orders=(0, 1,
         xd = to_device(x)
         got = act.evaluate(xd, n=orders)
         want = numpy_double(act, x, (*orders, orders[-1] + 1))
-        for k, g in zip(orders, got):
+        for k, g in zip(orders, got, strict=True):
             assert type(g) is type(xd) and g.dtype == xd.dtype and g.device == xd.device and g.shape == xd.shape
             check(act, k, to_host(g), want[k], x, want[k + 1], f"{act.name} f^({k}) {label} {dtype}")

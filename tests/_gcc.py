@@ -49,7 +49,7 @@ def build(preamble: str, operation: str, in_params: str, out_params: str, name: 
     dtypes = [np.dtype(t) for t, _ in ins + outs]
 
     def run(*arrays: np.ndarray) -> None:
-        assert len(arrays) == len(dtypes) and all(a.dtype == d for a, d in zip(arrays, dtypes))
+        assert len(arrays) == len(dtypes) and all(a.dtype == d for a, d in zip(arrays, dtypes, strict=True))
         assert all(a.flags.c_contiguous and a.shape == arrays[0].shape for a in arrays)
         lib.run(ctypes.c_long(arrays[0].size), *[a.ctypes.data_as(ctypes.c_void_p) for a in arrays])
 

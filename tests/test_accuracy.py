@@ -42,7 +42,8 @@ def test_report_agrees_with_an_independent_measurement():
     r = al.accuracy("telu", 0, "float32", points=xs, implementation=naive_telu32)
     got = naive_telu32(xs.copy())
     with mpmath.workprec(200):
-        err = np.array([mp_ulp_error(g, telu_mp(mpmath.mpf(float(x))), "float32") for x, g in zip(xs, got)])
+        err = np.array([mp_ulp_error(g, telu_mp(mpmath.mpf(float(x))), "float32")
+                        for x, g in zip(xs, got, strict=True)])
     assert r.count == xs.size and r.implementation == "naive_telu32"
     assert r.max_ulp == pytest.approx(err.max(), rel=1e-9) and r.max_ulp > 10
     assert r.p99_ulp == pytest.approx(np.quantile(err, 0.99, method="higher"), rel=1e-9)
@@ -122,7 +123,7 @@ def test_kappa_aware_verdict():
     got = impl(xs.copy())
     want_fail = 0
     with mpmath.workprec(200):
-        for x, g in zip(xs, got):
+        for x, g in zip(xs, got, strict=True):
             xm = mpmath.mpf(float(x))
             exact = telu_prime_mp(xm)
             kappa = abs(xm * mpmath.diff(telu_prime_mp, xm) / exact)

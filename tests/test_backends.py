@@ -183,7 +183,7 @@ def test_cupy_backend_with_stand_in(name, tmp_path, monkeypatch):
         outs = (cupy.empty(xc.shape, x.dtype), cupy.empty(xc.shape, x.dtype))
         got = act.evaluate(xc, n=(0, 1), out=outs)
         assert got[0] is outs[0] and got[1] is outs[1]
-        assert all(np.array_equal(g.get(), w.get(), equal_nan=True) for g, w in zip(got, (f, df)))
+        assert all(np.array_equal(g.get(), w.get(), equal_nan=True) for g, w in zip(got, (f, df), strict=True))
         with pytest.raises(ActivationLabError, match="shares memory with the input"):
             act.evaluate(xc, n=0, out=xc)
     assert len(cupy.kernels) == 2  # one fused kernel (f and f′ together) per dtype

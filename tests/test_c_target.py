@@ -13,7 +13,7 @@ import pytest
 import activation_lab as al
 from activation_lab.numeric.c_target import KernelSourceError, c_kernel
 
-from ._agreement import numpy_double, check, points
+from ._agreement import check, numpy_double, points
 from ._gcc import HAVE_GCC, kernel_function
 
 pytestmark = pytest.mark.skipif(not HAVE_GCC, reason="gcc is not installed: cannot compile the C kernel")
@@ -29,7 +29,7 @@ def test_c_kernel_matches_numpy_backend(name, tmp_path):
         kernel = c_kernel(act.expr, ORDERS, dtype)
         got = kernel_function(kernel, tmp_path)(x)
         want = numpy_double(act, x, (*ORDERS, ORDERS[-1] + 1))
-        for k, g in zip(ORDERS, got):
+        for k, g in zip(ORDERS, got, strict=True):
             assert g.dtype == np.dtype(dtype)
             check(act, k, g, want[k], x, want[k + 1], f"{name} f^({k}) {dtype}")
 
@@ -43,7 +43,7 @@ def test_float16_output_is_rounded_once(name, tmp_path):
     halves = kernel_function(c_kernel(act.expr, (0, 1), "float16"), tmp_path)(x)
     doubles = kernel_function(c_kernel(act.expr, (0, 1), "float16", "float64"), tmp_path)(x)
     want = numpy_double(act, x, (0, 1, 2))
-    for k, (h, d) in enumerate(zip(halves, doubles)):
+    for k, (h, d) in enumerate(zip(halves, doubles, strict=True)):
         assert h.dtype == np.float16
         check(act, k, h, want[k], x, want[k + 1], f"{name} f^({k}) float16")
         same = (d == want[k]) & ~np.isnan(d)

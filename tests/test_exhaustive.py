@@ -85,7 +85,7 @@ def test_chunking_does_not_change_the_result():
                  sampled=False)
 
 
-class Stop(Exception):
+class StopScanError(Exception):
     pass
 
 
@@ -96,9 +96,9 @@ def test_resume_from_state_file(tmp_path):
 
     def stop_after_three(done, total):
         if done == 3:
-            raise Stop
+            raise StopScanError
 
-    with pytest.raises(Stop):
+    with pytest.raises(StopScanError):
         exhaustive("telu", 0, state=state, progress=stop_after_three, **kw)
     saved = json.loads(state.read_text())
     assert len(saved["done"]) == 3 and saved["activation"] == "telu"

@@ -58,7 +58,7 @@ def test_blocks_and_threads_do_not_change_results(native):
     reference = evaluate_fused(act, x, (0, 1), threads=1, native=native)
     for threads, block in ((2, BLOCK), (3, 1000), (1, 7), (2, SMALL), (2, 2 * SMALL)):
         got = evaluate_fused(act, x, (0, 1), threads=threads, block=block, native=native)
-        assert all(_same_bits(g, r) for g, r in zip(got, reference)), (threads, block)
+        assert all(_same_bits(g, r) for g, r in zip(got, reference, strict=True)), (threads, block)
 
 
 def test_input_is_not_modified_and_may_be_read_only():
@@ -88,7 +88,7 @@ def test_dtypes_shapes_and_layouts(plain):
         want = plain(act, x, (0, 1))
         got = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL, native=False)
         expected_dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert g.shape == x.shape and g.dtype == expected_dtype, label
             assert _same_bits(np.ascontiguousarray(g), np.ascontiguousarray(w)), label
     single = evaluate_fused(act, cases["float32 2-D"], 1, native=False)
@@ -144,7 +144,7 @@ def test_user_formulas_bit_for_bit(formula, plain):
     x = _mixed_points("float64", 2 * SMALL)
     want = plain(act, x, (0, 1))
     got = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL)
-    assert all(_same_bits(g, w) for g, w in zip(got, want))
+    assert all(_same_bits(g, w) for g, w in zip(got, want, strict=True))
 
 
 def test_unlowerable_code_falls_back_to_the_accurate_path(monkeypatch, plain):
@@ -152,7 +152,7 @@ def test_unlowerable_code_falls_back_to_the_accurate_path(monkeypatch, plain):
     monkeypatch.setattr(fused, "fused_program", lambda expr, orders: None)
     x = _mixed_points("float32", SMALL)
     want = plain(act, x, (0, 1))
-    assert all(_same_bits(g, w) for g, w in zip(evaluate_fused(act, x, (0, 1), native=False), want))
+    assert all(_same_bits(g, w) for g, w in zip(evaluate_fused(act, x, (0, 1), native=False), want, strict=True))
     assert _same_bits(evaluate_fused(act, x, 1, native=False), want[1])
 
 
@@ -164,7 +164,7 @@ def test_works_in_a_forked_child_after_use_in_the_parent():
     want = evaluate_fused(act, x, (0, 1), threads=2, block=SMALL)  # the parent's pool is started
     with multiprocessing.get_context("fork").Pool(1) as pool:
         got = pool.apply_async(evaluate_fused, (act, x, (0, 1), 2, SMALL)).get(timeout=60)
-    assert all(_same_bits(g, w) for g, w in zip(got, want))
+    assert all(_same_bits(g, w) for g, w in zip(got, want, strict=True))
 
 
 def test_spans_are_shared_once_each_and_errors_come_back():

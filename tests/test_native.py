@@ -23,7 +23,8 @@ from ._agreement import check, numpy_double, points
 from .conftest import sweep_points
 
 HAVE_TOOLS = bool(sys.platform.startswith("linux") and shutil.which("gcc") and ctypes.util.find_library("mvec"))
-pytestmark = pytest.mark.skipif(not HAVE_TOOLS, reason="needs Linux with gcc and glibc's libmvec to build native kernels")
+pytestmark = pytest.mark.skipif(not HAVE_TOOLS,
+                                reason="needs Linux with gcc and glibc's libmvec to build native kernels")
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +68,7 @@ def test_agrees_with_numpy_backend(name):
     want = numpy_double(act, x, (*orders, 3))
     for k in orders:  # underflowed tails take the sign of their limit, as on every NumPy path
         signed_zeros(act.expr, k, x.astype(np.float64), want[k])
-    for k, g in zip(orders, got):
+    for k, g in zip(orders, got, strict=True):
         assert g.dtype == np.float32
         check(act, k, g, want[k], x, want[k + 1], f"{name} f^({k}) native float32")
 
@@ -84,9 +85,10 @@ def test_special_inputs_as_the_accurate_path(name):
     x = np.concatenate([special, sweep_points("float32", 5000, seed=7)])
     got = evaluate_fused(act, x, (0, 1), native=True)
     want = evaluate_fused(act, x, (0, 1), native=False)  # bit for bit the accurate path
-    for k, (g, w) in enumerate(zip(got, want)):
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
         exact = ~np.isfinite(w) | (w == 0) | ~np.isfinite(x)
-        assert np.array_equal(g[exact].view(np.int32), w[exact].view(np.int32)), (name, k, x[exact][g[exact] != w[exact]])
+        same = np.array_equal(g[exact].view(np.int32), w[exact].view(np.int32))
+        assert same, (name, k, x[exact][g[exact] != w[exact]])
         assert _ulps(g[~exact], w[~exact]).max() <= 1, (name, k)
 
 
@@ -116,7 +118,7 @@ def test_nearly_always_bit_for_bit_the_accurate_path():
     on a float32 rounding boundary (about 2⁻²⁹ of the points, a few at most here)."""
     act = al.get("telu")
     x = np.random.default_rng(11).standard_normal(300_000).astype(np.float32) * 4
-    for g, w in zip(evaluate_fused(act, x, (0, 1)), evaluate_fused(act, x, (0, 1), native=False)):
+    for g, w in zip(evaluate_fused(act, x, (0, 1)), evaluate_fused(act, x, (0, 1), native=False), strict=True):
         assert np.count_nonzero(g != w) <= 3 and _ulps(g, w).max() <= 1
 
 
@@ -130,7 +132,7 @@ def test_input_untouched_layouts_and_byte_order():
     for label, x in cases.items():
         got = evaluate_fused(act, x, (0, 1))
         want = evaluate_fused(act, x, (0, 1), native=False)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert g.shape == x.shape and g.dtype.name == "float32", label
             assert g.size == 0 or _ulps(np.ascontiguousarray(g).ravel(), np.ascontiguousarray(w).ravel()).max() <= 1
     assert np.array_equal(base, kept)
@@ -144,7 +146,7 @@ def test_switched_off_by_environment(monkeypatch):
     assert "off" in native.status()
     got = evaluate_fused(act, x, (0, 1))
     want = evaluate_fused(act, x, (0, 1), native=False)
-    assert all(np.array_equal(g.view(np.int32), w.view(np.int32)) for g, w in zip(got, want))
+    assert all(np.array_equal(g.view(np.int32), w.view(np.int32)) for g, w in zip(got, want, strict=True))
 
 
 def test_cache_is_written_once_and_reused(fresh_cache, monkeypatch):
@@ -163,7 +165,7 @@ def test_cache_is_written_once_and_reused(fresh_cache, monkeypatch):
     assert again is not None and again.path == kernel.path
     x = sweep_points("float32", 5000, seed=5)
     assert all(np.array_equal(a, b) for a, b in zip(evaluate_fused(act, x, (0, 1)),
-                                                     evaluate_fused(act, x, (0, 1))))
+                                                     evaluate_fused(act, x, (0, 1)), strict=True))
 
 
 def test_unwritable_cache_builds_in_a_temporary_folder(monkeypatch, tmp_path):
@@ -187,7 +189,7 @@ def test_failed_build_falls_back_to_numpy_blocks(fresh_cache, monkeypatch):
     x = sweep_points("float32", 6000, seed=9)
     got = evaluate_fused(act, x, (0, 1))
     want = evaluate_fused(act, x, (0, 1), native=False)
-    assert all(np.array_equal(g.view(np.int32), w.view(np.int32)) for g, w in zip(got, want))
+    assert all(np.array_equal(g.view(np.int32), w.view(np.int32)) for g, w in zip(got, want, strict=True))
     assert not list(fresh_cache.glob(".build-*"))  # the failed build leaves nothing behind
 
 

@@ -50,7 +50,7 @@ def test_notebook_runs_and_is_not_stale(path, tmp_path):
     client.execute()
     elapsed = time.perf_counter() - start
     assert elapsed < 60, f"{path.name} took {elapsed:.1f} s"
-    for i, (old, new) in enumerate(zip(committed.cells, fresh.cells)):
+    for i, (old, new) in enumerate(zip(committed.cells, fresh.cells, strict=True)):
         if new.cell_type != "code":
             continue
         for o in new.get("outputs", []):

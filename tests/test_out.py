@@ -25,8 +25,8 @@ def test_out_matches_a_fresh_call(dtype, size):
     want = act.evaluate(x, n=(0, 1, 2))
     outs = tuple(np.full(x.shape, 7, dtype=dtype) for _ in range(3))
     got = act.evaluate(x, n=(0, 1, 2), out=outs)
-    assert all(g is o for g, o in zip(got, outs))
-    assert all(_same_bits(g, w) for g, w in zip(got, want))
+    assert all(g is o for g, o in zip(got, outs, strict=True))
+    assert all(_same_bits(g, w) for g, w in zip(got, want, strict=True))
     assert _same_bits(x, kept)
 
 

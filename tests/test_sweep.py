@@ -50,7 +50,7 @@ def test_format_edges_against_mpmath(dtype):
     info = np.finfo(dtype)
     want = [mpmath.log(float(info.max)), mpmath.log(float(info.smallest_normal)),
             mpmath.log(float(info.smallest_subnormal)), mpmath.log(float(info.smallest_subnormal) / 2)]
-    for got, w in zip(format_edges(dtype), want):
+    for got, w in zip(format_edges(dtype), want, strict=True):
         assert abs(got - float(w)) <= 1e-12 * abs(float(w))
     # the computed edges are in the sweep with their neighbours
     pts = set(default_points(dtype).tolist())
@@ -63,7 +63,7 @@ def test_format_edges_against_mpmath(dtype):
 def test_float32_chunks_cover_the_range_exactly():
     chunks = float32_chunks(10, 1000, 64)
     assert chunks[0][0] == 10 and chunks[-1][1] == 1000
-    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+    assert all(a[1] == b[0] for a, b in zip(chunks[:-1], chunks[1:], strict=True))
     assert all(0 < hi - lo <= 64 for lo, hi in chunks)
     full = float32_chunks()
     assert len(full) == 2**32 // 2**22 and full[-1][1] == 2**32

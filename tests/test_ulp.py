@@ -106,7 +106,7 @@ def test_against_exact_rationals(dtype):
     got, exact = got[keep], exact[keep]
     lo = exact * 2.0**-60 * rng.uniform(-1, 1, exact.size)
     err = ulp_error(got, exact, lo, dtype)
-    for g, h, low, e in zip(got, exact, lo, err):
+    for g, h, low, e in zip(got, exact, lo, err, strict=True):
         r = Fraction(float(h)) + Fraction(float(low))
         want = abs(Fraction(float(g)) - r) / _ulp_exact(r, dtype)
         assert abs(Fraction(float(e)) - want) <= want * Fraction(1, 2**50), (g, h, e, float(want))
@@ -121,7 +121,7 @@ def test_split_exact_keeps_106_bits():
     with mpmath.workprec(300):
         vals = [mpmath.pi, -mpmath.e ** 100, mpmath.mpf(1) / 3 * mpmath.mpf(2) ** -900, mpmath.mpf(0)]
         hi, lo = split_exact(vals)
-        for v, h, low in zip(vals, hi, lo):
+        for v, h, low in zip(vals, hi, lo, strict=True):
             assert abs(mpmath.mpf(h) + mpmath.mpf(low) - v) <= abs(v) * mpmath.mpf(2) ** -104
     hi, lo = split_exact([mpmath.mpf("1e400"), mpmath.mpf("-1e-400"), mpmath.nan])
     assert hi[0] == np.inf and hi[1] == 0 and np.signbit(hi[1]) and np.isnan(hi[2])

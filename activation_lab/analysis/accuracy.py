@@ -21,11 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ActivationLabError, UnsupportedDtypeError
+
+if TYPE_CHECKING:
+    from ..symbolic.activation import Activation
 
 __all__ = ["AccuracyReport", "Case", "GradientUnderflow", "Mismatch", "UnderflowRow", "accuracy",
            "condition_numbers", "gradient_underflow", "implementation_name", "order_label", "run_implementation",
@@ -330,13 +333,13 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
     err = ulp_error(fgot, hi, lo, dt)
     exact = hi   # the nearest float64, for display
 
-    T = tolerance(n)
-    over = np.flatnonzero(err > T)
+    tol = tolerance(n)
+    over = np.flatnonzero(err > tol)
     failures: tuple[Case, ...] = ()
     n_failures = 0
     if over.size:
         kappa = condition_numbers(act, n, fx[over])
-        allowed = T * np.maximum(1.0, kappa)
+        allowed = tol * np.maximum(1.0, kappa)
         bad = err[over] > allowed
         n_failures = int(bad.sum())
         order = np.argsort(-err[over][bad], kind="stable")[:KEEP]
@@ -357,7 +360,7 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
         within_half=share(0.5), within_1=share(1.0), within_2=share(2.0),
         worst=_cases(_worst_first(err, np.arange(count))[:KEEP], fx, fgot, exact, err),
         special_mismatches=tuple(specials[:KEEP]), n_special_mismatches=len(specials),
-        signed_zero_mismatches=tuple(zeros[:KEEP]), n_signed_zero_mismatches=len(zeros), tolerance=T,
+        signed_zero_mismatches=tuple(zeros[:KEEP]), n_signed_zero_mismatches=len(zeros), tolerance=tol,
         failures=failures, n_failures=n_failures,
     )
 
@@ -395,8 +398,9 @@ class GradientUnderflow:
         label = order_label(self.n)
         head = ("activation", "dtype", f"exact: last x with {label} != 0", "evaluated", "agree")
         body = [(r.name, r.dtype, repr(r.exact), repr(r.evaluated), "yes" if r.agree else "NO") for r in self.rows]
-        widths = [max(len(c) for c in col) for col in zip(head, *body)]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in (head, *body))
+        widths = [max(len(c) for c in col) for col in zip(head, *body, strict=True)]
+        lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in (head, *body))
+        return "\n".join(lines)
 
 
 def _negative_floats(dtype: np.dtype, ordinals: np.ndarray) -> np.ndarray:
@@ -444,9 +448,6 @@ def gradient_underflow(names: Sequence[Any] | None = None, dtypes: Sequence[str]
     ``Activation.evaluate`` on every 4096th float32 (every float16), then every float in
     the last step.  Either misses a nonzero island narrower than its grid step.
     """
-    import mpmath
-
-    from ..numeric.mpmath_target import reference
     from ..symbolic.activation import _check_order
     from ..symbolic.activation import names as all_names
 
@@ -454,29 +455,34 @@ def gradient_underflow(names: Sequence[Any] | None = None, dtypes: Sequence[str]
     rows = []
     for item in (all_names() if names is None else names):
         act = _activation(item)
-        fn = act.mpmath(n)
         for dtype in dtypes:
             dt = _check_dtype(dtype)
             if dt.itemsize not in (2, 4):
                 raise ActivationLabError(f"the gradient-underflow scan covers float32 and float16, not {dt.name}")
-            info = np.finfo(dt)
-            half_tiny = mpmath.mpf(float(info.smallest_subnormal)) / 2
-
-            def exact_nonzero(xs: np.ndarray) -> np.ndarray:
-                return np.array([bool(abs(reference(fn, float(x), prec=64)) > half_tiny) for x in xs])
-
-            def exact_or_limit(xs: np.ndarray) -> np.ndarray:
-                from ..numeric.evaluate import limits
-
-                if xs.size == 1 and np.isneginf(xs[0]):
-                    return np.array([abs(limits(act.expr, n)[0]) > float(half_tiny)])
-                return exact_nonzero(xs)
-
-            def evaluated_nonzero(xs: np.ndarray) -> np.ndarray:
-                return act.evaluate(xs, n) != 0
-
-            mant = info.nmant     # ordinals per octave: 2**mant; four grid points per octave
-            exact_x = _leftmost_nonzero(exact_or_limit, dt, 2 ** (mant - 2), exact=True)
-            eval_x = _leftmost_nonzero(evaluated_nonzero, dt, 4096 if dt.itemsize == 4 else 1, exact=False)
-            rows.append(UnderflowRow(act.name, dt.name, exact_x, eval_x))
+            rows.append(_underflow_row(act, n, dt))
     return GradientUnderflow(n, tuple(rows))
+
+
+def _underflow_row(act: Activation, n: int, dt: np.dtype) -> UnderflowRow:
+    """Leftmost x where f⁽ⁿ⁾ is exactly nonzero in dtype dt, and where the evaluated value is."""
+    import mpmath
+
+    from ..numeric.evaluate import limits
+    from ..numeric.mpmath_target import reference
+
+    fn = act.mpmath(n)
+    info = np.finfo(dt)
+    half_tiny = mpmath.mpf(float(info.smallest_subnormal)) / 2
+
+    def exact_or_limit(xs: np.ndarray) -> np.ndarray:
+        if xs.size == 1 and np.isneginf(xs[0]):
+            return np.array([abs(limits(act.expr, n)[0]) > float(half_tiny)])
+        return np.array([bool(abs(reference(fn, float(x), prec=64)) > half_tiny) for x in xs])
+
+    def evaluated_nonzero(xs: np.ndarray) -> np.ndarray:
+        return act.evaluate(xs, n) != 0
+
+    mant = info.nmant     # ordinals per octave: 2**mant; four grid points per octave
+    exact_x = _leftmost_nonzero(exact_or_limit, dt, 2 ** (mant - 2), exact=True)
+    eval_x = _leftmost_nonzero(evaluated_nonzero, dt, 4096 if dt.itemsize == 4 else 1, exact=False)
+    return UnderflowRow(act.name, dt.name, exact_x, eval_x)

@@ -91,7 +91,7 @@ class Benchmark:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for row, t in zip(data["timings"], self.timings):
+        for row, t in zip(data["timings"], self.timings, strict=True):
             row["spread_ns"] = t.spread_ns
         return data
 
@@ -100,7 +100,7 @@ class Benchmark:
         widths = [max(len(r[i]) for r in cells) for i in range(len(self.HEADER))]
         lines = [f"n = {self.n} {self.dtype} from N(0, 1), {self.repeat} interleaved rounds, {self.threads} threads"]
         for i, r in enumerate(cells):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths))
         lines += [f"note: {n}" for n in self.notes]

@@ -70,8 +70,9 @@ class Equivalence:
 
 def _plain(expr: sp.Expr) -> sp.Expr:
     """The package's stable primitives written out in exp/log/erfc (same function)."""
-    return expr.replace(lambda e: isinstance(e, (sigmoid, dsigmoid, softplus, expm1, log1p)), lambda e: e.rewrite(sp.exp)) \
-               .replace(lambda e: isinstance(e, erfc), lambda e: sp.erfc(e.args[0]))
+    ours = (sigmoid, dsigmoid, softplus, expm1, log1p)
+    expr = expr.replace(lambda e: isinstance(e, ours), lambda e: e.rewrite(sp.exp))
+    return expr.replace(lambda e: isinstance(e, erfc), lambda e: sp.erfc(e.args[0]))
 
 
 def _symbolically_zero(diff: sp.Expr) -> bool:

@@ -121,7 +121,7 @@ class ExhaustiveReport:
     def p99_ulp(self) -> float:
         need = 0.99 * self.finite
         total = 0
-        for edge, c in zip(BINS, self.counts):
+        for edge, c in zip(BINS, self.counts, strict=True):
             total += c
             if total >= need:
                 return edge
@@ -222,7 +222,8 @@ def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
         out["corrected"] = int(np.count_nonzero(ulp_error(rounded, m_hi[is_near], m_lo[is_near], np.float32) > 0.5))
         floor = mpmath.mpf(2) ** -150    # below half float32's smallest subnormal only the side of 0 matters
         with mpmath.workprec(REFERENCE_PREC):
-            rel = [abs(mpmath.mpf(float(ref[i])) - v) / max(abs(v), floor) for i, v in zip(checked, exact_mp)]
+            rel = [abs(mpmath.mpf(float(ref[i])) - v) / max(abs(v), floor)
+                   for i, v in zip(checked, exact_mp, strict=True)]
         out["ref_checks"] = int(checked.size)
         out["ref_max_rel"] = float(max(rel))
 
@@ -247,27 +248,27 @@ def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
     out["signed_zero"] = int(np.count_nonzero(wrong_zero))
 
     # κ-aware verdict for finite inputs over the plain target
-    T = tolerance(n)
-    over = finite_idx[np.isfinite(err[finite_idx]) & (err[finite_idx] > T)]
+    tol = tolerance(n)
+    over = finite_idx[np.isfinite(err[finite_idx]) & (err[finite_idx] > tol)]
     out["over"] = int(over.size) + int(np.count_nonzero(special & finite_x))
     failures_n = int(np.count_nonzero(special & finite_x))     # nan/inf for a finite exact value
     if over.size:
         with np.errstate(all="ignore"):
             g0, xo = ref[over], x64[over]
             kappa = np.abs(xo * act.evaluate(xo, n + 1) / g0)
-            allowed = T * np.maximum(1.0, kappa)
+            allowed = tol * np.maximum(1.0, kappa)
         close = np.abs(err[over] - allowed) <= KAPPA_MARGIN * allowed
         unsure = ~np.isfinite(kappa) | (g0 == 0) | ((kappa > 0.9) & close)
         if unsure.any():
             kappa[unsure] = condition_numbers(act, n, xo[unsure])
-            allowed = T * np.maximum(1.0, kappa)
+            allowed = tol * np.maximum(1.0, kappa)
             out["kappa_mpmath"] = int(np.count_nonzero(unsure))
         bad = err[over] > allowed
         failures_n += int(np.count_nonzero(bad))
         shown_fail = _top(err, over[bad], bits, KEEP)
         kappa_mp = condition_numbers(act, n, x64[shown_fail])       # the failures shown: κ from mpmath
-        out["failures"] = [_row(err, i, bits, got, shown, (float(k), float(T * max(1.0, k))))
-                           for i, k in zip(shown_fail, kappa_mp)]
+        out["failures"] = [_row(err, i, bits, got, shown, (float(k), float(tol * max(1.0, k))))
+                           for i, k in zip(shown_fail, kappa_mp, strict=True)]
     out["failures_n"] = failures_n
     return lo, out
 
@@ -286,7 +287,7 @@ def _merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
         out[key] = total[key] + part[key]
     out["max_ulp"] = max(total["max_ulp"], part["max_ulp"])
     out["ref_max_rel"] = max(total["ref_max_rel"], part["ref_max_rel"])
-    out["counts"] = [a + b for a, b in zip(total["counts"], part["counts"])]
+    out["counts"] = [a + b for a, b in zip(total["counts"], part["counts"], strict=True)]
     out["worst"] = _merge_rows(total["worst"], part["worst"], by_err)
     out["failures"] = _merge_rows(total["failures"], part["failures"], by_err)
     out["special_examples"] = _merge_rows(total["special_examples"], part["special_examples"], lambda r: r[0])

@@ -110,7 +110,7 @@ def _erfcx_chebyshev() -> tuple[tuple[float, float, tuple[float, ...]], ...]:
 def _erfcx_nonnegative(xp: Any, a: Any) -> Any:
     """erfcx(a) for a ≥ 0 (finite): piecewise Chebyshev, then the asymptotic series."""
     result = xp.zeros_like(a)
-    for (lo, hi, _), (mid, half, coeffs) in zip(_CHEBYSHEV_INTERVALS, _erfcx_chebyshev()):
+    for (lo, hi, _), (mid, half, coeffs) in zip(_CHEBYSHEV_INTERVALS, _erfcx_chebyshev(), strict=True):
         inside = (a >= lo) & (a < hi)
         t = (_where(xp, inside, a, mid) - mid) / half
         b1, b2 = xp.zeros_like(a), xp.zeros_like(a)

@@ -82,7 +82,7 @@ def check_out(out: Any, n: int | tuple[int, ...] | list[int], x: Any, dtype: Any
 def fill_out(given: tuple[Any, ...], results: tuple[Any, ...], n: int | tuple[int, ...] | list[int]) -> Any:
     """Copy ``results`` (one per order) into the checked ``out`` arrays and return them as
     ``evaluate`` returns results: a tuple for a tuple of orders, else the one array."""
-    for o, y in zip(given, results):
+    for o, y in zip(given, results, strict=True):
         o[...] = y
     return tuple(given) if isinstance(n, (tuple, list)) else given[0]
 

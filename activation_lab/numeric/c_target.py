@@ -301,7 +301,8 @@ def c_kernel(expr: sp.Expr, orders: tuple[int, ...] = (0, 1), in_dtype: str = "f
     from .evaluate import limits, result_dtype
 
     if expr.free_symbols - {X}:
-        raise KernelSourceError(f"expression has free symbols other than x: {sorted(map(str, expr.free_symbols - {X}))}")
+        others = sorted(map(str, expr.free_symbols - {X}))
+        raise KernelSourceError(f"expression has free symbols other than x: {others}")
     out_name = (np.dtype(out_dtype) if out_dtype else result_dtype(np.dtype(in_dtype))).name
     if out_name not in _C_TYPES:
         raise KernelSourceError(f"output dtype {out_name} is not supported; use float16, float32 or float64")

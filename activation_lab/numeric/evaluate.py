@@ -47,7 +47,8 @@ def _as_array(x: Any) -> tuple[np.ndarray, bool]:
         try:
             arr = np.asarray(x)
         except (TypeError, ValueError) as err:
-            raise ActivationLabError(f"cannot evaluate on {x!r}: {err}; pass numbers, a list of numbers or an array") from None
+            raise ActivationLabError(f"cannot evaluate on {x!r}: {err}; "
+                                     "pass numbers, a list of numbers or an array") from None
         if arr.dtype.kind == "O" or arr.dtype.kind in "USV":
             raise UnsupportedDtypeError(arr.dtype)
         return arr, arr.ndim == 0 and not isinstance(x, (list, tuple))

@@ -426,7 +426,7 @@ def _run_range(expr: sp.Expr, program: FusedProgram, x: np.ndarray, outs: list[n
             # a non-finite x (the sum is not finite; rarely a false alarm from overflow) or a nan
             # result (max propagates nan): those elements again through the accurate path
             suspect = not np.isfinite(_sum(xb)) or any(np.isnan(_max(b)) for b in blocks)
-            zeros = tuple(m and not b.all() for m, b in zip(_signs_matter(expr, program.orders), blocks))
+            zeros = tuple(m and not b.all() for m, b in zip(_signs_matter(expr, program.orders), blocks, strict=True))
             _fix_block(expr, program.orders, xb, blocks, suspect, zeros)
 
 
@@ -452,9 +452,9 @@ def _fix_block(expr: sp.Expr, orders: tuple[int, ...], xb: np.ndarray, blocks: l
         idx = np.flatnonzero(bad)
         if idx.size:
             x64 = xb[idx].astype(np.float64)
-            for k, b in zip(orders, blocks):
+            for k, b in zip(orders, blocks, strict=True):
                 b[idx] = _evaluate_order(expr, k, x64)
-    for k, b, flag, matters in zip(orders, blocks, zeros, _signs_matter(expr, orders)):
+    for k, b, flag, matters in zip(orders, blocks, zeros, _signs_matter(expr, orders), strict=True):
         if flag and matters:
             signed_zeros(expr, k, xb, b)
 
@@ -536,7 +536,7 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
         with np.errstate(all="ignore"):
             x64 = flat.astype(np.float64)
             plain = tuple(_evaluate_order(act.expr, k, x64, _work(dtype)).astype(dtype) for k in orders)
-        for k, y in zip(orders, plain):
+        for k, y in zip(orders, plain, strict=True):
             signed_zeros(act.expr, k, x64, y)
         plain = tuple(y.reshape(x.shape) for y in plain)
         if given is not None:

@@ -212,7 +212,8 @@ def _kernel(expr: sp.Expr, orders: tuple[int, ...]) -> NativeKernel | None:
             path = _build(source, key, compiler[0])
             function = ctypes.CDLL(str(path)).al_run
         except (OSError, subprocess.SubprocessError) as err:
-            _failures[str(expr)] = f"build failed: {str(err).strip().splitlines()[-1][:300] if str(err).strip() else err!r}"
+            text = str(err).strip()
+            _failures[str(expr)] = f"build failed: {text.splitlines()[-1][:300] if text else err!r}"
             return None
     function.restype = ctypes.c_int
     function.argtypes = [ctypes.c_long] + [ctypes.c_void_p] * (1 + len(orders))

@@ -134,7 +134,7 @@ def _rewrite_node(e: sp.Expr) -> sp.Expr:
 def _bottom_up(e: sp.Expr) -> sp.Expr:
     if e.args and not e.is_Atom and not isinstance(e, sp.Piecewise):
         new_args = [_bottom_up(a) for a in e.args]
-        if any(a is not b for a, b in zip(new_args, e.args)):
+        if any(a is not b for a, b in zip(new_args, e.args, strict=True)):
             e = e.func(*new_args)
     elif isinstance(e, sp.Piecewise):
         e = sp.Piecewise(*[(_bottom_up(v), c) for v, c in e.args])

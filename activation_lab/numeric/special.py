@@ -45,8 +45,8 @@ def _erfc_fraction(z: np.ndarray) -> np.ndarray:
     # (beyond z = 110, erfc(z) < 1e-5000 is 0 even in long double)
     zc = np.minimum(z, _LD(110))
     h = np.round(zc * 2**20) / 2**20
-    l = zc - h
-    gauss = np.exp(-h * h) * np.exp(-(l * (2 * h + l)))
+    lo = zc - h
+    gauss = np.exp(-h * h) * np.exp(-(lo * (2 * h + lo)))
     return np.where(z < 110, _ONE_OVER_SQRT_PI * gauss / (z + tail), _LD(0))
 
 

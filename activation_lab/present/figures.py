@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..catalog import PAPER_GROUP
 from . import style
 from .style import FigureRequestError
-from ..atomic import write_atomic
 
-__all__ = ["FigureData", "FigureRequestError", "telu", "linear_units", "derivatives", "saturation", "quotient", "write_all",
-           "FIGURES"]
+__all__ = ["FigureData", "FigureRequestError", "telu", "linear_units", "derivatives", "saturation", "quotient",
+           "write_all", "FIGURES"]
 
 #: smallest positive (subnormal) numbers: below half of these a result rounds to zero
 FLOAT32_TINY = 2.0**-149
@@ -70,7 +70,7 @@ class FigureData:
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(list(self.columns))
         arrays = [np.asarray(c, dtype=np.float64) for c in self.columns.values()]
-        for row in zip(*(a.tolist() for a in arrays)):
+        for row in zip(*(a.tolist() for a in arrays), strict=True):
             writer.writerow([repr(v) for v in row])
         return buf.getvalue()
 
@@ -151,7 +151,7 @@ def _curves(ax, x: np.ndarray, ys: Sequence[np.ndarray], labels: Sequence[str],
     """Plot the curves; returns their lines in the order given (for the legend)."""
     # in the order given: TeLU comes first, wide and solid, so the dashed curves that share
     # its tail are drawn over it and stay visible
-    return [ax.plot(x, y, label=label, **look.kwargs())[0] for y, label, look in zip(ys, labels, looks)]
+    return [ax.plot(x, y, label=label, **look.kwargs())[0] for y, label, look in zip(ys, labels, looks, strict=True)]
 
 
 # ------------------------------------------------------------------ the figures
@@ -168,7 +168,7 @@ def telu(x: Any = None, add: Iterable[Any] = ()) -> tuple[Any, FigureData]:
         for n, y in enumerate(act.evaluate(x, (0, 1, 2))):
             columns[act.name + "'" * n] = y
     fig, (ax1, ax2) = style.new_figure(2, width=7.0, height=3.3)
-    for act, look in zip(acts, _styles(acts)):
+    for act, look in zip(acts, _styles(acts), strict=True):
         formulas = _TELU_FORMULAS if act.name == "telu" else ("",) * 3
         for n, ax in ((0, ax1), (1, ax1), (2, ax2)):
             ax.plot(x, columns[act.name + "'" * n], label=_label(act, n, arg=True) + formulas[n],
@@ -231,7 +231,8 @@ def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[
         columns[f"|{act.name}'|"] = np.abs(act.evaluate(x, 1))
     marks = {"float32 smallest subnormal": FLOAT32_TINY, "float64 smallest subnormal": FLOAT64_TINY}
     ys = list(columns.values())[1:]
-    labels = [_label(a) + (" (f′ = 0 for x < 0)" if not (y[x < 0] > 0).any() else "") for a, y in zip(acts, ys)]
+    labels = [_label(a) + (" (f′ = 0 for x < 0)" if not (y[x < 0] > 0).any() else "")
+              for a, y in zip(acts, ys, strict=True)]
     fig, (ax1, ax2) = style.new_figure(2, width=7.4, height=3.3)
     lo, hi = max(detail[0], x[0]), min(detail[1], x[-1])
     inside = (x >= lo) & (x <= hi)
@@ -243,7 +244,7 @@ def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[
         lines = _curves(ax, x[keep], [y[keep] for y in ys], labels, _styles(acts))
     for ax in (ax1, ax2):
         ymin = bottom if ax is ax1 else FLOAT64_TINY
-        for (name, level), dash in zip(marks.items(), ((0, (4, 2)), (0, (1, 1.5)))):
+        for (name, level), dash in zip(marks.items(), ((0, (4, 2)), (0, (1, 1.5))), strict=True):
             if level < ymin:
                 continue
             short = name.replace(" smallest subnormal", "")
@@ -274,7 +275,7 @@ def _quotient_columns(acts: Sequence[Any], reference: Any, x: np.ndarray
     results = [gradient_quotient(act, reference=reference, x=x, absolute=True) for act in acts]
     dref = reference.evaluate(x, 1)
     columns: dict[str, np.ndarray] = {"x": x}
-    for act, result in zip(acts, results):
+    for act, result in zip(acts, results, strict=True):
         q = np.array(result.q, dtype=np.float64)
         gap = np.isnan(q) & (dref != 0)
         q[gap] = np.abs(act.evaluate(x[gap], 1) / dref[gap])

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import ActivationLabError
 from ..atomic import write_atomic
+from ..errors import ActivationLabError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison

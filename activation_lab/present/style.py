@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ActivationLabError
 from ..atomic import write_atomic
+from ..errors import ActivationLabError
 
-__all__ = ["FigureRequestError", "PALETTE", "LineStyle", "line_style", "order_style", "context", "new_figure", "place_legend",
-           "save", "FORMATS", "DPI"]
+__all__ = ["FigureRequestError", "PALETTE", "LineStyle", "line_style", "order_style", "context", "new_figure",
+           "place_legend", "save", "FORMATS", "DPI"]
 
 class FigureRequestError(ActivationLabError, ValueError):
     """A figure request that cannot be met: unknown figure number or format, unusable x, no curves."""
@@ -152,7 +152,7 @@ def place_legend(fig, axes: Sequence[Any], first: Sequence[Any] = (), below: boo
     """
     handles: dict[str, Any] = {h.get_label(): h for h in first}
     for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     where = "outside lower center" if below else "outside right center"
     with context():

@@ -46,8 +46,8 @@ class sigmoid(sp.Function):  # noqa: N801 - printed name
         return (1 + sp.tanh(u / 2)) / 2
 
     def _latex(self, printer, exp=None):
-        s = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
+        s = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
 
 
 class dsigmoid(sp.Function):  # noqa: N801
@@ -78,8 +78,8 @@ class dsigmoid(sp.Function):  # noqa: N801
         return sp.exp(-u) / (1 + sp.exp(-u)) ** 2
 
     def _latex(self, printer, exp=None):
-        s = r"\sigma'\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
+        s = rf"\sigma'\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
 
 
 class softplus(sp.Function):  # noqa: N801
@@ -112,16 +112,16 @@ class softplus(sp.Function):  # noqa: N801
     _eval_rewrite_as_exp = _eval_rewrite_as_log
 
     def _latex(self, printer, exp=None):
-        s = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
+        s = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
 
 
 class expm1(cfunctions.expm1):  # noqa: N801
     r""":math:`e^{u} - 1` without cancellation near 0."""
 
     def _latex(self, printer, exp=None):
-        s = r"\left(e^{%s} - 1\right)" % printer._print(self.args[0])
-        return s if exp is None else r"%s^{%s}" % (s, exp)
+        s = rf"\left(e^{{{printer._print(self.args[0])}}} - 1\right)"
+        return s if exp is None else rf"{s}^{{{exp}}}"
 
     def _eval_rewrite_as_exp(self, u, **kwargs):
         return sp.exp(u) - 1
@@ -134,8 +134,8 @@ class log1p(cfunctions.log1p):  # noqa: N801
         return 1 / (1 + self.args[0])
 
     def _latex(self, printer, exp=None):
-        s = r"\ln\left(1 + %s\right)" % printer._print(self.args[0])
-        return s if exp is None else r"\left(%s\right)^{%s}" % (s, exp)
+        s = rf"\ln\left(1 + {printer._print(self.args[0])}\right)"
+        return s if exp is None else rf"\left({s}\right)^{{{exp}}}"
 
     def _eval_rewrite_as_log(self, u, **kwargs):
         return sp.log(1 + u)

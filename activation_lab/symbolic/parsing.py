@@ -107,7 +107,8 @@ def parse_formula(formula: str, params: Mapping[str, object] | None = None) -> s
                            "pass text such as 'x*tanh(exp(x))'")
     params = dict(params or {})
     if len(formula) > MAX_LENGTH:
-        raise FormulaError(formula, MAX_LENGTH, f"formula is {len(formula)} characters long, over the limit of {MAX_LENGTH}",
+        raise FormulaError(formula, MAX_LENGTH,
+                           f"formula is {len(formula)} characters long, over the limit of {MAX_LENGTH}",
                            "shorten it, or define parts as parameters")
     if not formula.strip():
         raise FormulaError(formula, 0, "empty formula", "write an expression in x, e.g. 'x*tanh(exp(x))'")
@@ -170,7 +171,8 @@ class _Builder:
         text = ast.get_source_segment(self.formula.strip(), node) or repr(value)
         digits = sum(ch.isdigit() for ch in text)
         if digits > MAX_DIGITS or (isinstance(value, float) and not abs(value) < float("inf")):
-            raise self.fail(node, f"number {self.token(node)!r} is too large or too long", f"use at most {MAX_DIGITS} digits, within float64 range")
+            raise self.fail(node, f"number {self.token(node)!r} is too large or too long",
+                            f"use at most {MAX_DIGITS} digits, within float64 range")
         try:
             return exact_number(text)
         except ValueError:
@@ -207,7 +209,8 @@ class _Builder:
             return self._power(node)
         op = _BINOPS.get(type(node.op))
         if op is None:
-            symbol = {ast.BitXor: "^", ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@"}.get(type(node.op), "this operator")
+            names = {ast.BitXor: "^", ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@"}
+            symbol = names.get(type(node.op), "this operator")
             fix = "use ** for powers" if isinstance(node.op, ast.BitXor) else "use + - * / **"
             raise self.fail(node, f"operator {symbol!r} in {self.token(node)!r} is not allowed", fix)
         return op(self.build(node.left), self.build(node.right))
@@ -216,7 +219,8 @@ class _Builder:
         exponent = self.build(node.right)
         if exponent.is_Number:
             if abs(exponent) > MAX_EXPONENT:
-                raise self.fail(node.right, f"exponent {self.token(node.right)!r} is too large (limit |p| <= {MAX_EXPONENT})",
+                raise self.fail(node.right,
+                                f"exponent {self.token(node.right)!r} is too large (limit |p| <= {MAX_EXPONENT})",
                                 "use a smaller power, or exp(p*log(u))")
         elif exponent.has(sp.Pow) and any(a.is_Number and abs(a) > MAX_EXPONENT for a in exponent.atoms(sp.Number)):
             raise self.fail(node.right, f"exponent {self.token(node.right)!r} is too large")
@@ -255,7 +259,7 @@ class _Builder:
                             "write where(x > 0, x, 0)")
         terms = [self.build(node.left), *(self.build(c) for c in node.comparators)]
         rels = []
-        for op, a, b in zip(node.ops, terms, terms[1:]):
+        for op, a, b in zip(node.ops, terms[:-1], terms[1:], strict=True):
             cmp = _COMPARE.get(type(op))
             if cmp is None:
                 raise self.fail(node, f"comparison in {self.token(node)!r} is not allowed", "use <, <=, > or >=")
