@@ -8,7 +8,9 @@ path at special inputs, and for the machinery: cache, fallbacks, switches.
 from __future__ import annotations
 
 import ctypes.util
+import os
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -179,6 +181,21 @@ def test_unwritable_cache_builds_in_a_temporary_folder(monkeypatch, tmp_path):
         assert blocker.read_text() == "a file where the cache folder would go"
     finally:
         native._kernel.cache_clear()
+
+
+def test_temporary_build_folder_is_removed_at_exit(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "ACTIVATION_LAB_CACHE": str(blocker), "TMPDIR": str(scratch)}
+    code = ("import numpy as np, activation_lab as al; from activation_lab.numeric import native; "
+            "k = native.native_kernel(al.define('x*exp(-x*x/5)').expr, (0, 1)); print(k.path)")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(scratch))     # it did build in a temporary folder
+    assert list(scratch.iterdir()) == []                     # and removed it when the process ended
+    assert blocker.read_text() == "a file where the cache folder would go"
 
 
 def test_failed_build_falls_back_to_numpy_blocks(fresh_cache, monkeypatch):

@@ -24,6 +24,7 @@ NumPy block path is used and :func:`status` says why.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
 import hashlib
@@ -233,6 +234,7 @@ def _build(source: str, key: str, cc: str) -> Path:
     except OSError:
         work = Path(tempfile.mkdtemp(prefix="activation-lab-native-"))
         target = work / f"al_{key}.so"
+        atexit.register(shutil.rmtree, work, True)   # ours alone; the loaded library stays mapped
     c_file, so_file = work / "kernel.c", work / "kernel.so"
     try:
         c_file.write_text(source, encoding="utf-8")
