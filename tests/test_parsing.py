@@ -148,3 +148,76 @@ def test_define_reports_catalogue_twins():
     assert al.define("x/(1+exp(-x))").equals == "silu"
     assert al.define("x*tanh(exp(x)/2)").equals is None
     assert "silu" in repr(al.define("x/(1+exp(-x))"))
+
+
+@pytest.mark.parametrize("formula,problem", [
+    ("x*1e-9999999", "out of range"),          # Fraction would build 10**9999999 first (minutes)
+    ("x*1e-999999999", "out of range"),
+    ("-" * 499 + "x", "nested"),               # under the length limit, over Python's recursion limit
+    ("x/0", "undefined"), ("0**-1+x", "undefined"), ("log(0)*x", "undefined"), ("x**(1/0)", "undefined"),
+    ("sqrt(-1)*x", "not a real number"), ("log(-1)*x", "not a real number"),
+])
+def test_pathological_formulas_fail_fast_and_clearly(formula, problem):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(FormulaError, match=problem):
+        al.define(formula)
+    assert time.perf_counter() - start < 5     # a generous bound: these took 15 s to forever before
+
+
+def test_tiny_literals_stay_exact():
+    assert al.define("x*1e-400").expr == x / sp.Integer(10) ** 400
+
+
+@pytest.mark.parametrize("formula", ["x+", "x**", "x*tanh(exp(x)) +", "x >"])
+def test_dangling_operator_is_pointed_at(formula):
+    with pytest.raises(FormulaError, match="ends early") as info:
+        al.define(formula)
+    assert info.value.position == len(formula.rstrip()) - 1
+
+
+def test_unused_and_unusable_parameters_are_refused():
+    with pytest.raises(FormulaError, match="'A' not used") as info:
+        al.define("x*tanh(a*exp(x))", a=0.5, A=2)
+    assert "uses: a" in str(info.value)
+    with pytest.raises(FormulaError, match="'b' not used"):
+        al.define("x*tanh(exp(x))", b=2)
+    with pytest.raises(FormulaError, match="overflows float64"):
+        al.define("a*x", a="1e400")
+    with pytest.raises(FormulaError, match="out of range"):
+        al.define("a*x", a="1e-9999999")
+
+
+def test_numpy_scalars_are_accepted_as_parameters():
+    np = pytest.importorskip("numpy")
+    assert al.define("x*tanh(a*exp(x))", a=np.float64(0.5)).expr == x * sp.tanh(sp.exp(x) / 2)
+    assert al.define("x*tanh(a*exp(x))", a=np.float32(0.25)).expr == x * sp.tanh(sp.exp(x) / 4)
+    assert al.define("a*x", a=np.int64(3)).expr == 3 * x
+    assert al.get("swish", beta=np.float64(2.0)).params == {"beta": 2.0}
+    with pytest.raises(FormulaError, match="not a number"):
+        al.define("a*x", a=np.bool_(True))
+
+
+@pytest.mark.parametrize("formula", [123, None, ["x"]])
+def test_formula_must_be_text(formula):
+    with pytest.raises(FormulaError, match="must be a string"):
+        al.define(formula)
+
+
+def test_user_activation_cannot_borrow_a_catalogue_name():
+    from activation_lab.errors import ActivationLabError
+
+    for name in ("telu", "TanhExp", "SiLU"):
+        with pytest.raises(ActivationLabError, match="choose a name of your own"):
+            al.define("x*tanh(exp(x)/2)", name=name)
+    assert al.define("x*tanh(exp(x)/2)", name="my-telu").name == "my-telu"
+
+
+def test_derivative_order_is_bounded_with_a_clear_error():
+    from activation_lab.errors import ActivationLabError
+
+    with pytest.raises(ActivationLabError, match="over the limit"):
+        al.get("relu").derivative(600)
+    with pytest.raises(ActivationLabError, match="over the limit"):
+        al.get("telu").evaluate([1.0], n=1000)

@@ -7,14 +7,16 @@ for ``get("telu").derivative(2)`` differentiates once.
 from __future__ import annotations
 
 import difflib
+import fractions
 import functools
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import sympy as sp
 
 from ..catalog import CATALOG, Entry
-from ..errors import ActivationLabError, UnknownActivationError
+from ..errors import ActivationLabError, FormulaError, UnknownActivationError
 from .parsing import X, exact_number, parse_formula
 
 __all__ = ["Activation", "names", "get", "define", "X"]
@@ -116,15 +118,29 @@ class Activation:
 
 
 def _text(value: object) -> str:
-    """Parameter value as exact decimal text (floats by their shortest repr)."""
-    if isinstance(value, (str, bool)) or not isinstance(value, (int, float, sp.Rational)):
-        return value if isinstance(value, str) else f"<{type(value).__name__}>"
-    return repr(value) if isinstance(value, float) else str(value)
+    """Parameter value as exact decimal text (floats, NumPy's too, by their shortest repr)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return f"<{type(value).__name__}>"
+    if isinstance(value, (numbers.Integral, sp.Rational, fractions.Fraction)):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    return f"<{type(value).__name__}>"
+
+
+#: highest derivative order: each order roughly doubles the expression (TeLU's f⁽¹⁴⁾ takes SymPy ~10 s)
+MAX_ORDER = 40
 
 
 def _check_order(n: object) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ActivationLabError(f"derivative order must be a non-negative integer, got {n!r}")
+    if n > MAX_ORDER:
+        raise ActivationLabError(f"derivative order {n} is over the limit of {MAX_ORDER}: the symbolic "
+                                 "derivative grows with every order; ask for an order up to "
+                                 f"{MAX_ORDER}")
 
 
 @functools.lru_cache(maxsize=512)
@@ -200,6 +216,17 @@ def get(name: str | Activation, **params: Any) -> Activation:
     return _from_catalog(entry.name, key)
 
 
+def _check_own_name(name: object) -> None:
+    """A user activation's name: printable text that is not a catalogue name or alias (results are
+    keyed by name, so a borrowed one would mix two functions)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 80 or not name.isprintable():
+        raise ActivationLabError(f"name must be printable text of 1 to 80 characters, got {name!r}")
+    taken = _index().get(_key(name.strip()))
+    if taken is not None:
+        raise ActivationLabError(f"name {name!r} is the catalogue's {taken.name!r}; choose a name of your own, "
+                                 f"e.g. my-{taken.name}")
+
+
 def define(formula: str, name: str | None = None, **params: Any) -> Activation:
     """A user activation from a formula in ``x``, e.g. ``define("x*tanh(a*exp(x))", a=0.5)``.
 
@@ -207,6 +234,11 @@ def define(formula: str, name: str | None = None, **params: Any) -> Activation:
     in it must be given as keyword arguments.  ``.equals`` names the catalogue entry the
     formula equals, if any (``define("x/(1+exp(-x))").equals == "silu"``).
     """
+    if not isinstance(formula, str):
+        raise FormulaError(repr(formula), None, f"a formula must be a string, got {type(formula).__name__}",
+                           "pass text such as 'x*tanh(exp(x))'")
+    if name is not None:
+        _check_own_name(name)
     act = Activation(name or formula.strip(), formula, params, source="user formula")
     # report a catalogue twin (TanhExp ≡ TeLU, x/(1+exp(-x)) ≡ SiLU): symbolic proof or a
     # randomised 300-bit check, see analysis.equivalence (imported here, on use, to keep

@@ -13,6 +13,9 @@ from __future__ import annotations
 import ast
 import difflib
 import fractions
+import numbers
+import operator
+import re
 from collections.abc import Callable, Mapping
 
 import sympy as sp
@@ -28,6 +31,13 @@ X = sp.Symbol("x", real=True)
 MAX_LENGTH = 500
 MAX_EXPONENT = 64
 MAX_DIGITS = 40
+#: largest |decimal exponent| in a number's text (1e-400): float64 spans about 1e-324 .. 1e308
+MAX_DECIMAL_EXPONENT = 400
+#: deepest nesting of operators and calls (Python's own parser stops parentheses at 200)
+MAX_DEPTH = 100
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE](?P<exp>[+-]?\d+))?")
+_RATIO = re.compile(r"[+-]?\d+/\d+")
 
 
 def _where(cond, a, b):
@@ -70,20 +80,27 @@ def exact_number(value: object) -> sp.Rational:
     Uses :class:`fractions.Fraction`, never SymPy's string parsing (which can call eval).
     Raises ValueError for anything that is not a finite real number.
     """
-    if isinstance(value, bool):
+    if isinstance(value, bool) or type(value).__name__ == "bool_":   # True is an int; NumPy's bool_
         raise ValueError(f"{value!r} is not a number")
     if isinstance(value, sp.Rational):
         return value
-    if isinstance(value, float):
+    if isinstance(value, fractions.Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    if isinstance(value, numbers.Integral):         # int and NumPy's integers
+        return sp.Integer(operator.index(value))
+    if isinstance(value, numbers.Real) and not isinstance(value, sp.Basic):   # float, NumPy's floats
+        value = float(value)
         if not abs(value) < float("inf"):
             raise ValueError(f"{value!r} is not finite")
         value = repr(value)
-    if isinstance(value, int):
-        return sp.Integer(value)
     if isinstance(value, str):
         text = value.strip().replace("_", "")
-        if len(text) > MAX_DIGITS + 12 or not text or any(ch not in "0123456789.eE+-/" for ch in text):
+        if len(text) > MAX_DIGITS + 12 or not (_DECIMAL.fullmatch(text) or _RATIO.fullmatch(text)):
             raise ValueError(f"{value!r} is not a decimal number")
+        decimal = _DECIMAL.fullmatch(text)
+        if decimal and decimal["exp"] and abs(int(decimal["exp"])) > MAX_DECIMAL_EXPONENT:
+            # checked before Fraction builds 10**exponent (1e-9999999 would take minutes)
+            raise ValueError(f"{value!r} is out of range (decimal exponents up to ±{MAX_DECIMAL_EXPONENT})")
         try:
             frac = fractions.Fraction(text)
         except (ValueError, ZeroDivisionError):
@@ -122,23 +139,40 @@ def parse_formula(formula: str, params: Mapping[str, object] | None = None) -> s
             raise FormulaError(formula, None, f"parameter name {name!r} is not allowed",
                                "use a plain identifier that is not x, a constant or a function name")
         values[name] = _param_value(formula, name, value)
+    offset = len(formula) - len(formula.lstrip())
     try:
         tree = ast.parse(formula.strip(), mode="eval")
     except SyntaxError as err:
-        pos = max((err.offset or 1) - 1, 0) + (len(formula) - len(formula.lstrip()))
-        msg = err.msg or "syntax error"
         fix = "check that every '(' has its ')' and that operators have operands on both sides"
-        raise FormulaError(formula, pos, f"malformed formula ({msg})", fix) from None
-    offset = len(formula) - len(formula.lstrip())
-    return _Builder(formula, values, offset).build(tree.body)
+        if not err.offset:
+            # Python reports an unexpected end at offset 0: point at the last character instead
+            pos = len(formula.rstrip()) - 1
+            raise FormulaError(formula, pos, f"formula ends early, after {formula.rstrip()[-1]!r}",
+                               "complete the expression after the last operator") from None
+        pos = err.offset - 1 + offset
+        raise FormulaError(formula, pos, f"malformed formula ({err.msg or 'syntax error'})", fix) from None
+    builder = _Builder(formula, values, offset)
+    expr = builder.build(tree.body)
+    unused = sorted(set(values) - builder.used)
+    if unused:
+        used = ", ".join(sorted(builder.used)) or "none"
+        raise FormulaError(formula, None, f"parameter{'s' if len(unused) > 1 else ''} "
+                           f"{', '.join(map(repr, unused))} not used in the formula",
+                           f"remove {'them' if len(unused) > 1 else 'it'} or check the spelling; "
+                           f"parameters the formula uses: {used}")
+    return expr
 
 
 def _param_value(formula: str, name: str, value: object) -> sp.Expr:
     try:
-        return exact_number(value)
+        exact = exact_number(value)
     except ValueError as err:
         raise FormulaError(formula, None, f"parameter {name}={value!r} is not a number ({err})",
                            f"give a finite number, e.g. {name}=0.5") from None
+    if not abs(float(exact)) < float("inf"):
+        raise FormulaError(formula, None, f"parameter {name}={value!r} is too large: it overflows float64",
+                           f"give a finite number, e.g. {name}=0.5")
+    return exact
 
 
 class _Builder:
@@ -146,6 +180,8 @@ class _Builder:
         self.formula = formula
         self.values = values
         self.offset = offset
+        self.used: set[str] = set()
+        self.depth = 0
 
     def fail(self, node: ast.AST, problem: str, fix: str = "") -> FormulaError:
         pos = getattr(node, "col_offset", None)
@@ -161,7 +197,26 @@ class _Builder:
             raise self.fail(node, f"{self.token(node)!r} ({_describe(node)}) is not allowed in a formula",
                             "use numbers, x, parameters, + - * / **, and functions such as "
                             + ", ".join(sorted(FUNCTIONS)))
-        return method(node)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(node, f"formula is nested more than {MAX_DEPTH} levels deep",
+                            "simplify it, e.g. write --x as x")
+        try:
+            expr = method(node)
+        finally:
+            self.depth -= 1
+        return self._finite_real(node, expr)
+
+    def _finite_real(self, node: ast.AST, expr: sp.Expr) -> sp.Expr:
+        """Refuse a part that is undefined (x/0, log(0)) or not real (sqrt(-1)) for every x."""
+        if expr.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
+            raise self.fail(node, f"{self.token(node)!r} is undefined or infinite (a division by zero, log(0), ...)",
+                            "rewrite that part so that it is finite")
+        if expr.has(sp.I):
+            raise self.fail(node, f"{self.token(node)!r} is not a real number",
+                            "activations are real functions: keep square roots and logs of negative "
+                            "constants out")
+        return expr
 
     def _Constant(self, node: ast.Constant) -> sp.Expr:
         value = node.value
@@ -175,14 +230,17 @@ class _Builder:
                             f"use at most {MAX_DIGITS} digits, within float64 range")
         try:
             return exact_number(text)
-        except ValueError:
-            return exact_number(value)
+        except ValueError as err:
+            raise self.fail(node, f"number {self.token(node)!r}: {err}",
+                            f"use decimal exponents between -{MAX_DECIMAL_EXPONENT} and {MAX_DECIMAL_EXPONENT}") \
+                from None
 
     def _Name(self, node: ast.Name) -> sp.Expr:
         name = node.id
         if name == "x":
             return X
         if name in self.values:
+            self.used.add(name)
             return self.values[name]
         if name in CONSTANTS:
             return CONSTANTS[name]
@@ -244,7 +302,9 @@ class _Builder:
                             hint + "allowed functions: " + ", ".join(sorted(FUNCTIONS)))
         arity, builder = FUNCTIONS[name]
         if len(node.args) != arity:
-            raise self.fail(node, f"{name} takes {arity} argument{'s' if arity > 1 else ''}, got {len(node.args)}")
+            example = {1: f"{name}(x)", 2: f"{name}(x, 0)", 3: "where(x > 0, x, 0)"}[arity]
+            raise self.fail(node, f"{name} takes {arity} argument{'s' if arity > 1 else ''}, got {len(node.args)}",
+                            f"write e.g. {example}")
         if name == "where":
             cond = self._condition(node.args[0])
             return builder(cond, self.build(node.args[1]), self.build(node.args[2]))
