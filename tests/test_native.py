@@ -129,14 +129,19 @@ def test_input_untouched_layouts_and_byte_order():
     base = (np.random.default_rng(2).standard_normal((400, 90)) * 20).astype(np.float32)
     base.flags.writeable = False
     kept = base.copy()
+    flat = base.ravel()
     cases = {"2-D": base, "strided": base[::3, 1::2], "Fortran": np.asfortranarray(base),
-             "big-endian": base.astype(">f4"), "empty": np.empty((0, 3), np.float32)}
+             "big-endian": base.astype(">f4"), "empty": np.empty((0, 3), np.float32),
+             # 1-d views stay strided under reshape: the native loop must not read them as contiguous
+             "1-d step 3": flat[::3], "reversed": flat[::-1], "column": base[:, 7],
+             "broadcast": np.broadcast_to(flat[5:6], (20000,))}
     for label, x in cases.items():
         got = evaluate_fused(act, x, (0, 1))
-        want = evaluate_fused(act, x, (0, 1), native=False)
+        # expected: the NumPy double code on a contiguous copy, rounded once
+        want = [w.astype(np.float32) for w in numpy_double(act, np.ascontiguousarray(x, np.float64), (0, 1))]
         for g, w in zip(got, want, strict=True):
             assert g.shape == x.shape and g.dtype.name == "float32", label
-            assert g.size == 0 or _ulps(np.ascontiguousarray(g).ravel(), np.ascontiguousarray(w).ravel()).max() <= 1
+            assert g.size == 0 or _ulps(np.ascontiguousarray(g).ravel(), w.ravel()).max() <= 1, label
     assert np.array_equal(base, kept)
 
 
@@ -240,3 +245,12 @@ void run(long n, const double *u, double *t, double *s, double *s2) {
                     assert got == 0
                 else:
                     assert abs((mpmath.mpf(float(got)) - exact) / exact) < mpmath.mpf(2) ** -35, (u[i], got)
+
+
+def test_public_evaluate_on_one_dimensional_views():
+    # closed forms: ReLU(x) = max(x, 0), and its derivative 1 for x > 0 and 0 for x < 0
+    x = np.arange(-8192, 8192, dtype=np.float32) + np.float32(0.5)
+    relu = al.get("relu")
+    for view in (x.reshape(-1, 2)[:, 1], x[::-1], x[::7], np.broadcast_to(x[-1:], (9000,))):
+        assert np.array_equal(relu.evaluate(view), np.maximum(view, 0))
+        assert np.array_equal(relu.evaluate(view, n=1), (view > 0).astype(np.float32))

@@ -523,7 +523,9 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
     if given is not None and not all(o.flags.c_contiguous for o in given):
         # strided outputs: computed into new arrays, then copied into place
         return fill_out(given, evaluate_fused(act, x, orders, threads, block, native), n)
-    flat = x.reshape(-1)  # a view when contiguous, else a copy; never written
+    # a view when C-contiguous, else a contiguous copy (a 1-d strided view would stay strided under
+    # reshape, and the native loop reads memory as contiguous); never written
+    flat = np.ascontiguousarray(x).reshape(-1)
     kernel = None
     if native and flat.dtype == np.float32 and flat.flags.aligned and flat.dtype.isnative:
         kernel = native_kernel(act.expr, orders)

@@ -82,6 +82,8 @@ class NativeKernel:
         """Fill ``outs`` (float32, x's length) with f⁽ⁿ⁾(x); returns the fix-ups those elements
         need as bits: :data:`NONFINITE_X`, :data:`NAN_RESULT`, and ``ZERO_RESULT << k`` where
         output k holds a ±0 (its sign may need the limit's).  Releases the GIL."""
+        if not (x.flags.c_contiguous and all(o.flags.c_contiguous for o in outs)):
+            raise ValueError("native kernels read and write contiguous memory only")   # a bug, not user input
         return self.function(x.size, x.ctypes.data, *[o.ctypes.data for o in outs])
 
 
