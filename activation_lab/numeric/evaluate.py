@@ -185,7 +185,8 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: An
         x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
     results = []
     for k in orders:
-        with np.errstate(over="ignore"):  # a float64 result beyond float32's range rounds to inf
+        # a result beyond the dtype's range rounds to inf, one below its subnormals to 0: both right
+        with np.errstate(over="ignore", under="ignore"):
             y = _evaluate_order(act.expr, k, x64, WORK_DTYPE[dtype.name]).astype(dtype, copy=False)
         signed_zeros(act.expr, k, x64, y)
         results.append(y[()] if scalar else y)
