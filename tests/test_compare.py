@@ -323,3 +323,16 @@ def test_the_committed_example_is_current(comp):
         assert (folder / f"report-{p.key}.png").is_file()
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"https?://", page)
+
+
+@pytest.mark.parametrize("formula", ["relu", "max(x, 0)"])
+def test_piecewise_linear_activations_can_be_compared(formula, tmp_path):
+    # ReLU's constant piece came back from mpmath as a Python 0, and its all-zero |f'| on the
+    # saturation plot's log axis crashed matplotlib's markers: both are real activations
+    c = al.compare(formula, against=["telu"], accuracy=False)
+    name = c.activation.name
+    props = c.properties[name]
+    assert props.f0 == 0 and props.lipschitz == 1 and props.monotonic
+    assert tuple(map(float, props.limits)) == (0.0, float("inf"))
+    report.write_report(c, tmp_path / "r")
+    assert (tmp_path / "r" / "report.md").is_file()

@@ -172,3 +172,31 @@ def test_no_floating_point_exception_even_when_numpy_raises(dtype):
                 act.evaluate(x, n)                      # small arrays: the accurate path
                 act.evaluate(np.tile(x, 300), n)        # large arrays: the fused path
                 act.evaluate(x[2], n)                   # scalars
+
+
+@pytest.mark.parametrize("formula,n,at_minus_inf,at_plus_inf", [
+    ("sin(x)/x", 0, 0.0, 0.0),                          # decays while it oscillates
+    ("sin(x)", 0, np.nan, np.nan),                      # no limit: nan, not sin(1e300)
+    ("x*sin(x)", 0, np.nan, np.nan),                    # unbounded swings are not ±inf
+    ("where(x > 0, log1p(x), -log1p(-x))", 1, 0.0, 0.0),   # 1/(1+|x|): 0, not 1e-300
+    ("1 + 1/log(1 + exp(x))", 0, np.inf, 1.0),          # settles too slowly for two samples
+    ("exp(x)/(1 + exp(x))", 0, 0.0, 1.0),
+])
+def test_limits_of_user_formulas_at_infinity(formula, n, at_minus_inf, at_plus_inf):
+    got = al.define(formula).evaluate(np.array([-np.inf, np.inf]), n=n)
+    np.testing.assert_array_equal(got, [at_minus_inf, at_plus_inf])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("formula,exact", [
+    ("exp(x)/(1 + exp(x))", lambda t: 1 / (1 + mpmath.exp(-t))),
+    ("x*exp(x)/(1 + exp(x))", lambda t: t / (1 + mpmath.exp(-t))),
+    ("exp(2*x)/(1 + exp(x))**2", lambda t: 1 / (1 + mpmath.exp(-t)) ** 2),
+])
+def test_overflowing_factor_times_underflowing_factor(formula, exact, dtype):
+    # e^x overflows while 1/(1+e^x) underflows: the product is finite (it was inf, then 0)
+    x = np.array([-1e4, -800, -710, -30, 0, 30, 710, 800, 11357, 20000], dtype=dtype)
+    got = al.define(formula).evaluate(x)
+    with mpmath.workprec(300):
+        want = np.array([float(exact(mpmath.mpf(float(v)))) for v in x]).astype(dtype)
+    np.testing.assert_array_max_ulp(got, want, maxulp=2)

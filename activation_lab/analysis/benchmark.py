@@ -268,7 +268,9 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
     if dtype not in ("float16", "float32", "float64"):
         raise ActivationLabError(f"dtype {dtype!r} is not one of float16, float32, float64")
     acts = [get(a) if isinstance(a, str) else a for a in (names or PAPER_GROUP)]
-    backends = list(dict.fromkeys(backends))
+    backends = list(dict.fromkeys([backends] if isinstance(backends, str) else backends))
+    if not backends:
+        raise ActivationLabError("no backend to benchmark; choose numpy and/or cupy, e.g. --backend numpy,cupy")
     for name in backends:
         if name not in ("numpy", "cupy"):
             raise ActivationLabError(f"backend {name!r} cannot be benchmarked; choose numpy and/or cupy")

@@ -132,7 +132,13 @@ def mpmath_function(expr: sp.Expr) -> Callable[[Any], Any]:
     """Compile ``expr`` (in the symbol x only) to a function of one mpmath number."""
     # lambdify prints code from the expression; ours contain only x, numbers and known
     # functions (built by the safe parser), so no user text reaches the generated code
-    fn = sp.lambdify(X, expr, modules=[MPMATH_NAMESPACE, "mpmath"])
+    raw = sp.lambdify(X, expr, modules=[MPMATH_NAMESPACE, "mpmath"])
+
+    def fn(x: Any) -> Any:
+        value = raw(x)
+        # a constant piece (ReLU's 0 for x < 0) comes back as a Python int: always an mpf
+        return mpmath.mpf(value) if isinstance(value, (int, float)) else value
+
     fn.__doc__ = f"{expr} at the current mpmath precision"
     return fn
 

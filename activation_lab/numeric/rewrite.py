@@ -10,6 +10,7 @@ Each rule is a mathematical identity chosen for a numerical reason:
 * ``exp(u) − 1``       → ``expm1(u)``        (cancels near u = 0)
 * ``log(1 + u)``       → ``log1p(u)``; ``log(1 + exp(u))`` → ``softplus(u)`` (overflow, cancellation)
 * ``1/(1 + exp(−u))``  → ``sigmoid(u)``      (overflow of exp(−u))
+* ``exp(u)·σ(−u)``     → ``sigmoid(u)``      (e^u/(1+e^u): inf·0 once e^u overflows)
 * ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly)
 * rational functions of x inside each piece are put over one denominator (``cancel``), which
   removes the cancellation in e.g. 1/(1+x) − x/(1+x)².
@@ -76,8 +77,30 @@ def _rewrite_add(add: sp.Add) -> sp.Expr:
     return add
 
 
+def _absorb_exp(mul: sp.Mul) -> sp.Expr:
+    """exp(k·u)·σ(−u)^p → σ(u)^k·σ(−u)^(p−k) for integers 0 < k ≤ p: e^u/(1+e^u) evaluated as
+    written is inf·0 once e^u overflows, while σ(u) is 1 there."""
+    factors = list(mul.args)
+    for i, f in enumerate(factors):
+        if not isinstance(f, sp.exp):
+            continue
+        for j, g in enumerate(factors):
+            base, p = g.as_base_exp()
+            if not (isinstance(base, sigmoid) and p.is_Integer and p > 0):
+                continue
+            u = -base.args[0]
+            k = sp.simplify(f.args[0] / u)
+            if k.is_Integer and 0 < k <= p:
+                rest = [h for m, h in enumerate(factors) if m not in (i, j)]
+                return sp.Mul(*rest, sigmoid(u) ** k, sigmoid(-u) ** (p - k))
+    return mul
+
+
 def _rewrite_mul(mul: sp.Mul) -> sp.Expr:
     """σ(u)^p·σ(−u)^q → dsigmoid(u)^min(p,q)·…, so its derivative is −σ'(u)·tanh(u/2)."""
+    mul = _absorb_exp(mul)
+    if not mul.is_Mul:
+        return mul
     powers: dict[sp.Expr, sp.Expr] = {}
     for factor in mul.args:
         base, exp = factor.as_base_exp()

@@ -57,6 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. `activation-lab list | head`
         return 0
+    except OSError as err:   # --out on a file, in a read-only place, a full disk: the user's to fix
+        where = f" {err.filename!r}" if err.filename else ""
+        print(f"activation-lab {args.verb}: error: cannot write{where}: {err.strerror or err}; "
+              "choose another --out (a folder you can write to)", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"activation-lab {args.verb}: error: out of memory; ask for fewer points (e.g. a smaller --n)",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

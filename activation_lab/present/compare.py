@@ -294,6 +294,7 @@ def _shifts(f_vals: list, g: Any) -> Iterable[Any]:
 _RELATION_TEXT = {
     "scaled": "{c}·{g}(x)", "offset": "{g}(x) {sign} {c}", "shifted": "{g}(x {sign} {c})",
 }
+_RELATION_NOUN = {"scaled": "a rescaling", "offset": "an offset", "shifted": "a shift"}
 
 
 def _equivalence(act: Any) -> EquivalenceFinding:
@@ -324,8 +325,8 @@ def _equivalence(act: Any) -> EquivalenceFinding:
             text = _RELATION_TEXT[kind].format(g=_prose(entry.name), c=_exact_text(c if kind == "scaled" else abs(c)),
                                                sign="−" if c < 0 else "+")
             return EquivalenceFinding(kind, entry.name, c,
-                               f"{shown} is not in the catalogue, but it equals {text}: a "
-                               f"{'rescaling' if kind == 'scaled' else 'shift'} of {_prose(entry.name)} "
+                               f"{shown} is not in the catalogue, but it equals {text}: "
+                               f"{_RELATION_NOUN[kind]} of {_prose(entry.name)} "
                                f"(catalogue name `{entry.name}`; checked at {len(_CHECK_POINTS)} points "
                                f"to {_CHECK_PREC} bits).")
     if match is None:
@@ -485,13 +486,24 @@ def _plots(act: Any, references: Sequence[Any]) -> tuple[Plot, ...]:
 
     names = [r.name for r in references]
     add = [] if act.name in names else [act]
-    specs = (("f", "f(x)", figures.linear_units), ("derivative", "f′(x)", figures.derivatives),
-             ("saturation", "|f′(x)| on a log axis as x → −∞", figures.saturation),
-             ("quotient", "gradient quotient |f′/TeLU′|", figures.quotient))
+    new = _prose(act.name) if not add else f"the new activation {act.name}"
+    refs = ", ".join(_prose(n) for n in names if n != act.name)
+    # the paper's figure captions name the paper's group; the report's say what it draws
+    specs = (("f", "f(x)", figures.linear_units,
+              f"f(x) of {new} (with its markers) beside {refs}, near the origin (left) and over a wider "
+              "range (right)."),
+             ("derivative", "f′(x)", figures.derivatives,
+              f"The first derivative f′(x) of {new} beside {refs}: the gradient each passes back."),
+             ("saturation", "|f′(x)| on a log axis as x → −∞", figures.saturation,
+              f"|f′(x)| of {new} beside {refs} as x → −∞ on a log axis: the steeper the fall, the faster "
+              "the gradient saturates; the dotted lines are where float32 and float64 underflow to 0."),
+             ("quotient", "gradient quotient |f′/TeLU′|", figures.quotient,
+              f"The gradient quotient |f′(x)/TeLU′(x)| of {new} and {refs}: above 1 a function passes back "
+              "more gradient than TeLU at the same x, below 1 less; it is undefined at TeLU′'s zero."))
     out = []
-    for key, title, make in specs:
+    for key, title, make, caption in specs:
         fig, data = make(names=names, add=add)
-        out.append(Plot(key, title, data.caption, data, fig))
+        out.append(Plot(key, title, caption, data, fig))
     return tuple(out)
 
 
@@ -502,6 +514,14 @@ def _at(point: Sequence[float] | None, digits: int = 7) -> str:
         return "none"
     where = {math.inf: "as x → +∞", -math.inf: "as x → −∞"}.get(point[0], f"at x = {_num(point[0], digits)}")
     return f"{_num(point[1], digits)} {where}"
+
+
+def _crossings(zeros: Sequence[float], shown: int = 6) -> str:
+    """The zero crossings, the first few of a long list (sin(x) has hundreds in the scanned range)."""
+    if not zeros:
+        return "none"
+    text = ", ".join(_num(z, 7) for z in zeros[:shown])
+    return text if len(zeros) <= shown else f"{text}, … ({len(zeros)} in the scanned range)"
 
 
 def _yes_no(value: bool) -> str:
@@ -522,7 +542,7 @@ _PROPERTY_ROWS: tuple[tuple[str, Any], ...] = (
     ("bounded below / above", lambda p: f"{_yes_no(p.bounded_below)} / {_yes_no(p.bounded_above)}"),
     ("f(−∞), f(+∞)", lambda p: f"{_num(p.limits[0])}, {_num(p.limits[1])}"),
     ("smoothness", lambda p: p.smoothness + (f" (kinks at {', '.join(_num(k) for k in p.kinks)})" if p.kinks else "")),
-    ("zero crossings", lambda p: ", ".join(_num(z, 7) for z in p.zero_crossings) or "none"),
+    ("zero crossings", lambda p: _crossings(p.zero_crossings)),
     ("self-gated form x·g(x)", lambda p: f"g = {_plain(p.self_gated)}" if p.self_gated is not None else "no"),
     ("E[f(Z)]", lambda p: _num(p.E_f, 7)),
     ("E[f(Z)²]", lambda p: _num(p.E_f2, 7)),

@@ -151,7 +151,15 @@ def _curves(ax, x: np.ndarray, ys: Sequence[np.ndarray], labels: Sequence[str],
     """Plot the curves; returns their lines in the order given (for the legend)."""
     # in the order given: TeLU comes first, wide and solid, so the dashed curves that share
     # its tail are drawn over it and stay visible
-    return [ax.plot(x, y, label=label, **look.kwargs())[0] for y, label, look in zip(ys, labels, looks, strict=True)]
+    lines = []
+    for y, label, look in zip(ys, labels, looks, strict=True):
+        kwargs = look.kwargs()
+        shown = np.isfinite(y) & ((y > 0) if ax.get_yscale() == "log" else True)
+        if not shown.any():
+            # nothing to draw (ReLU′ = 0 on a log axis): matplotlib cannot place markers on an empty path
+            kwargs.pop("markevery", None)
+        lines.append(ax.plot(x, y, label=label, **kwargs)[0])
+    return lines
 
 
 # ------------------------------------------------------------------ the figures
@@ -371,17 +379,25 @@ def _check_request(formats: Sequence[str], only: Iterable[int] | None) -> tuple[
     return formats, numbers
 
 
+#: the line every README.md written by :func:`write_all` carries: another README.md is the user's
+README_MARK = "Made by `activation-lab figures"
+
+
 def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",), only: Iterable[int] | None = None,
-              add: Sequence[Any] = (), dpi: int = style.DPI) -> list[Path]:
+              add: Sequence[Any] = (), dpi: int = style.DPI, force: bool = False) -> list[Path]:
     """Write figures ``only`` (default all, 8–12) into ``out_dir``: figNN_*.{formats}, figNN_*.csv
     and README.md (each figure, one sentence, the command that made it).  Every file is
-    written atomically; nothing else in ``out_dir`` is touched.  Returns the paths written.
+    written atomically; nothing else in ``out_dir`` is touched, and a README.md that this
+    function did not write is not replaced unless ``force``.  Returns the paths written.
     """
     formats, numbers = _check_request(formats, only)
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200:
         raise FigureRequestError(f"dpi must be an integer from 10 to 1200, got {dpi!r}")
     add = list(add)
     out = Path(out_dir)
+    _check_out(out, force)
+    for item in add:     # a bad formula is reported before anything is created
+        _activations([], [item])
     out.mkdir(parents=True, exist_ok=True)
     def command(figures: Sequence[int] | None) -> str:
         return _command(str(out_dir), formats, figures, add, dpi)
@@ -398,6 +414,20 @@ def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",)
     written.append(write_atomic(out / "README.md", _readme(entries, command(None if only is None else numbers),
                                                            command, out)))
     return written
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise FigureRequestError(f"--out {str(out)!r} is a file, not a folder; give a folder (created if missing)")
+    readme = out / "README.md"
+    if readme.is_file() and not force:
+        try:
+            ours = README_MARK in readme.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            ours = False
+        if not ours:
+            raise FigureRequestError(f"{str(readme)!r} was not written by activation-lab figures and would be "
+                                     "replaced; choose another --out, or add --force to replace it")
 
 
 def _readme(entries: Sequence[tuple[int, FigureData, Sequence[Path]]], command: str,

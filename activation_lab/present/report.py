@@ -236,6 +236,11 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _prose_html(text: str) -> str:
+    """Escaped prose with its Markdown `code` spans as <code> (the statements are written for both)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _esc(text))
+
+
 def _math_html(tex: str, svg_cache: dict[str, bytes | None]) -> str:
     if tex not in svg_cache:
         svg_cache[tex] = latex_svg(tex)
@@ -256,8 +261,8 @@ def to_html(comp: Comparison, images: Mapping[str, bytes] | None = None) -> str:
     params = (", parameters " + ", ".join(f"{_esc(k)} = {v:g}" for k, v in comp.params.items())) if comp.params else ""
     out += [f"<p>Formula: <code>{_esc(comp.activation.formula)}</code>{params}.</p>",
             f"<p>Made by <code>{_esc(comp.command)}</code> (activation-lab {_esc(__version__)}).</p>"]
-    out += ["<h2>Equivalence</h2>", f'<p class="equivalence">{_esc(comp.equivalence.statement)}</p>']
-    out += ["<h2>Summary</h2>", "<ul>"] + [f"<li>{_esc(s)}</li>" for s in comp.summary] + ["</ul>"]
+    out += ["<h2>Equivalence</h2>", f'<p class="equivalence">{_prose_html(comp.equivalence.statement)}</p>']
+    out += ["<h2>Summary</h2>", "<ul>"] + [f"<li>{_prose_html(s)}</li>" for s in comp.summary] + ["</ul>"]
     out += ["<h2>Formulas</h2>", '<table class="formulas">',
             "<tr><th>activation</th><th>f(x)</th><th>f′(x)</th><th>f″(x)</th></tr>"]
     for f in comp.formulas:

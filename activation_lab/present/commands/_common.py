@@ -33,6 +33,25 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def jsonable(v: Any) -> Any:
+    """``v`` with nan and ±inf as the strings "nan", "inf", "-inf" (strict JSON has no such
+    numbers), NumPy numbers as Python ones and SymPy expressions as text."""
+    import math
+
+    if isinstance(v, bool) or v is None or isinstance(v, (int, str)):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else str(v)
+    if type(v).__module__ == "numpy" and hasattr(v, "tolist"):    # NumPy scalars and arrays
+        return jsonable(v.tolist())
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    return str(v)
+
+
 def emit_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, default=str, allow_nan=True)
+    """Strict JSON on stdout (see :func:`jsonable`), readable by any parser."""
+    json.dump(jsonable(data), sys.stdout, indent=2, allow_nan=False)
     sys.stdout.write("\n")

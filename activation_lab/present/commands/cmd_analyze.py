@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 from ._common import emit_json, resolve, table
@@ -37,23 +36,6 @@ def _limit(quot: dict[str, Any]) -> str:
 
 def _spans(items: list[tuple[float, float]]) -> str:
     return " ".join(f"({a:.4g},{b:.4g})" for a, b in items) or "none"
-
-
-def _jsonable(v: Any) -> Any:
-    import numpy as np
-    import sympy as sp
-
-    if isinstance(v, float):
-        return v if math.isfinite(v) else str(v)
-    if isinstance(v, (np.floating, np.integer)):
-        return _jsonable(float(v))
-    if isinstance(v, sp.Basic):
-        return str(v)
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return v
 
 
 def analyse(act: Any, against: Any) -> dict[str, Any]:
@@ -132,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     against = resolve(args.against)
     infos = [analyse(act, against) for act in acts]
     if args.json:
-        emit_json([_jsonable(i) for i in infos])
+        emit_json(infos)
         return 0
     print(table(_rows(infos), ["", *(i["name"] for i in infos)]))
     return 0

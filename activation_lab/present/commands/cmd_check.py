@@ -173,8 +173,8 @@ def _exhaustive(acts, orders, args, out: Path) -> int:
 def run(args: argparse.Namespace) -> int:
     from ...catalog import CATALOG
 
-    orders = _orders(args.order or ("0" if args.exhaustive else "0,1"))
-    dtypes = _dtypes(args.dtype or ("float32" if args.exhaustive else "float32,float64"))
+    orders = _orders(("0" if args.exhaustive else "0,1") if args.order is None else args.order)
+    dtypes = _dtypes(("float32" if args.exhaustive else "float32,float64") if args.dtype is None else args.dtype)
     if args.exhaustive and dtypes != ["float32"]:
         raise ActivationLabError(f"--exhaustive covers float32 only, not {','.join(dtypes)}; use --dtype float32")
     if args.scheduler and not args.exhaustive:

@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="an extra activation drawn in every figure: a catalogue name or a formula in x, "
                         "e.g. --add 'x*tanh(softplus(x))' (repeatable)")
     p.add_argument("--dpi", type=int, default=DPI, help=f"PNG resolution (default: {DPI})")
+    p.add_argument("--force", action="store_true",
+                   help="replace a README.md in --out that activation-lab did not write (figNN_* files are "
+                        "always replaced; other files are never touched)")
 
 
 def parse_only(text: str | None) -> list[int] | None:
@@ -39,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
     formats = [f for f in args.format.split(",") if f.strip()]
     # the texts as typed go through, so README.md quotes the user's own command
-    written = write_all(args.out, formats=formats, only=parse_only(args.only), add=args.add, dpi=args.dpi)
+    written = write_all(args.out, formats=formats, only=parse_only(args.only), add=args.add, dpi=args.dpi,
+                        force=args.force)
     for path in written:
         print(path)
     return 0

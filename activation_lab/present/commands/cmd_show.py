@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from ._common import emit_json, resolve
 
@@ -48,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         info[f"f{chr(39) * k}(-inf)"] = lo
         info[f"f{chr(39) * k}(+inf)"] = hi
     if args.json:
-        emit_json({k: (v if not (isinstance(v, float) and not math.isfinite(v)) else str(v)) for k, v in info.items()})
+        emit_json(info)
         return 0
     print(f"{act.name}: {act.description}" if act.description else act.name)
     if act.source:
