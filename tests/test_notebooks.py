@@ -57,6 +57,14 @@ def test_notebook_runs_and_is_not_stale(path, tmp_path):
             assert o.get("output_type") != "error", f"{path.name} cell {i}: {o.get('ename')}: {o.get('evalue')}"
             if o.get("output_type") == "stream":
                 assert o.get("name") != "stderr", f"{path.name} cell {i} wrote to stderr: {o.get('text')}"
+            if o.get("output_type") in ("display_data", "execute_result"):
+                data = o.get("data", {})
+                text = data.get("text/plain", "")
+                text = text if isinstance(text, str) else "".join(text)
+                pictured = any(k.startswith("image/") for k in data)
+                # a figure whose repr stands in for its picture (inline plotting never switched on)
+                assert pictured or not (text.startswith("<Figure") or (not text and len(data) == 1)), \
+                    f"{path.name} cell {i} shows a figure as text, not as an image (add %matplotlib inline)"
         if VOLATILE in new.get("metadata", {}).get("tags", []):
             continue
         assert _text_outputs(old) == _text_outputs(new), f"{path.name} cell {i}: committed output is stale"
