@@ -8,7 +8,7 @@ import pytest
 
 import activation_lab as al
 
-# Edges worth testing with their neighbours (REFERENCE.md): exp overflow/underflow per format.
+# Edges worth testing with their neighbours: exp overflow/underflow per format.
 EDGES = [11.09, 88.72, -87.33, -89.4, -103.97, 709.78, -708.4, -745.1, 0.0, 1.0, -1.0, -1.0789, 3.0, -3.0, 6.0]
 
 

@@ -148,6 +148,12 @@ class Comparison:
 
         return to_markdown(self)
 
+    def __repr__(self) -> str:
+        # the full dataclass repr runs to ~18,000 characters: a REPL shows this line instead
+        against = ", ".join(r.name for r in self.references)
+        return (f"<Comparison of {self.activation.name!r} against {against}: {len(self.summary)} findings; "
+                "print() it for the report, or write_report(...)>")
+
 
 # ------------------------------------------------------------------ small formatters
 def _prose(name: str) -> str:
