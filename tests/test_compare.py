@@ -336,3 +336,9 @@ def test_piecewise_linear_activations_can_be_compared(formula, tmp_path):
     assert tuple(map(float, props.limits)) == (0.0, float("inf"))
     report.write_report(c, tmp_path / "r")
     assert (tmp_path / "r" / "report.md").is_file()
+
+
+def test_a_catalogue_entry_with_other_parameters_is_named():
+    c = al.compare("x*sigmoid(2*x)", against=["telu"], plots=False, accuracy=False)
+    assert c.equivalence.relation == "parameters" and c.equivalence.match == "swish"
+    assert dict(c.equivalence.params) == {"beta": "2"} and "--param beta=2" in c.equivalence.statement

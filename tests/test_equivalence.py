@@ -80,3 +80,24 @@ def test_catalog_match():
 def test_bad_points():
     with pytest.raises(ActivationLabError, match="points"):
         al.equivalent("telu", "silu", points=3)
+
+
+@pytest.mark.parametrize("formula,name,params", [
+    ("x*sigmoid(2*x)", "swish", {"beta": "2"}),                       # x·σ(βx)
+    ("log(1 + exp(3*x))/3", "softplus", {"beta": "3"}),               # log(1 + e^{βx})/β
+    ("where(x > 0, x, 0.1*x)", "lrelu", {"alpha": "1/10"}),
+    ("where(x > 0, x, 2*(exp(x/2) - 1))", "celu", {"alpha": "2"}),    # α(e^{x/α} − 1)
+    ("where(x > 0, 1.5*x, 1.05*(exp(x) - 1))", "selu", {"scale": "3/2", "alpha": "7/10"}),
+])
+def test_catalogue_entries_with_other_parameters_are_recognised(formula, name, params):
+    from activation_lab.analysis.equivalence import catalog_fit
+
+    assert catalog_fit(al.define(formula)) == (name, params)
+
+
+@pytest.mark.parametrize("formula", ["x*tanh(exp(x)/2)", "x*sigmoid(x)", "x*sigmoid(2*x) + 0.001*x"])
+def test_no_parameter_match_where_there_is_none(formula):
+    from activation_lab.analysis.equivalence import catalog_fit
+
+    # x·σ(x) is SiLU and Swish at its default β = 1: catalog_match's answer, not a new parameter
+    assert catalog_fit(al.define(formula)) is None

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import fractions
 import functools
 import secrets
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, sigmoid, softplus
 from .properties import breakpoints
 from .saturation import _resolve, mp_value
 
-__all__ = ["Equivalence", "equivalent", "catalog_match"]
+__all__ = ["Equivalence", "equivalent", "catalog_match", "catalog_fit"]
 
 _REL = 1e-40
 _ABS = 1e-60
@@ -169,3 +170,72 @@ def catalog_match(act: Activation | str) -> str | None:
             if close and equivalent(act, other):
                 return entry.name
     return None
+
+
+def catalog_fit(act: Activation | str) -> tuple[str, dict[str, str]] | None:
+    """The catalogue activation that ``act`` equals with other parameter values, as
+    (name, {parameter: exact text}), or None: ``x*sigmoid(2*x)`` is ``("swish", {"beta": "2"})``.
+
+    For each catalogue entry with parameters, the values are solved for (mpmath's findroot,
+    one equation per parameter at irregular points, from the defaults), read as short
+    fractions, and the result is then proved or refuted by :func:`equivalent`.  Matches at
+    the default values are :func:`catalog_match`'s, not reported here.
+    """
+    import mpmath
+
+    from ..catalog import CATALOG
+    from ..symbolic.activation import get
+
+    act = _resolve(act)
+    mine = _mp(act.expr)
+    pivots = ("-0.61275", "3.17719", "-2.71734", "1.2917")   # a negative one first: the pieces for x < 0 hold α
+    for entry in CATALOG:
+        if not entry.params or entry.name == act.name:
+            continue
+        family = _with_parameters(entry.formula, tuple(entry.params))
+        names = list(entry.params)
+        with mpmath.workprec(128):
+            xs = [mpmath.mpf(p) for p in pivots[:len(names)]]
+            targets = [mine(x) for x in xs]
+
+            def equations(*p, xs=xs, targets=targets, family=family):
+                return [family(x, *p) - t for x, t in zip(xs, targets, strict=True)]
+
+            start = [mpmath.mpf(v) for v in entry.params.values()]   # decimal text, read at 128 bits
+            try:
+                found = mpmath.findroot(equations if len(names) > 1 else (lambda p: equations(p)[0]),
+                                        start if len(names) > 1 else start[0], tol=mpmath.mpf(2) ** -100)
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError, ArithmeticError):
+                continue
+        values = list(found) if len(names) > 1 else [found]
+        if not all(isinstance(v, mpmath.mpf) and mpmath.isfinite(v) for v in values):
+            continue
+        exact = {n: _short_fraction(float(v)) for n, v in zip(names, values, strict=True)}
+        if exact == {n: _short_fraction(float(fractions.Fraction(v))) for n, v in entry.params.items()}:
+            continue   # the defaults: catalog_match's answer
+        try:
+            candidate = get(entry.name, **exact)
+        except ActivationLabError:
+            continue
+        if equivalent(act, candidate):
+            return entry.name, exact
+    return None
+
+
+def _short_fraction(v: float) -> str:
+    """v as a short exact fraction ('2', '3/2'); the proof that follows judges whether it is right."""
+    frac = fractions.Fraction(v).limit_denominator(10_000)
+    return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+
+
+@functools.lru_cache(maxsize=64)
+def _with_parameters(formula: str, names: tuple[str, ...]):
+    """A catalogue formula as an mpmath function of (x, *parameters)."""
+    import ast
+
+    from ..numeric.mpmath_target import MPMATH_NAMESPACE
+    from ..symbolic.parsing import X, _Builder
+
+    symbols = {n: sp.Symbol(f"p_{n}", real=True) for n in names}
+    expr = _Builder(formula, symbols, 0).build(ast.parse(formula.strip(), mode="eval").body)
+    return sp.lambdify((X, *symbols.values()), expr, modules=[MPMATH_NAMESPACE, "mpmath"])

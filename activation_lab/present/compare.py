@@ -45,14 +45,17 @@ class EquivalenceFinding:
     """What the activation is, before anything else: a catalogue activation, a rescaling
     c·g(x), an offset g(x) + b or a shift g(x + s) of one, or new.
 
-    ``relation`` is ``"identical"``, ``"scaled"``, ``"offset"``, ``"shifted"`` or ``"new"``;
-    ``match`` the catalogue name (None when new); ``constant`` the c, b or s of the relation.
+    ``relation`` is ``"identical"``, ``"parameters"`` (the catalogue activation with other
+    parameter values), ``"scaled"``, ``"offset"``, ``"shifted"`` or ``"new"``; ``match`` the
+    catalogue name (None when new); ``constant`` the c, b or s of the relation; ``params`` the
+    parameter values (exact text) of a ``"parameters"`` match.
     """
 
     relation: str
     match: str | None
     constant: float | None
     statement: str
+    params: Mapping[str, str] | None = None
 
     def __str__(self) -> str:
         return self.statement
@@ -311,13 +314,22 @@ def _equivalence(act: Any) -> EquivalenceFinding:
     hold at 12 irregular points to 2⁻¹⁸⁰ relative at 256 bits, which no different analytic
     function does by accident.
     """
-    from ..analysis.equivalence import catalog_match
+    from ..analysis.equivalence import catalog_fit, catalog_match
     from ..catalog import CATALOG
     from ..symbolic.activation import get
 
     shown = f"`{act.formula}`" if act.name == act.formula.strip() else f"{act.name} (`{act.formula}`)"
     # define() has already looked for a catalogue twin; a catalogue activation is its own
     match = getattr(act, "equals", None) or catalog_match(act)
+    fit = catalog_fit(act) if match is None else None
+    if fit is not None:
+        name, params = fit
+        values = ", ".join(f"{k} = {v}" for k, v in params.items())
+        flags = " ".join(f"--param {k}={v}" for k, v in params.items())
+        return EquivalenceFinding("parameters", name, None,
+                                  f"{shown} is {_prose(name)} with {values} (catalogue name `{name}`, "
+                                  f"`activation-lab show {name} {flags}`): the same function, proved "
+                                  "symbolically or at 300 bits.", params=dict(params))
     if match is None:
         f_vals = _values(act)
         for entry in CATALOG:
