@@ -248,3 +248,14 @@ def test_an_interrupted_write_leaves_the_old_files_whole(tmp_path, monkeypatch):
     # the page that could not be replaced is the old one, whole; no temporary file is left
     assert after["report.html"] == before["report.html"]
     assert set(after) == set(before)
+
+
+def test_force_once_is_not_force_forever(tmp_path):
+    # html only, forced into a folder with the user's own report.md: that file is kept...
+    (tmp_path / "report.md").write_text("my own report.md")
+    report.write_report(_tiny_comparison(), tmp_path, formats=["html"], force=True)
+    assert (tmp_path / "report.md").read_text() == "my own report.md"
+    # ...and a later run that would write report.md, without --force, must not replace it
+    with pytest.raises(report.OutputDirectoryError, match="report.md"):
+        report.write_report(_tiny_comparison(), tmp_path, formats=["md"])
+    assert (tmp_path / "report.md").read_text() == "my own report.md"

@@ -91,7 +91,16 @@ def check_out_dir(out_dir: str | os.PathLike[str], force: bool = False) -> Path:
     if path.exists() and not path.is_dir():
         raise OutputDirectoryError(f"--out {str(path)!r} is a file, not a directory; give a directory name "
                                    "(it is created if missing)")
-    if not path.exists() or force or _marker(path) is not None:
+    if not path.exists() or force:
+        return path
+    owned = _marker(path)
+    if owned is not None:
+        # the directory is ours, but a report-named file the marker does not list is someone else's
+        foreign = sorted(p.name for p in path.iterdir() if _OWN_NAME.fullmatch(p.name) and p.name not in owned)
+        if foreign:
+            raise OutputDirectoryError(
+                f"--out {str(path)!r} holds {', '.join(foreign)}, which activation-lab did not write and "
+                "would replace; move it, write the report elsewhere, or add --force to replace it")
         return path
     if any(path.iterdir()):
         raise OutputDirectoryError(
