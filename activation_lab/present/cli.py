@@ -25,6 +25,10 @@ VERBS: dict[str, str] = {
 }
 
 
+_EPILOG = ("A formula that starts with '-' would read as an option: put it after '--', as in "
+           "activation-lab {verb} -- '-x*tanh(exp(x))' (for an option value: --add=-x).")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
@@ -41,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
             if err.name and err.name.endswith(module_name):
                 continue
             raise
-        p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
+        p = sub.add_parser(verb, help=module.HELP, description=module.HELP, epilog=_EPILOG.format(verb=verb))
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
