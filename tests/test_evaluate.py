@@ -200,3 +200,12 @@ def test_overflowing_factor_times_underflowing_factor(formula, exact, dtype):
     with mpmath.workprec(300):
         want = np.array([float(exact(mpmath.mpf(float(v)))) for v in x]).astype(dtype)
     np.testing.assert_array_max_ulp(got, want, maxulp=2)
+
+
+def test_python_integers_beyond_int64_are_numbers():
+    telu = al.get("telu")
+    # TeLU(x) = x for x ≫ 0 (tanh(e^x) = 1), and 0 from below: closed forms
+    assert telu.evaluate(2**70) == float(2**70)
+    np.testing.assert_array_equal(telu.evaluate([2**70, -(2**70), 0]), [float(2**70), -0.0, 0.0])
+    with pytest.raises(al.ActivationLabError, match="beyond float64"):
+        telu.evaluate(10**400)

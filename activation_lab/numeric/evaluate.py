@@ -49,12 +49,26 @@ def _as_array(x: Any) -> tuple[np.ndarray, bool]:
         except (TypeError, ValueError) as err:
             raise ActivationLabError(f"cannot evaluate on {x!r}: {err}; "
                                      "pass numbers, a list of numbers or an array") from None
+        if arr.dtype.kind == "O" and _all_ints(x):
+            # Python ints beyond int64 (2**70): numbers all the same, as float64 like other ints
+            try:
+                arr = np.asarray(x, dtype=np.float64)
+            except OverflowError:
+                shown = repr(x) if len(repr(x)) <= 60 else repr(x)[:57] + "..."
+                raise ActivationLabError(f"cannot evaluate on {shown}: an integer beyond float64's range "
+                                         "(about 1.8e308)") from None
         if arr.dtype.kind == "O" or arr.dtype.kind in "USV":
             raise UnsupportedDtypeError(arr.dtype)
         return arr, arr.ndim == 0 and not isinstance(x, (list, tuple))
     raise ActivationLabError(
         f"cannot evaluate on an object of type {type(x).__name__}; pass a number, a list or a NumPy array "
         "(other array libraries: see activation_lab.backends)")
+
+
+def _all_ints(x: Any) -> bool:
+    if isinstance(x, (list, tuple)):
+        return all(_all_ints(v) for v in x)
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 #: float64 inputs are computed in x87 extended precision (64-bit significand) where the
