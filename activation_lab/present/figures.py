@@ -262,7 +262,7 @@ def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[
             ax.annotate(f"{short} underflow", (0.3, level), xycoords=("axes fraction", "data"),
                         xytext=(0, 2), textcoords="offset points", fontsize=6.5, color="#555555", va="bottom")
     ax1.set(xlabel="$x$", ylabel="$|f\\,'(x)|$", xlim=(lo, hi), ylim=(bottom, 10),
-            title=f"{_minus(lo)} ≤ x ≤ {_minus(hi)}: the Gaussian, eˣ\nand |x|eˣ tails part")
+            title=f"{_minus(lo)} ≤ x ≤ {_minus(hi)}: where the Gaussian,\neˣ and |x|eˣ tails separate")
     ax2.set(xlabel="$x$", ylabel="$|f\\,'(x)|$", xlim=(x[0], x[-1]), ylim=(FLOAT64_TINY, 1e3),
             title="The whole tail, followed\nto float64 underflow")
     style.place_legend(fig, (ax1, ax2), first=lines)
@@ -324,9 +324,9 @@ def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[An
     ylabel = (f"$|f\\,'(x)\\,/\\,\\mathrm{{{ref_name}}}'(x)|$" if ref_name.isidentifier()
               else f"|f′(x) / {_label(ref, 1, arg=True)}|")
     ax1.set(xlabel="$x$", ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, top),
-            title=f"Absolute values; {_label(ref, 1)} = 0 at\n{pole_text}: a pole, left as a gap (▼)")
+            title=f"A pole where {_label(ref, 1)} = 0\n({pole_text}, a gap ▼)")
     ax2.set(xlabel="$x$", ylabel=ylabel, xlim=(lo, hi), ylim=(0, top),
-            title=f"Zoom into the small-negative\nrange {_minus(lo)} ≤ x ≤ {_minus(hi)}")
+            title=f"Zoom: the small-negative\nrange {_minus(lo)} ≤ x ≤ {_minus(hi)}")
     style.place_legend(fig, (ax1, ax2), first=lines)
     marks = {f"pole {k + 1} ({_label(ref, 1)} = 0)": p for k, p in enumerate(poles)}
     return fig, FigureData("fig12_quotient",
