@@ -89,7 +89,7 @@ def _absorb_exp(mul: sp.Mul) -> sp.Expr:
             if not (isinstance(base, sigmoid) and p.is_Integer and p > 0):
                 continue
             u = -base.args[0]
-            k = sp.simplify(f.args[0] / u)
+            k = sp.cancel(f.args[0] / u)     # a number when exp(k·u) pairs with σ(−u)
             if k.is_Integer and 0 < k <= p:
                 rest = [h for m, h in enumerate(factors) if m not in (i, j)]
                 return sp.Mul(*rest, sigmoid(u) ** k, sigmoid(-u) ** (p - k))
