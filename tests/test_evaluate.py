@@ -192,6 +192,9 @@ def test_limits_of_user_formulas_at_infinity(formula, n, at_minus_inf, at_plus_i
     ("exp(x)/(1 + exp(x))", lambda t: 1 / (1 + mpmath.exp(-t))),
     ("x*exp(x)/(1 + exp(x))", lambda t: t / (1 + mpmath.exp(-t))),
     ("exp(2*x)/(1 + exp(x))**2", lambda t: 1 / (1 + mpmath.exp(-t)) ** 2),
+    ("sinh(x)/cosh(x)", mpmath.tanh),
+    ("exp(x)*sech(x)", lambda t: 2 / (1 + mpmath.exp(-2 * t))),
+    ("x*exp(-x)*sech(x)", lambda t: 2 * t / (1 + mpmath.exp(2 * t))),
 ])
 def test_overflowing_factor_times_underflowing_factor(formula, exact, dtype):
     # e^x overflows while 1/(1+e^x) underflows: the product is finite (it was inf, then 0)

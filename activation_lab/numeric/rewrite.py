@@ -10,7 +10,8 @@ Each rule is a mathematical identity chosen for a numerical reason:
 * ``exp(u) − 1``       → ``expm1(u)``        (cancels near u = 0)
 * ``log(1 + u)``       → ``log1p(u)``; ``log(1 + exp(u))`` → ``softplus(u)`` (overflow, cancellation)
 * ``1/(1 + exp(−u))``  → ``sigmoid(u)``      (overflow of exp(−u))
-* ``exp(u)·σ(−u)``     → ``sigmoid(u)``      (e^u/(1+e^u): inf·0 once e^u overflows)
+* ``exp(u)·σ(−u)``     → ``sigmoid(u)``      (e^u/(1+e^u): inf·0 once e^u overflows); likewise
+  ``exp(u)·sech(u)`` → ``2σ(2u)`` and ``sinh(u)·sech(u)`` → ``tanh(u)``
 * ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly)
 * rational functions of x inside each piece are put over one denominator (``cancel``), which
   removes the cancellation in e.g. 1/(1+x) − x/(1+x)².
@@ -93,6 +94,22 @@ def _absorb_exp(mul: sp.Mul) -> sp.Expr:
             if k.is_Integer and 0 < k <= p:
                 rest = [h for m, h in enumerate(factors) if m not in (i, j)]
                 return sp.Mul(*rest, sigmoid(u) ** k, sigmoid(-u) ** (p - k))
+        for j, g in enumerate(factors):
+            base, p = g.as_base_exp()
+            if not (isinstance(base, sp.sech) and p.is_Integer and p > 0):
+                continue
+            u = base.args[0]
+            k = sp.cancel(f.args[0] / u)     # e^{±p·u}·sech(u)^p = (2σ(±2u))^p
+            if k in (p, -p):
+                rest = [h for m, h in enumerate(factors) if m not in (i, j)]
+                return sp.Mul(*rest, (2 * sigmoid(2 * sp.sign(k) * u)) ** p)
+    if any(isinstance(f, sp.sinh) for f in factors):
+        # sinh(u)·sech(u) = tanh(u): inf·0 once cosh overflows
+        for i, f in enumerate(factors):
+            if isinstance(f, sp.sinh) and sp.sech(f.args[0]) in factors:
+                j = factors.index(sp.sech(f.args[0]))
+                rest = [h for m, h in enumerate(factors) if m not in (i, j)]
+                return sp.Mul(*rest, sp.tanh(f.args[0]))
     return mul
 
 
