@@ -101,3 +101,20 @@ def test_no_parameter_match_where_there_is_none(formula):
 
     # x·σ(x) is SiLU and Swish at its default β = 1: catalog_match's answer, not a new parameter
     assert catalog_fit(al.define(formula)) is None
+
+
+@pytest.mark.parametrize("a,b", [
+    ("x*tanh(exp(x)) + exp(-200)*x", "x*tanh(exp(x))"),   # the extra term is never above 1e-60 where sampled
+    ("1e-70*x", "2e-70*x"),
+    ("exp(-150)*x*tanh(exp(x))", "exp(-150)*x*sigmoid(x)"),
+])
+def test_tiny_functions_that_differ_are_told_apart(a, b):
+    assert not al.equivalent(al.define(a), al.define(b))
+
+
+def test_saturation_fit_keeps_small_coefficients():
+    # GELU-tanh's f' decays like exp(-c|x|^3), c = 2*sqrt(2/pi)*0.044715 (the fallback fit, forced
+    # by time_limit=0, once snapped c to 1/12)
+    c = 2 * mpmath.sqrt(2 / mpmath.pi) * mpmath.mpf("0.044715")
+    s = al.saturation("gelu_tanh", time_limit=0)
+    assert abs(float(s.rate) - float(c)) < 1e-4 * float(c)

@@ -589,10 +589,13 @@ def _agree(ratios: dict[float, float]) -> bool:
 # ---------------------------------------------------------------------------------------------
 # the numerical fit (fallback)
 # ---------------------------------------------------------------------------------------------
-def _round(value: float, tol: float, denominator: int = 12) -> sp.Expr:
-    """A rational with a small denominator when ``value`` is within ``tol`` of one, else the float."""
+def _round(value: float, tol: float, denominator: int = 12, relative: bool = False) -> sp.Expr:
+    """A rational with a small denominator when ``value`` is within ``tol`` of one (absolute for
+    |value| ≤ 1 unless ``relative``; a coefficient such as 0.0714 needs a relative test, or it
+    snaps to 1/12), else the float."""
     r = sp.Rational(value).limit_denominator(denominator)
-    return r if abs(float(r) - value) <= tol * max(1.0, abs(value)) else sp.Float(value, 6)
+    scale = abs(value) if relative else max(1.0, abs(value))
+    return r if abs(float(r) - value) <= tol * scale else sp.Float(value, 6)
 
 
 #: t = |x| where the fallback fits log|g|: doubling, so a power t^q shows as Δ ratios 2^q
@@ -624,11 +627,12 @@ def _fit(g: sp.Expr, direction: int) -> LeadingTerm:
     q = math.log2(abs(steps[-1] / steps[-2])) if steps[-2] != 0 else 0.0
     if q > 6:                                                  # log|g| itself grows exponentially
         b = _round((math.log(abs(logs[-2])) - math.log(abs(logs[-3]))) / (_FIT_T[-2] - _FIT_T[-3]), 2e-3)
-        a = _round(logs[-2] / math.exp(float(b) * _FIT_T[-2]), 0.02)
+        a = _round(logs[-2] / math.exp(float(b) * _FIT_T[-2]), 0.02, relative=True)
         return _fitted(g, direction, sign, p, a * sp.exp(b * _T))
     if q > 1.5:                                                # a·t^q, then the rest as below
         q = _round(q, 0.05, 4)
-        a = _round(logs[-1] / _FIT_T[-1] ** float(q), 0.02)
+        # the lower-order terms shift this estimate by ~1e-5 relative at t = 1600
+        a = _round(logs[-1] / _FIT_T[-1] ** float(q), 1e-4, relative=True)
         exponent_t = a * _T**q
         logs = [v - float(a) * t ** float(q) for v, t in zip(logs, _FIT_T, strict=True)]
     # logs = c·t + p·log t + k through the last three points
