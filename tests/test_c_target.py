@@ -78,3 +78,13 @@ def test_unprintable_expression_is_a_clear_error():
         c_kernel(sp.besselj(0, X) * X, (0,), "float64")
     with pytest.raises(KernelSourceError, match="output dtype"):
         c_kernel(X, (0,), "float64", "int32")
+
+
+def test_kernel_orders_are_checked():
+    from activation_lab.errors import ActivationLabError
+
+    telu = al.get("telu").expr
+    assert al.c_kernel(telu, [0, 1]).orders == (0, 1) and al.c_kernel(telu, 1).orders == (1,)
+    for bad in [(-1,), (1.5,), (True,), (41,), ()]:
+        with pytest.raises(ActivationLabError):
+            al.c_kernel(telu, bad)

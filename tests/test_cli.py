@@ -73,6 +73,7 @@ def test_user_mistakes_exit_2_with_one_message(capsys, tmp_path):
         ["show", "x*tanh(exp(x))", "--param", "b=2"],                     # a parameter it does not use
         ["bench", "telu", "--n", "1000", "--repeat", "2", "--backend", ""],
         ["check", "relu", "--order", ""], ["check", "relu", "--dtype", ""],
+        ["check", "log(x)", "--order", "0", "--dtype", "float32", "--out", str(tmp_path)],   # not real for x < 0
     ]
     for argv in mistakes:
         assert main(argv) == 2, argv

@@ -205,9 +205,22 @@ def run_implementation(act: Any, n: int, xs: np.ndarray, implementation: Callabl
 
 
 def _exact(fn: Callable, xs: np.ndarray) -> list:
+    return [real_reference(fn, float(x)) for x in xs]
+
+
+def real_reference(fn: Callable, x: float) -> Any:
+    """The mpmath reference of f⁽ⁿ⁾ at x; a clear error where it is not real (log(x) at x < 0),
+    since accuracy is measured for functions real on the whole line."""
+    import mpmath
+
     from ..numeric.mpmath_target import reference
 
-    return [reference(fn, float(x), prec=REFERENCE_PREC) for x in xs]
+    value = reference(fn, x, prec=REFERENCE_PREC)
+    if isinstance(value, mpmath.mpc):
+        raise ActivationLabError(f"the function is not real at x = {x!r} (value {mpmath.nstr(value, 6)}); "
+                                 "accuracy is measured for activations real on the whole line: restrict the "
+                                 "formula, e.g. where(x > 0, log(x), 0) instead of log(x)")
+    return value
 
 
 def condition_numbers(act: Any, n: int, xs: Sequence[float]) -> np.ndarray:

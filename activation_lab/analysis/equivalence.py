@@ -6,7 +6,8 @@
 2. Numerical: f and g are compared with mpmath at 300 bits (confirmed at 600) at
    ``points`` points drawn afresh on every call — half uniform on [−10, 10], half with
    log-uniform magnitudes from 1e−3 to 1e3 and random sign — plus every kink of either
-   formula and its neighbours.  A relative difference beyond 1e−40 at any point (the values
+   formula and its neighbours, and eight fixed points far out in both tails (±40 … ±1000).
+   A relative difference beyond 1e−40 at any point (the values
    are confirmed at twice the precision, so this holds for tiny values too) disproves
    equality and is reported with the point.  A fixed handful of points could be fooled
    (f + sin(πx) agrees with f at every integer); fresh random ones catch any difference
@@ -95,7 +96,12 @@ def _points(seed: int, count: int, kinks: list[float]) -> list[float]:
     uniform = rng.uniform(-10, 10, half)
     logs = 10 ** rng.uniform(-3, 3, count - half) * rng.choice([-1.0, 1.0], count - half)
     near = [k + d for k in kinks for d in (0.0, -1e-9, 1e-9, -0.5, 0.5)]
-    return [float(v) for v in (*uniform, *logs, *near)]
+    return [float(v) for v in (*uniform, *logs, *near, *_TAILS)]
+
+
+#: always compared: far out in both tails, where activations differ by terms too small to see
+#: elsewhere (TeLU and TeLU + e^-200·x part only beyond x = -110)
+_TAILS = (-1000.0, -400.0, -150.0, -40.0, 40.0, 150.0, 400.0, 1000.0)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .codegen import StableNumPyPrinter
@@ -228,7 +228,7 @@ def _result_dtype(xp: Any, dtype: Any) -> Any:
 
 
 def _evaluate_order(expr: sp.Expr, k: int, xp: Any, x64: Any) -> Any:
-    from .evaluate import limits
+    from .evaluate import limits, zero_signs_matter
     from .rewrite import stable_derivative
 
     stable = stable_derivative(expr, k)
@@ -243,6 +243,14 @@ def _evaluate_order(expr: sp.Expr, k: int, xp: Any, x64: Any) -> Any:
         lo, hi = limits(expr, k)
         y = _where(xp, x64 == -math.inf, lo, _where(xp, x64 == math.inf, hi, y))
         y = _where(xp, xp.isnan(x64), math.nan, y)
+    if zero_signs_matter(expr, k):
+        # an underflowed sum is +0 whatever its terms' sign: give tail zeros their limit's sign,
+        # as evaluate.signed_zeros does on the NumPy path (TeLU'(-800) = -0.0)
+        lo, hi = limits(expr, k)
+        zero = (y == 0) & (xp.abs(x64) >= 1)
+        for side, limit in ((x64 < 0, lo), (x64 > 0, hi)):
+            if limit == 0:
+                y = _where(xp, zero & side, limit, y)
     return y
 
 
@@ -261,9 +269,10 @@ def evaluate_array_api(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 
     dtype = _result_dtype(xp, x.dtype)
     x64 = xp.astype(x, xp.float64)
     results = []
-    with warnings.catch_warnings():
-        # intermediate overflow (e^x at x > 709.78, then inf·0) is expected and guarded above
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # intermediate overflow (e^x at x > 709.78, then inf·0) is expected and guarded above; libraries
+    # built on NumPy (array-api-strict) report it through NumPy's error state, which is per thread
+    # (warnings.catch_warnings would change the filters of every thread)
+    with np.errstate(all="ignore"):
         for k in orders:
             results.append(xp.astype(_evaluate_order(act.expr, k, xp, x64), dtype))
     return tuple(results) if isinstance(n, (tuple, list)) else results[0]

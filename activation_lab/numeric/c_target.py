@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy as sp
@@ -282,8 +283,7 @@ def fast_statements(expr: sp.Expr, orders: tuple[int, ...], float32: bool = Fals
     return tuple(lines), tuple(values)
 
 
-@functools.lru_cache(maxsize=512)
-def c_kernel(expr: sp.Expr, orders: tuple[int, ...] = (0, 1), in_dtype: str = "float64",
+def c_kernel(expr: sp.Expr, orders: int | Sequence[int] = (0, 1), in_dtype: str = "float64",
              out_dtype: str | None = None) -> CKernel:
     """The fused kernel computing f⁽ⁿ⁾(x) for each n in ``orders``.
 
@@ -295,10 +295,22 @@ def c_kernel(expr: sp.Expr, orders: tuple[int, ...] = (0, 1), in_dtype: str = "f
     Returns:
         a :class:`CKernel` holding the preamble and the per-element operation.
     """
+    from ..symbolic.activation import _check_order
+
+    orders = (orders,) if isinstance(orders, int) else tuple(orders)
+    if not orders:
+        raise KernelSourceError("no derivative orders given; pass e.g. orders=(0, 1)")
+    for k in orders:
+        _check_order(k)
+    return _c_kernel(expr, orders, in_dtype, out_dtype)
+
+
+@functools.lru_cache(maxsize=512)
+def _c_kernel(expr: sp.Expr, orders: tuple[int, ...], in_dtype: str, out_dtype: str | None) -> CKernel:
     import numpy as np
 
     from ..symbolic.parsing import X
-    from .evaluate import limits, result_dtype
+    from .evaluate import limits, result_dtype, zero_signs_matter
 
     if expr.free_symbols - {X}:
         others = sorted(map(str, expr.free_symbols - {X}))
@@ -326,6 +338,14 @@ def c_kernel(expr: sp.Expr, orders: tuple[int, ...] = (0, 1), in_dtype: str = "f
         body += lines
         body.append(f"        al_y{i} = {value};")
         body.append("    }")
+    for i, k in enumerate(orders):
+        if not zero_signs_matter(expr, k):
+            continue
+        # an underflowed sum is +0 whatever its terms' sign: tail zeros take their limit's sign,
+        # as evaluate.signed_zeros does on the NumPy path (TeLU'(-800) = -0.0)
+        for test, limit in (("x <= -1.0", limits(expr, k)[0]), ("x >= 1.0", limits(expr, k)[1])):
+            if limit == 0:
+                body.append(f"    if (al_y{i} == 0.0 && {test}) al_y{i} = {_c_double(limit)};")
     body.append("}")
     for i in range(len(orders)):
         store = {"float64": f"al_y{i}", "float32": f"(float)al_y{i}", "float16": f"al_round_odd(al_y{i})"}[out_name]
