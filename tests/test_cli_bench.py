@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import activation_lab as al
 from activation_lab.analysis.benchmark import MODES, Benchmark, benchmark
 from activation_lab.errors import ActivationLabError
 from activation_lab.present.cli import main
@@ -68,3 +69,9 @@ def test_naive_rows_for_every_catalogue_activation():
     assert naive == set(al.names())
     assert not any(" left out" in note for note in result.notes if note.startswith("numpy-naive"))
 
+
+
+def test_activations_sharing_a_name_get_their_own_rows():
+    r = al.benchmark([al.get("swish", beta=1), al.get("swish", beta=2), "telu", "telu"], n=2000, repeat=2)
+    assert {t.activation for t in r.timings if t.activation} == {"swish(beta=1)", "swish(beta=2)", "telu"}
+    assert {t.activation for t in al.benchmark("telu", n=2000, repeat=2).timings if t.activation} == {"telu"}

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+import activation_lab as al
 from activation_lab.present.cli import main
 
 
@@ -69,3 +70,13 @@ def test_check_exhaustive_on_a_slice(tmp_path, capsys, monkeypatch):
 def test_check_errors(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_exhaustive_state_files_are_distinct_per_activation():
+    from activation_lab.present.commands.cmd_check import _slug
+
+    acts = [al.get("telu"), al.define("x*tanh(exp(x)/2)"), al.define("x*tanh(exp(x)*2)"),
+            al.get("swish"), al.get("swish", beta=2)]
+    slugs = [_slug(a) for a in acts]
+    assert len(set(slugs)) == len(slugs)
+    assert slugs[0] == "telu" and slugs[3] == "swish"        # catalogue names keep their plain files

@@ -13,6 +13,7 @@ the numpy backend, on the GPU beside the cupy backend (each against its own copy
 
 from __future__ import annotations
 
+import collections
 import statistics
 import sys
 import time
@@ -173,18 +174,32 @@ def _other_libraries(acts: Sequence[Any], x_host: Any, notes: list[str], cpu: bo
         if lib.copy is not None:
             lib.copy()
             tasks[("", label, "copy")] = lib.copy
-        for act in acts:
+        for name, act in acts:
             try:
                 built = {mode: lib.run(fn) for mode, fn in _lambdified(act, lib.module, lib.namespace).items()}
                 for task in built.values():
                     task()  # compiles (jit) and checks that it runs
             except Exception as err:  # noqa: BLE001 - reported, and the other rows are still timed
                 first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-                notes.append(f"{label}: {act.name} left out ({type(err).__name__}: {first[:160]})")
+                notes.append(f"{label}: {name} left out ({type(err).__name__}: {first[:160]})")
                 continue
-            tasks.update({(act.name, label, mode): task for mode, task in built.items()})
+            tasks.update({(name, label, mode): task for mode, task in built.items()})
         notes.append(lib.note)
     return tasks
+
+
+def _distinct(acts: Sequence[Any]) -> list[tuple[str, Any]]:
+    """(row label, activation) pairs: the name, with the parameters where two share a name
+    (Swish with β = 1 and β = 2); the same activation twice is timed once."""
+    unique = list(dict.fromkeys(acts))        # Activations compare by name, formula and parameters
+    counts = collections.Counter(a.name for a in unique)
+    out: dict[str, Any] = {}
+    for act in unique:
+        label = act.name
+        if counts[act.name] > 1:
+            label += "(" + ",".join(f"{k}={v:g}" for k, v in act.params.items()) + ")"
+        out.setdefault(label, act)
+    return list(out.items())
 
 
 def _naive(x_host: Any, label: str, device: str) -> _Library:
@@ -267,7 +282,9 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
         raise ActivationLabError(f"repeat must be a positive integer, got {repeat!r}")
     if dtype not in ("float16", "float32", "float64"):
         raise ActivationLabError(f"dtype {dtype!r} is not one of float16, float32, float64")
-    acts = [get(a) if isinstance(a, str) else a for a in (names or PAPER_GROUP)]
+    if isinstance(names, str):
+        names = [names]
+    acts = _distinct([get(a) if isinstance(a, str) else a for a in (names or PAPER_GROUP)])
     backends = list(dict.fromkeys([backends] if isinstance(backends, str) else backends))
     if not backends:
         raise ActivationLabError("no backend to benchmark; choose numpy and/or cupy, e.g. --backend numpy,cupy")
@@ -281,11 +298,11 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
 
     if "numpy" in backends:
         tasks[("", "numpy", "copy")] = x_host.copy
-        for act in acts:
+        for name, act in acts:
             for mode in MODES:
-                tasks[(act.name, "numpy", mode)] = lambda a=act, o=_ORDERS[mode]: a.evaluate(x_host, n=o)
+                tasks[(name, "numpy", mode)] = lambda a=act, o=_ORDERS[mode]: a.evaluate(x_host, n=o)
             reused = (np.empty_like(x_host), np.empty_like(x_host))
-            tasks[(act.name, "numpy", OUT_MODE)] = lambda a=act, r=reused: a.evaluate(x_host, n=(0, 1), out=r)
+            tasks[(name, "numpy", OUT_MODE)] = lambda a=act, r=reused: a.evaluate(x_host, n=(0, 1), out=r)
     if "cupy" in backends:
         cupy = sys.modules["cupy"]
         x_dev = cupy.asarray(x_host)
@@ -295,11 +312,11 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
             return lambda: (fn(), sync())
 
         tasks[("", "cupy", "copy")] = on_gpu(x_dev.copy)
-        for act in acts:
+        for name, act in acts:
             for mode in MODES:
-                tasks[(act.name, "cupy", mode)] = on_gpu(lambda a=act, o=_ORDERS[mode]: a.evaluate(x_dev, n=o))
+                tasks[(name, "cupy", mode)] = on_gpu(lambda a=act, o=_ORDERS[mode]: a.evaluate(x_dev, n=o))
             reused = (cupy.empty_like(x_dev), cupy.empty_like(x_dev))
-            tasks[(act.name, "cupy", OUT_MODE)] = on_gpu(lambda a=act, r=reused: a.evaluate(x_dev, n=(0, 1), out=r))
+            tasks[(name, "cupy", OUT_MODE)] = on_gpu(lambda a=act, r=reused: a.evaluate(x_dev, n=(0, 1), out=r))
         gpu = cupy.cuda.runtime.getDeviceProperties(x_dev.device.id)["name"]
         notes.append(f"cupy {cupy.__version__} on {gpu.decode() if isinstance(gpu, bytes) else gpu}")
     if others:
@@ -324,7 +341,7 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
                 samples[key].append((time.perf_counter() - start) / n * 1e9)
                 fault_samples[key].append(faults() - before)
     return Benchmark(n=n, dtype=dtype, repeat=repeat, threads=workers(),
-                     timings=_summarise(samples, [a.name for a in acts],
+                     timings=_summarise(samples, [name for name, _ in acts],
                                         fault_samples if faults is not _no_faults else None),
                      notes=tuple(notes))
 

@@ -139,6 +139,22 @@ def _sweep(acts, orders, dtypes, args, out: Path) -> int:
     return 1 if failed else 0
 
 
+def _slug(act) -> str:
+    """A file-name part for ``act``: the catalogue name as it is; anything else (a formula, other
+    parameter values) with a digest, so x*tanh(exp(x)/2) and x*tanh(exp(x)*2) get their own files."""
+    import hashlib
+
+    from ...symbolic.activation import get
+
+    plain = "".join(ch if ch.isalnum() else "_" for ch in act.name)[:60]
+    try:
+        if get(act.name) == act:
+            return plain
+    except ActivationLabError:
+        pass
+    return f"{plain}-{hashlib.sha256(repr(act._id()).encode()).hexdigest()[:10]}"
+
+
 def _exhaustive(acts, orders, args, out: Path) -> int:
     from ...analysis.accuracy import order_label
     from ...analysis.exhaustive import exhaustive
@@ -146,8 +162,7 @@ def _exhaustive(acts, orders, args, out: Path) -> int:
     reports, csv_rows = [], []
     for act in acts:
         for n in orders:
-            slug = "".join(ch if ch.isalnum() else "_" for ch in act.name)[:60]
-            state = out / f"check-exhaustive-{slug}-{n}.json"
+            state = out / f"check-exhaustive-{_slug(act)}-{n}.json"
             r = exhaustive(act, n, state=state, scheduler=args.scheduler, progress=True)
             reports.append((r, state))
             csv_rows += _csv_rows(act.name, n, "float32", "exhaustive", r)
