@@ -212,3 +212,13 @@ def test_python_integers_beyond_int64_are_numbers():
     np.testing.assert_array_equal(telu.evaluate([2**70, -(2**70), 0]), [float(2**70), -0.0, 0.0])
     with pytest.raises(al.ActivationLabError, match="beyond float64"):
         telu.evaluate(10**400)
+
+
+def test_masked_arrays_keep_their_mask():
+    x = np.ma.array([1.0, -2.0, np.nan], mask=[False, True, True])
+    f, df = al.get("telu").evaluate(x, n=(0, 1))
+    for y in (f, df):
+        assert isinstance(y, np.ma.MaskedArray) and list(np.ma.getmaskarray(y)) == [False, True, True]
+    with mpmath.workprec(100):
+        assert float(f[0]) == float(mpmath.tanh(mpmath.e))      # TeLU(1) = tanh(e)
+    assert list(np.ma.getmaskarray(x)) == [False, True, True]   # the input's mask is untouched

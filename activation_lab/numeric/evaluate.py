@@ -213,6 +213,14 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: An
     orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
     for k in orders:
         _check_order(k)
+    if isinstance(x, np.ma.MaskedArray):
+        # masked in, masked out: the mask is kept, and masked entries (whatever they hold) stay masked
+        if out is not None:
+            raise ActivationLabError("out= is not supported for masked arrays; call without out=")
+        mask = np.ma.getmaskarray(x).copy()
+        results = evaluate(act, np.ma.getdata(x), orders)
+        masked = tuple(np.ma.MaskedArray(y, mask=mask) for y in results)
+        return masked if isinstance(n, (tuple, list)) else masked[0]
     # backend by array type (issue 6): fused NumPy blocks (same bits), CuPy kernels, array-API namespaces
     from .backends import check_out, dispatch, fill_out
 
