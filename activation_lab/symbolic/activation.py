@@ -99,7 +99,8 @@ class Activation:
         integers give float64); the input is never modified.  ``n`` may be a tuple of
         orders, e.g. ``(0, 1)``, to get several derivatives at once.  The array's library
         chooses the backend: NumPy (fused, all cores), CuPy (one GPU kernel), or any other
-        array-API library.  ``out`` (NumPy and CuPy): arrays to write into, one per order
+        array-API library; a NumPy masked array comes back masked.  ``out`` (NumPy and CuPy):
+        arrays to write into, one per order
         (like a ufunc's ``out``), so that repeated calls take no new memory.
         """
         from ..numeric.evaluate import evaluate
