@@ -66,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"activation-lab {args.verb}: error: cannot write{where}: {err.strerror or err}; "
               "choose another --out (a folder you can write to)", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"activation-lab {args.verb}: interrupted (check --exhaustive resumes from its state file when run "
+              "again)", file=sys.stderr)
+        return 130
     except MemoryError:
         print(f"activation-lab {args.verb}: error: out of memory; ask for fewer points (e.g. a smaller --n)",
               file=sys.stderr)
