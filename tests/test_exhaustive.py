@@ -138,3 +138,26 @@ def test_two_worker_processes_match_one():
     kw = dict(implementation=naive_telu32, start=M91 - 2**12, stop=M91 + 2**12, chunk_size=2**12, progress=False)
     pickle.dumps(naive_telu32)
     assert _same(exhaustive("telu", 0, workers=2, **kw), exhaustive("telu", 0, workers=1, **kw))
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63, reason="needs x87 long double (64-bit significand)")
+def test_float64_reference_recomputes_where_terms_cancel():
+    # TeLU'(x) = tanh(e^x) + x e^x sech^2(e^x) cancels near its zero x0 = -1.07886...: in double the
+    # 600 float32 inputs nearest x0 are off by ~1e-8 relative; the reference recomputes them
+    import mpmath
+
+    from activation_lab.analysis.exhaustive import float64_reference
+
+    act = al.get("telu")
+    near = [np.float32(-1.078860058464624)]
+    for direction in (np.float32(0), np.float32(-2)):
+        v = near[0]
+        for _ in range(300):
+            v = np.nextafter(v, direction)
+            near.append(v)
+    x = np.array(near, dtype=np.float32).astype(np.float64)
+    ref = float64_reference(act.expr, 1, x)
+    fn = act.mpmath(1)
+    with mpmath.workprec(200):
+        exact = np.array([float(fn(mpmath.mpf(float(v)))) for v in x])
+    assert np.max(np.abs(ref - exact) / np.abs(exact)) < 1e-11

@@ -3,8 +3,9 @@
 For each chunk of bit patterns (:func:`~activation_lab.analysis.sweep.float32_chunks`):
 
 1. the implementation (default: the project's evaluation) gives f⁽ⁿ⁾ in float32;
-2. the reference is a float64 evaluation of the stable form of f⁽ⁿ⁾ (``Activation.evaluate``
-   on the inputs widened to float64);
+2. the reference is a float64 evaluation of the stable form of f⁽ⁿ⁾ on the inputs widened to
+   float64 (:func:`float64_reference`: the NumPy code in double, recomputed in long double where
+   its terms cancel by more than 2¹⁰, as TeLU′ does near its zero);
 3. wherever that float64 reference lies within 2⁻⁴⁰ relative of a float32 rounding boundary
    (:func:`~activation_lab.analysis.ulp.rounding_boundary_distance`), mpmath recomputes the
    exact value, so a float64 error below 2⁻⁴⁰ relative cannot put the reference on the wrong
@@ -23,6 +24,7 @@ default, no Dask needed) or, with ``scheduler=ADDRESS``, on a dask.distributed c
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -180,6 +182,44 @@ def _row(err, i, bits, got, exact, extra=()) -> list:
     return [float(err[i]), int(bits[i]), float(got[i]), float(exact[i]), *extra]
 
 
+#: a sum whose terms are this many times larger than it has lost that many bits of double's 52:
+#: beyond 2**10 the reference is recomputed in long double (where the platform has it)
+CANCELLATION = 2.0**10
+
+
+def float64_reference(expr: Any, n: int, x64: np.ndarray) -> np.ndarray:
+    """f⁽ⁿ⁾ at float64 inputs for float32 checks: the NumPy code in double (about 2⁻⁵⁰ relative, five
+    times faster than long double), recomputed in long double where its terms cancel by more than
+    :data:`CANCELLATION` (TeLU′ near its zero); tail zeros signed as ``evaluate`` signs them."""
+    from ..numeric.evaluate import WORK_DTYPE, _evaluate_order, signed_zeros
+
+    with np.errstate(all="ignore"):
+        ref = _evaluate_order(expr, n, x64, "float64")
+        wide = WORK_DTYPE["float64"]
+        if wide != "float64":
+            scale = _term_scale(expr, n)(x64)
+            risky = np.flatnonzero(np.isfinite(x64) & ~(scale <= CANCELLATION * np.abs(ref)))
+            if risky.size:
+                ref[risky] = _evaluate_order(expr, n, x64[risky], wide)
+    signed_zeros(expr, n, x64, ref)
+    return ref
+
+
+@functools.lru_cache(maxsize=256)
+def _term_scale(expr: Any, n: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Σ|terms| of the stable f⁽ⁿ⁾ (its own |value| where it is not a sum), as NumPy code."""
+    import sympy as sp
+
+    from ..numeric.codegen import compile_numpy
+    from ..numeric.rewrite import stable_derivative
+
+    form = stable_derivative(expr, n)
+    terms = sp.Add.make_args(form)
+    scale = sp.Add(*[sp.Abs(t) for t in terms]) if len(terms) > 1 else sp.Abs(form)
+    fn = compile_numpy(scale)
+    return lambda x: np.broadcast_to(fn(x), x.shape)
+
+
 def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
     """Measure one chunk [lo, hi) of float32 bit patterns; returns (lo, partial result)."""
     import mpmath
@@ -194,7 +234,7 @@ def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
     got = run_implementation(act, n, xs, implementation)
     with np.errstate(all="ignore"):      # widening a signalling-nan pattern raises "invalid"
         x64 = xs.astype(np.float64)
-        ref = act.evaluate(x64, n)
+    ref = float64_reference(act.expr, n, x64)
     err = ulp_error(got, ref, 0.0, np.float32)
     out = _empty()
     out["count"] = int(xs.size)
