@@ -52,19 +52,10 @@ def points(dtype, count):
 
 def _term_scale(act, k: int, x: np.ndarray) -> np.ndarray:
     """Σ|terms| of the stable form of f⁽ᵏ⁾ at x (the size of what cancels in the sum)."""
-    import sympy as sp
-
-    from activation_lab.numeric.codegen import compile_numpy
-    from activation_lab.numeric.rewrite import stable_derivative
-
-    def abs_terms(e):
-        if isinstance(e, sp.Piecewise):
-            return sp.Piecewise(*[(abs_terms(v), c) for v, c in e.args])
-        return sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(e)])
+    from activation_lab.numeric.evaluate import term_scale
 
     with np.errstate(all="ignore"):
-        return np.nan_to_num(np.broadcast_to(compile_numpy(abs_terms(stable_derivative(act.expr, k)))(x), x.shape),
-                             nan=0.0)
+        return np.nan_to_num(term_scale(act.expr, k)(x), nan=0.0)
 
 
 def _disagreements(got: np.ndarray, want: np.ndarray, x: np.ndarray, next_order: np.ndarray, terms) -> np.ndarray:

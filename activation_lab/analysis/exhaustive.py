@@ -24,7 +24,6 @@ default, no Dask needed) or, with ``scheduler=ADDRESS``, on a dask.distributed c
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -191,33 +190,18 @@ def float64_reference(expr: Any, n: int, x64: np.ndarray) -> np.ndarray:
     """f⁽ⁿ⁾ at float64 inputs for float32 checks: the NumPy code in double (about 2⁻⁵⁰ relative, five
     times faster than long double), recomputed in long double where its terms cancel by more than
     :data:`CANCELLATION` (TeLU′ near its zero); tail zeros signed as ``evaluate`` signs them."""
-    from ..numeric.evaluate import WORK_DTYPE, _evaluate_order, signed_zeros
+    from ..numeric.evaluate import WORK_DTYPE, _evaluate_order, signed_zeros, term_scale
 
     with np.errstate(all="ignore"):
         ref = _evaluate_order(expr, n, x64, "float64")
         wide = WORK_DTYPE["float64"]
         if wide != "float64":
-            scale = _term_scale(expr, n)(x64)
+            scale = term_scale(expr, n)(x64)
             risky = np.flatnonzero(np.isfinite(x64) & ~(scale <= CANCELLATION * np.abs(ref)))
             if risky.size:
                 ref[risky] = _evaluate_order(expr, n, x64[risky], wide)
     signed_zeros(expr, n, x64, ref)
     return ref
-
-
-@functools.lru_cache(maxsize=256)
-def _term_scale(expr: Any, n: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Σ|terms| of the stable f⁽ⁿ⁾ (its own |value| where it is not a sum), as NumPy code."""
-    import sympy as sp
-
-    from ..numeric.codegen import compile_numpy
-    from ..numeric.rewrite import stable_derivative
-
-    form = stable_derivative(expr, n)
-    terms = sp.Add.make_args(form)
-    scale = sp.Add(*[sp.Abs(t) for t in terms]) if len(terms) > 1 else sp.Abs(form)
-    fn = compile_numpy(scale)
-    return lambda x: np.broadcast_to(fn(x), x.shape)
 
 
 def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:

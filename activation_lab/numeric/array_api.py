@@ -228,7 +228,7 @@ def _result_dtype(xp: Any, dtype: Any) -> Any:
 
 
 def _evaluate_order(expr: sp.Expr, k: int, xp: Any, x64: Any) -> Any:
-    from .evaluate import limits, zero_signs_matter
+    from .evaluate import limits, zero_limit_sides
     from .rewrite import stable_derivative
 
     stable = stable_derivative(expr, k)
@@ -243,14 +243,12 @@ def _evaluate_order(expr: sp.Expr, k: int, xp: Any, x64: Any) -> Any:
         lo, hi = limits(expr, k)
         y = _where(xp, x64 == -math.inf, lo, _where(xp, x64 == math.inf, hi, y))
         y = _where(xp, xp.isnan(x64), math.nan, y)
-    if zero_signs_matter(expr, k):
-        # an underflowed sum is +0 whatever its terms' sign: give tail zeros their limit's sign,
-        # as evaluate.signed_zeros does on the NumPy path (TeLU'(-800) = -0.0)
-        lo, hi = limits(expr, k)
+    sides = zero_limit_sides(expr, k)
+    if sides:
+        # tail zeros take their limit's sign, as evaluate.signed_zeros gives them (TeLU'(-800) = -0.0)
         zero = (y == 0) & (xp.abs(x64) >= 1)
-        for side, limit in ((x64 < 0, lo), (x64 > 0, hi)):
-            if limit == 0:
-                y = _where(xp, zero & side, limit, y)
+        for sign, limit in sides:
+            y = _where(xp, zero & ((x64 < 0) if sign < 0 else (x64 > 0)), limit, y)
     return y
 
 

@@ -310,7 +310,7 @@ def _c_kernel(expr: sp.Expr, orders: tuple[int, ...], in_dtype: str, out_dtype: 
     import numpy as np
 
     from ..symbolic.parsing import X
-    from .evaluate import limits, result_dtype, zero_signs_matter
+    from .evaluate import limits, result_dtype, zero_limit_sides
 
     if expr.free_symbols - {X}:
         others = sorted(map(str, expr.free_symbols - {X}))
@@ -339,13 +339,10 @@ def _c_kernel(expr: sp.Expr, orders: tuple[int, ...], in_dtype: str, out_dtype: 
         body.append(f"        al_y{i} = {value};")
         body.append("    }")
     for i, k in enumerate(orders):
-        if not zero_signs_matter(expr, k):
-            continue
-        # an underflowed sum is +0 whatever its terms' sign: tail zeros take their limit's sign,
-        # as evaluate.signed_zeros does on the NumPy path (TeLU'(-800) = -0.0)
-        for test, limit in (("x <= -1.0", limits(expr, k)[0]), ("x >= 1.0", limits(expr, k)[1])):
-            if limit == 0:
-                body.append(f"    if (al_y{i} == 0.0 && {test}) al_y{i} = {_c_double(limit)};")
+        # tail zeros take their limit's sign, as evaluate.signed_zeros gives them (TeLU'(-800) = -0.0)
+        for sign, limit in zero_limit_sides(expr, k):
+            test = "x <= -1.0" if sign < 0 else "x >= 1.0"
+            body.append(f"    if (al_y{i} == 0.0 && {test}) al_y{i} = {_c_double(limit)};")
     body.append("}")
     for i in range(len(orders)):
         store = {"float64": f"al_y{i}", "float32": f"(float)al_y{i}", "float16": f"al_round_odd(al_y{i})"}[out_name]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,22 @@ def _kernels(expr: sp.Expr, n: int, work: str):
     return compile_numpy(stable, work=work), compile_numpy(stable, guarded=True, work=work)
 
 
+@functools.lru_cache(maxsize=256)
+def term_scale(expr: sp.Expr, n: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Σ|terms| of the stable f⁽ⁿ⁾, piece by piece, as NumPy code on float64: the size of what
+    cancels in the sum (a result far smaller than it has lost that many bits)."""
+    from .codegen import compile_numpy
+    from .rewrite import stable_derivative
+
+    def abs_terms(e: sp.Expr) -> sp.Expr:
+        if isinstance(e, sp.Piecewise):
+            return sp.Piecewise(*[(abs_terms(v), c) for v, c in e.args])
+        return sp.Add(*[sp.Abs(t) for t in sp.Add.make_args(e)])
+
+    fn = compile_numpy(abs_terms(stable_derivative(expr, n)))
+    return lambda x: np.broadcast_to(fn(x), x.shape)
+
+
 @functools.lru_cache(maxsize=1024)
 def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
     """(f⁽ⁿ⁾(−∞), f⁽ⁿ⁾(+∞)) as float64, signed zeros and ±inf included.
@@ -163,16 +180,23 @@ def signed_zeros(expr: sp.Expr, n: int, x: np.ndarray, y: np.ndarray) -> None:
     while the exact value is a tiny negative number that rounds to −0.0.  Where |x| ≥ 1, the
     result is ±0 and f⁽ⁿ⁾ tends to 0 on that side, the result takes the sign of that limit.
     """
-    if not zero_signs_matter(expr, n):
+    sides = zero_limit_sides(expr, n)
+    if not sides:
         return
-    lo, hi = limits(expr, n)
     with np.errstate(invalid="ignore"):
         zero = (y == 0) & (np.abs(x) >= 1)
     if not zero.any():
         return
-    for side, limit in ((x < 0, lo), (x > 0, hi)):
-        if limit == 0:
-            y[zero & side] = limit
+    for sign, limit in sides:
+        y[zero & ((x < 0) if sign < 0 else (x > 0))] = limit
+
+
+def zero_limit_sides(expr: sp.Expr, n: int) -> tuple[tuple[int, float], ...]:
+    """The tails whose tiny results :func:`signed_zeros` signs, as (−1 for x → −∞ or +1, the limit's
+    signed zero), for every backend; empty where no limit is −0.0 (nothing to correct)."""
+    if not zero_signs_matter(expr, n):
+        return ()
+    return tuple((sign, v) for sign, v in zip((-1, 1), limits(expr, n), strict=True) if v == 0)
 
 
 def _approach_sign(fn, sign: int) -> float:

@@ -78,44 +78,41 @@ def _rewrite_add(add: sp.Add) -> sp.Expr:
     return add
 
 
-def _absorb_exp(mul: sp.Mul) -> sp.Expr:
-    """exp(k·u)·σ(−u)^p → σ(u)^k·σ(−u)^(p−k) for integers 0 < k ≤ p: e^u/(1+e^u) evaluated as
-    written is inf·0 once e^u overflows, while σ(u) is 1 there."""
+def _pair_overflowing(mul: sp.Mul) -> sp.Expr:
+    """A product that is inf·0 as written once one factor overflows, as the function it equals:
+    exp(k·u)·σ(−u)^p → σ(u)^k·σ(−u)^(p−k) (integers 0 < k ≤ p; e^u/(1+e^u) is σ(u)),
+    exp(±p·u)·sech(u)^p → (2σ(±2u))^p, sinh(u)·sech(u) → tanh(u)."""
     factors = list(mul.args)
     for i, f in enumerate(factors):
-        if not isinstance(f, sp.exp):
-            continue
         for j, g in enumerate(factors):
-            base, p = g.as_base_exp()
-            if not (isinstance(base, sigmoid) and p.is_Integer and p > 0):
-                continue
-            u = -base.args[0]
-            k = sp.cancel(f.args[0] / u)     # a number when exp(k·u) pairs with σ(−u)
-            if k.is_Integer and 0 < k <= p:
-                rest = [h for m, h in enumerate(factors) if m not in (i, j)]
-                return sp.Mul(*rest, sigmoid(u) ** k, sigmoid(-u) ** (p - k))
-        for j, g in enumerate(factors):
-            base, p = g.as_base_exp()
-            if not (isinstance(base, sp.sech) and p.is_Integer and p > 0):
-                continue
-            u = base.args[0]
-            k = sp.cancel(f.args[0] / u)     # e^{±p·u}·sech(u)^p = (2σ(±2u))^p
-            if k in (p, -p):
-                rest = [h for m, h in enumerate(factors) if m not in (i, j)]
-                return sp.Mul(*rest, (2 * sigmoid(2 * sp.sign(k) * u)) ** p)
-    if any(isinstance(f, sp.sinh) for f in factors):
-        # sinh(u)·sech(u) = tanh(u): inf·0 once cosh overflows
-        for i, f in enumerate(factors):
-            if isinstance(f, sp.sinh) and sp.sech(f.args[0]) in factors:
-                j = factors.index(sp.sech(f.args[0]))
-                rest = [h for m, h in enumerate(factors) if m not in (i, j)]
-                return sp.Mul(*rest, sp.tanh(f.args[0]))
+            pair = _pair(f, g) if i != j else None
+            if pair is not None:
+                return sp.Mul(*[h for m, h in enumerate(factors) if m not in (i, j)], pair)
     return mul
+
+
+def _pair(f: sp.Expr, g: sp.Expr) -> sp.Expr | None:
+    base, p = g.as_base_exp()
+    if not (p.is_Integer and p > 0):
+        return None
+    if isinstance(f, sp.exp) and isinstance(base, sigmoid):
+        u = -base.args[0]
+        k = sp.cancel(f.args[0] / u)
+        if k.is_Integer and 0 < k <= p:
+            return sigmoid(u) ** k * sigmoid(-u) ** (p - k)
+    if isinstance(f, sp.exp) and isinstance(base, sp.sech):
+        u = base.args[0]
+        k = sp.cancel(f.args[0] / u)
+        if k in (p, -p):
+            return (2 * sigmoid(2 * sp.sign(k) * u)) ** p
+    if isinstance(f, sp.sinh) and p == 1 and base == sp.sech(f.args[0]):
+        return sp.tanh(f.args[0])
+    return None
 
 
 def _rewrite_mul(mul: sp.Mul) -> sp.Expr:
     """σ(u)^p·σ(−u)^q → dsigmoid(u)^min(p,q)·…, so its derivative is −σ'(u)·tanh(u/2)."""
-    mul = _absorb_exp(mul)
+    mul = _pair_overflowing(mul)
     if not mul.is_Mul:
         return mul
     powers: dict[sp.Expr, sp.Expr] = {}
