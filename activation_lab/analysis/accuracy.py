@@ -276,7 +276,7 @@ def _special_input_mismatches(act, n: int, xs: np.ndarray, got: np.ndarray,
     whose sign is reported apart, as the second list)."""
     import mpmath
 
-    from ..numeric.evaluate import limits
+    from ..numeric.limits import limits
     from .ulp import ulp_error
 
     out, zeros = [], []
@@ -480,7 +480,7 @@ def _underflow_row(act: Activation, n: int, dt: np.dtype) -> UnderflowRow:
     """Leftmost x where f⁽ⁿ⁾ is exactly nonzero in dtype dt, and where the evaluated value is."""
     import mpmath
 
-    from ..numeric.evaluate import limits
+    from ..numeric.limits import limits
     from ..numeric.mpmath_target import reference
 
     fn = act.mpmath(n)

@@ -221,7 +221,7 @@ def properties(act: Activation | str) -> Properties:
 def _properties(act: Activation) -> Properties:
     import mpmath
 
-    from ..numeric.evaluate import limits
+    from ..numeric.limits import limits
 
     values = act.evaluate(GRID, n=(0, 1, 2))
     if not np.all(np.isfinite(values[0])):
@@ -257,7 +257,7 @@ def _properties(act: Activation) -> Properties:
 
 
 def _derivative_limits(act: Activation) -> tuple[float, float]:
-    from ..numeric.evaluate import limits
+    from ..numeric.limits import limits
 
     return limits(act.expr, 1)
 

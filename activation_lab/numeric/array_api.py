@@ -228,7 +228,7 @@ def _result_dtype(xp: Any, dtype: Any) -> Any:
 
 
 def _evaluate_order(expr: sp.Expr, k: int, xp: Any, x64: Any) -> Any:
-    from .evaluate import limits, zero_limit_sides
+    from .limits import limits, zero_limit_sides
     from .rewrite import stable_derivative
 
     stable = stable_derivative(expr, k)

@@ -310,7 +310,8 @@ def _c_kernel(expr: sp.Expr, orders: tuple[int, ...], in_dtype: str, out_dtype: 
     import numpy as np
 
     from ..symbolic.parsing import X
-    from .evaluate import limits, result_dtype, zero_limit_sides
+    from .evaluate import result_dtype
+    from .limits import limits, zero_limit_sides
 
     if expr.free_symbols - {X}:
         others = sorted(map(str, expr.free_symbols - {X}))

@@ -433,7 +433,7 @@ def _run_range(expr: sp.Expr, program: FusedProgram, x: np.ndarray, outs: list[n
 @functools.lru_cache(maxsize=1024)
 def _signs_matter(expr: sp.Expr, orders: tuple[int, ...]) -> tuple[bool, ...]:
     """For each order: whether a zero result may need its sign fixed (a limit at ±inf is −0.0)."""
-    from .evaluate import zero_signs_matter
+    from .limits import zero_signs_matter
 
     return tuple(zero_signs_matter(expr, k) for k in orders)
 

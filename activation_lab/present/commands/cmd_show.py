@@ -30,7 +30,7 @@ def parse_params(items: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ...numeric.evaluate import limits
+    from ...numeric.limits import limits
 
     act = resolve(args.name, parse_params(args.param))
     info = {
