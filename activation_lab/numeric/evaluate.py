@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError, UnsupportedDtypeError
-from .limits import limits, zero_limit_sides, zero_signs_matter
+from .limits import limits, zero_limit_sides
 
 __all__ = ["evaluate", "limits", "SUPPORTED_DTYPES", "result_dtype"]
 
