@@ -17,7 +17,13 @@ import importlib
 from typing import Any
 
 from .catalog import CATALOG, PAPER_GROUP
-from .errors import ActivationLabError, FormulaError, UnknownActivationError, UnsupportedDtypeError
+from .errors import (
+    ActivationLabError,
+    FormulaError,
+    FormulaTooComplexError,
+    UnknownActivationError,
+    UnsupportedDtypeError,
+)
 
 __version__ = "0.1.0"
 
@@ -38,7 +44,8 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
-    "CATALOG", "PAPER_GROUP", "ActivationLabError", "FormulaError", "UnknownActivationError",
+    "CATALOG", "PAPER_GROUP", "ActivationLabError", "FormulaError", "FormulaTooComplexError",
+    "UnknownActivationError",
     "UnsupportedDtypeError", "names", *_LAZY,
 ]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["ActivationLabError", "UnknownActivationError", "FormulaError", "UnsupportedDtypeError"]
+__all__ = ["ActivationLabError", "UnknownActivationError", "FormulaError", "FormulaTooComplexError",
+           "UnsupportedDtypeError"]
 
 
 class ActivationLabError(Exception):
@@ -41,6 +42,29 @@ class FormulaError(ActivationLabError, ValueError):
         if fix:
             msg += f"\n  fix: {fix}"
         super().__init__(msg)
+
+
+class FormulaTooComplexError(FormulaError):
+    """A symbolic or high-precision step on a formula that ran past its time or size budget.
+
+    ``step`` names the step ("simplify", "catalogue match", "limit at +inf", ...) and
+    ``budget`` its limit, in ``unit`` ("s" for seconds, "nodes" for expression size).  Raised by
+    :func:`activation_lab.budget.bounded` and :func:`activation_lab.budget.check_size`.
+    """
+
+    def __init__(self, step: str, budget: float, *, formula: str = "", unit: str = "s", why: str = ""):
+        self.formula = formula
+        self.position = None
+        self.step = step
+        self.budget = budget
+        self.unit = unit
+        limit = f"{budget:g} {unit}" if isinstance(budget, (int, float)) else f"{budget} {unit}"
+        self.problem = f"{step} did not finish within its budget of {limit}" + (f" ({why})" if why else "")
+        self.fix = "simplify the formula (fewer nested functions, smaller powers) or ask for fewer terms"
+        shown = formula if len(formula) <= 120 else formula[:117] + "..."
+        where = f" for {shown!r}" if formula else ""
+        # one line: the CLI prints it as is
+        ValueError.__init__(self, f"formula too complex: {self.problem}{where}; fix: {self.fix}")
 
 
 class UnsupportedDtypeError(ActivationLabError, TypeError):
