@@ -161,7 +161,9 @@ def test_cache_is_written_once_and_reused(fresh_cache, monkeypatch):
     kernel = native.native_kernel(act.expr, (0, 1))
     assert kernel is not None
     files = sorted(p.name for p in fresh_cache.iterdir())
-    assert files == [kernel.path.rsplit("/", 1)[1]]  # the library only: no sources, no build folders
+    name = kernel.path.rsplit("/", 1)[1]
+    # the library and its record only: no sources, no build folders
+    assert files == [name.replace(".so", ".json"), name]
     native._kernel.cache_clear()
 
     def no_compiler(*args, **kwargs):
