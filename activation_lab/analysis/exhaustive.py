@@ -414,7 +414,29 @@ def _run_local(tasks: list[tuple], workers: int, on_result: Callable) -> None:
         except BaseException:
             for fut in futures:
                 fut.cancel()
+            _stop_workers(pool)
             raise
+
+
+def _stop_workers(pool: Any) -> None:
+    """End the pool's worker processes now, not after their chunks: an interruption (Ctrl-C,
+    SIGTERM, SIGHUP, an error) leaves no process computing.  The forkserver and the resource
+    tracker end by themselves when this process does (their pipes close)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        try:
+            proc.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for proc in processes:
+        try:
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1)
+        except (OSError, ValueError, AssertionError, AttributeError):
+            pass
 
 
 def _run_dask(address: str, tasks: list[tuple], on_result: Callable) -> None:

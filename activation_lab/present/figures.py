@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_atomic
+from ..atomic import check_output_folder, foreign_files, record_files, write_atomic
 from ..catalog import PAPER_GROUP
 from . import style
 from .style import FigureRequestError
@@ -387,17 +387,21 @@ def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",)
               add: Sequence[Any] = (), dpi: int = style.DPI, force: bool = False) -> list[Path]:
     """Write figures ``only`` (default all, 8–12) into ``out_dir``: figNN_*.{formats}, figNN_*.csv
     and README.md (each figure, one sentence, the command that made it).  Every file is
-    written atomically; nothing else in ``out_dir`` is touched, and a README.md that this
-    function did not write is not replaced unless ``force``.  Returns the paths written.
+    written atomically; nothing else in ``out_dir`` is touched, and a file of these names that
+    this function did not write (a user's own fig08_telu.csv, README.md) is not replaced unless
+    ``force``.  Before any figure is computed, ``out_dir`` is checked to be creatable and
+    writable.  Returns the paths written.
     """
     formats, numbers = _check_request(formats, only)
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200:
         raise FigureRequestError(f"dpi must be an integer from 10 to 1200, got {dpi!r}")
     add = list(add)
     out = Path(out_dir)
-    _check_out(out, force)
+    planned = [f"{FIGURES[n][0]}.{ext}" for n in numbers for ext in (*formats, "csv")]
+    _check_out(out, force, planned)
     for item in add:     # a bad formula is reported before anything is created
         _activations([], [item])
+    check_output_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     def command(figures: Sequence[int] | None) -> str:
         return _command(str(out_dir), formats, figures, add, dpi)
@@ -413,21 +417,36 @@ def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",)
         entries.append((number, data, files))
     written.append(write_atomic(out / "README.md", _readme(entries, command(None if only is None else numbers),
                                                            command, out)))
+    record_files(out, {p.name: None for p in written}, "activation-lab figures")
     return written
 
 
-def _check_out(out: Path, force: bool) -> None:
+def _readme_is_ours(readme: Path) -> bool:
+    try:
+        return readme.is_file() and README_MARK in readme.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def _check_out(out: Path, force: bool, planned: Sequence[str] = ()) -> None:
+    """Refuse (unless ``force``) to replace any file of the planned names that this function did not
+    write: recorded in the folder's manifest with its current content.  A folder from before the
+    manifest existed counts as the tool's where its README.md is."""
+    from ..atomic import MANIFEST
+
     if out.exists() and not out.is_dir():
         raise FigureRequestError(f"--out {str(out)!r} is a file, not a folder; give a folder (created if missing)")
+    if force or not out.is_dir():
+        return
     readme = out / "README.md"
-    if readme.is_file() and not force:
-        try:
-            ours = README_MARK in readme.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            ours = False
-        if not ours:
-            raise FigureRequestError(f"{str(readme)!r} was not written by activation-lab figures and would be "
-                                     "replaced; choose another --out, or add --force to replace it")
+    legacy = planned if not (out / MANIFEST).exists() and _readme_is_ours(readme) else ()
+    foreign = foreign_files(out, [*planned, "README.md"], also_ours=legacy)
+    if "README.md" in foreign and _readme_is_ours(readme):
+        foreign.remove("README.md")
+    if foreign:
+        names = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
+        raise FigureRequestError(f"{str(out)!r} holds {names}, not written by activation-lab figures, which "
+                                 "would be replaced; move them, choose another --out, or add --force to replace them")
 
 
 def _readme(entries: Sequence[tuple[int, FigureData, Sequence[Path]]], command: str,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..atomic import write_atomic
+from ..atomic import check_output_folder, remove_stale_temps, write_atomic
 from ..errors import ActivationLabError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,15 +84,19 @@ def check_out_dir(out_dir: str | os.PathLike[str], force: bool = False) -> Path:
     """Raise :class:`OutputDirectoryError` unless a report may be written to ``out_dir``.
 
     Allowed: a directory that does not exist yet (it will be created), an empty directory,
-    a directory holding the tool's marker file, or any directory with ``force``.  Nothing is
-    written by this check, so it can run before the (slow) comparison.
+    a directory holding the tool's marker file, or any directory with ``force``; in every case
+    it must be creatable and writable.  Nothing is left behind by this check (the temporary
+    files of an earlier interrupted write are removed), so it can run before the (slow)
+    comparison, and a run interrupted during its first write runs again without ``force``.
     """
     path = Path(out_dir)
     if path.exists() and not path.is_dir():
         raise OutputDirectoryError(f"--out {str(path)!r} is a file, not a directory; give a directory name "
                                    "(it is created if missing)")
+    check_output_folder(path)
     if not path.exists() or force:
         return path
+    remove_stale_temps(path)
     owned = _marker(path)
     if owned is not None:
         # the directory is ours, but a report-named file the marker does not list is someone else's
@@ -185,8 +189,36 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
 
 
 def _md_code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text}{fence}"
+    """``text`` as a Markdown code span (shown literally, markup included): the fence is one
+    backtick longer than the longest run inside, padded where the text starts or ends with one."""
+    text = str(text).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _md_prose(text: str, user: Iterable[str] = ()) -> str:
+    """Prose written for both pages, with text a user supplied (``user``: a name, a formula)
+    escaped wherever it appears: outside code spans every Markdown/HTML character of it is
+    escaped (:func:`_md_text`), inside one it stays literal (the span's fence grows past any
+    backtick in it).  So a name such as ``<img src=x onerror=...>`` or ``[a](javascript:...)``
+    is shown as text in the Markdown page, as the HTML page shows it; the project's own prose
+    is left as written."""
+    tokens: dict[str, str] = {}
+    for i, item in enumerate(sorted({str(u) for u in user if str(u)}, key=len, reverse=True)):
+        token = f"\ue000{i}\ue001"
+        text = str(text).replace(item, token)
+        tokens[token] = item
+
+    def restore(part: str, escape: bool) -> str:
+        for token, item in tokens.items():
+            part = part.replace(token, _md_text(item) if escape else item)
+        return part
+
+    parts = re.split(r"(`[^`]+`)", str(text))
+    return "".join(_md_code(restore(p[1:-1], False)) if i % 2 else restore(p, True).replace("\n", " ")
+                   for i, p in enumerate(parts))
 
 
 def to_markdown(comp: Comparison, images: Mapping[str, str] | None = None) -> str:
@@ -198,8 +230,9 @@ def to_markdown(comp: Comparison, images: Mapping[str, str] | None = None) -> st
               + (f", parameters {', '.join(f'{k} = {v:g}' for k, v in comp.params.items())}" if comp.params else "")
               + ".", ""]
     lines += [f"Made by {_md_code(comp.command)} (activation-lab {__version__}).", ""]
-    lines += ["## Equivalence", "", comp.equivalence.statement, ""]
-    lines += ["## Summary", ""] + [f"- {s}" for s in comp.summary] + [""]
+    user = (comp.activation.name, comp.activation.formula)
+    lines += ["## Equivalence", "", _md_prose(comp.equivalence.statement, user), ""]
+    lines += ["## Summary", ""] + [f"- {_md_prose(s, user)}" for s in comp.summary] + [""]
     lines += ["## Formulas", ""]
     for f in comp.formulas:
         lines += [f"**{_md_text(f.label)}**", ""]

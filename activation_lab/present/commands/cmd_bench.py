@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import emit_json, resolve
+from ._common import emit_json, long_command, resolve
 
 HELP = "time f, f' and both fused (ns per element, vs a plain copy and naive NumPy)"
 
@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+@long_command()
 def run(args: argparse.Namespace) -> int:
     from ...analysis.benchmark import benchmark
 

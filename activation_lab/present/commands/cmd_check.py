@@ -2,8 +2,14 @@
 
 Default: every catalogue activation, f and f′, float32 and float64, on the default sweep,
 then the gradient-underflow scan (float32/float16).  ``--exhaustive``: every float32 input
-(resumable; state files in ``--out``), locally or on a Dask cluster (``--scheduler``).
-Exit status 0 when every row meets its target, 1 when one does not.
+(resumable; state files in ``--out``, else in the cache folder), locally or on a Dask cluster
+(``--scheduler``).  Exit status 0 when every row meets its target, 1 when one does not.
+
+Files are written only where asked: the worst cases go to ``--out DIR/check-worst.csv``
+(none without ``--out``); the folder is checked before the work starts, and a
+check-worst.csv there that activation-lab did not write is replaced only with ``--force``.
+SIGTERM and SIGHUP stop the command as Ctrl-C does (workers stopped, state saved, one line,
+exit status 128 + signal).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import sys
 from pathlib import Path
 
 from ...errors import ActivationLabError
-from ._common import emit_json, resolve, table
+from ._common import emit_json, long_command, resolve, table
 
 HELP = "check accuracy against mpmath (ULP; default sweep or exhaustive float32), worst cases to CSV"
 
@@ -38,8 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="with --exhaustive: run the chunks on this dask.distributed scheduler (e.g. tcp://host:8786)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--out", metavar="DIR", default=".",
-                   help=f"folder for {CSV_NAME} and the exhaustive state files (default: the current folder)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help=f"write {CSV_NAME} (and the exhaustive state files) into DIR, created if missing; "
+                        "without it nothing is written but the exhaustive state files, kept in the cache folder")
+    p.add_argument("--force", action="store_true",
+                   help=f"replace a {CSV_NAME} in --out that activation-lab did not write")
 
 
 def _orders(text: str) -> list[int]:
@@ -78,14 +87,20 @@ def _csv_rows(label: str, n: int, dtype: str, mode: str, report) -> list[tuple]:
     return rows
 
 
-def _write_csv(path: Path, rows: list[tuple]) -> None:
-    from ...atomic import write_atomic
+def _write_csv(out: Path | None, rows: list[tuple]) -> Path | None:
+    """check-worst.csv in ``out`` (recorded as the tool's), or nothing when no --out was given."""
+    from ...atomic import record_files, write_atomic
 
+    if out is None:
+        return None
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     writer.writerows(rows)
-    write_atomic(path, buf.getvalue())
+    out.mkdir(parents=True, exist_ok=True)
+    path = write_atomic(out / CSV_NAME, buf.getvalue())
+    record_files(out, {CSV_NAME: None}, "activation-lab check")
+    return path
 
 
 def _status(text: str) -> None:
@@ -100,7 +115,7 @@ def _engine() -> str:
     return f"float32 by {status()}; float16 by NumPy blocks in double; float64 in long double (numpy.longdouble)"
 
 
-def _sweep(acts, orders, dtypes, args, out: Path) -> int:
+def _sweep(acts, orders, dtypes, args, out: Path | None) -> int:
     from ...analysis.accuracy import accuracy, gradient_underflow, order_label
 
     reports, csv_rows = [], []
@@ -117,12 +132,11 @@ def _sweep(acts, orders, dtypes, args, out: Path) -> int:
     _status("")
     if sys.stderr.isatty():
         sys.stderr.write("\r")
-    csv_path = out / CSV_NAME
-    _write_csv(csv_path, csv_rows)
+    csv_path = _write_csv(out, csv_rows)
     failed = [r for r in reports if not r.passed]
     if args.json:
-        emit_json({"rows": [r.to_dict() for r in reports], "underflow": scan.to_dict(), "csv": str(csv_path),
-                   "engine": _engine(), "passed": not failed})
+        emit_json({"rows": [r.to_dict() for r in reports], "underflow": scan.to_dict(),
+                   "csv": str(csv_path) if csv_path else None, "engine": _engine(), "passed": not failed})
         return 1 if failed else 0
     rows = [(r.name, order_label(r.n), r.dtype, r.count, _fmt(r.max_ulp), _fmt(r.p99_ulp), _pct(r.within_half),
              _pct(r.within_1), _pct(r.within_2), repr(r.worst[0].x) if r.worst else "", r.n_failures,
@@ -135,7 +149,7 @@ def _sweep(acts, orders, dtypes, args, out: Path) -> int:
     print(scan)
     for r in failed:
         print(f"\n{r}")
-    print(f"\nworst cases: {csv_path}")
+    print(f"\nworst cases: {csv_path}" if csv_path else "\nworst cases: not written (add --out DIR for a CSV)")
     return 1 if failed else 0
 
 
@@ -155,23 +169,39 @@ def _slug(act) -> str:
     return f"{plain}-{hashlib.sha256(repr(act._id()).encode()).hexdigest()[:10]}"
 
 
-def _exhaustive(acts, orders, args, out: Path) -> int:
+def state_folder(out: Path | None) -> Path:
+    """Where ``check --exhaustive`` keeps its state files: ``--out``, else ``check`` in the cache folder
+    (mode 0700, this user's)."""
+    from ...numeric.native import cache_root, private_folder
+
+    if out is not None:
+        return out
+    folder = cache_root() / "check"
+    why = private_folder(folder)
+    if why:
+        raise ActivationLabError(f"the state files of --exhaustive go to the cache folder without --out, but that "
+                                 f"{why}; give --out DIR")
+    return folder
+
+
+def _exhaustive(acts, orders, args, out: Path | None) -> int:
     from ...analysis.accuracy import order_label
     from ...analysis.exhaustive import exhaustive
 
+    states = state_folder(out)
+    states.mkdir(parents=True, exist_ok=True)
     reports, csv_rows = [], []
     for act in acts:
         for n in orders:
-            state = out / f"check-exhaustive-{_slug(act)}-{n}.json"
+            state = states / f"check-exhaustive-{_slug(act)}-{n}.json"
             r = exhaustive(act, n, state=state, scheduler=args.scheduler, progress=True)
             reports.append((r, state))
             csv_rows += _csv_rows(act.name, n, "float32", "exhaustive", r)
-    csv_path = out / CSV_NAME
-    _write_csv(csv_path, csv_rows)
+    csv_path = _write_csv(out, csv_rows)
     failed = [r for r, _ in reports if not r.passed]
     if args.json:
-        emit_json({"rows": [{**r.to_dict(), "state": str(s)} for r, s in reports], "csv": str(csv_path),
-                   "passed": not failed})
+        emit_json({"rows": [{**r.to_dict(), "state": str(s)} for r, s in reports],
+                   "csv": str(csv_path) if csv_path else None, "passed": not failed})
         return 1 if failed else 0
     rows = [(r.name, order_label(r.n), "float32", r.count, f"{r.max_ulp:.10g}", f"<={r.p99_ulp:g}", r.within(0.5),
              r.within(1.0), r.within(2.0), r.n_special_mismatches, r.confirmed, r.corrected,
@@ -181,10 +211,18 @@ def _exhaustive(acts, orders, args, out: Path) -> int:
                        "special", "mpmath-confirmed", "corrected", "ref rel err", "seconds", "target")))
     for r, state in reports:
         print(f"\n{r}\n  state: {state}")
-    print(f"\nworst cases: {csv_path}")
+    print(f"\nworst cases: {csv_path}" if csv_path else "\nworst cases: not written (add --out DIR for a CSV)")
     return 1 if failed else 0
 
 
+def _stop_note(args: argparse.Namespace) -> str:
+    if not getattr(args, "exhaustive", False):
+        return ""
+    where = args.out if args.out is not None else "the cache folder (activation-lab cache)"
+    return f"; the state files in {where} resume the run when it is started again"
+
+
+@long_command(_stop_note)
 def run(args: argparse.Namespace) -> int:
     from ...catalog import CATALOG
 
@@ -194,8 +232,16 @@ def run(args: argparse.Namespace) -> int:
         raise ActivationLabError(f"--exhaustive covers float32 only, not {','.join(dtypes)}; use --dtype float32")
     if args.scheduler and not args.exhaustive:
         raise ActivationLabError("--scheduler runs exhaustive checks on a Dask cluster; add --exhaustive")
-    out = Path(args.out)
-    if not out.is_dir():
-        raise ActivationLabError(f"--out {args.out!r} is not an existing folder; create it or pick another")
+    out = None
+    if args.out is not None:
+        from ...atomic import check_output_folder, foreign_files
+
+        out = check_output_folder(args.out)     # before any work: creatable and writable
+        foreign = foreign_files(out, [CSV_NAME])
+        if foreign and not args.force:
+            raise ActivationLabError(f"{str(out / CSV_NAME)!r} was not written by activation-lab check and would be "
+                                     "replaced; move it, choose another --out, or add --force to replace it")
+    elif args.exhaustive:
+        state_folder(None)
     acts = [resolve(name) for name in (args.names or [e.name for e in CATALOG])]
     return _exhaustive(acts, orders, args, out) if args.exhaustive else _sweep(acts, orders, dtypes, args, out)

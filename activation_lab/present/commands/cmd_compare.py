@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._common import long_command
 from .cmd_show import parse_params
 
 HELP = "compare an activation (formula or name) with TeLU, SiLU, GELU, Mish: a Markdown/HTML report"
@@ -31,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(same-named files are replaced; nothing else is touched)")
 
 
+@long_command()
 def run(args: argparse.Namespace) -> int:
     from ...errors import ActivationLabError
     from ..compare import _resolve, compare

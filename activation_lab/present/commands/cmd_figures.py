@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..style import DPI, FigureRequestError
+from ._common import long_command
 
 HELP = "regenerate the TeLU paper's figures 8-12 (images, CSV data, README.md) into a folder"
 
@@ -19,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "e.g. --add 'x*tanh(softplus(x))' (repeatable)")
     p.add_argument("--dpi", type=int, default=DPI, help=f"PNG resolution (default: {DPI})")
     p.add_argument("--force", action="store_true",
-                   help="replace a README.md in --out that activation-lab did not write (figNN_* files are "
-                        "always replaced; other files are never touched)")
+                   help="replace files of the same names (figNN_*, README.md) in --out that activation-lab did "
+                        "not write; other files are never touched")
 
 
 def parse_only(text: str | None) -> list[int] | None:
@@ -37,6 +38,7 @@ def parse_only(text: str | None) -> list[int] | None:
     return numbers
 
 
+@long_command()
 def run(args: argparse.Namespace) -> int:
     from ..figures import write_all
 
