@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import check_output_folder, foreign_files, record_files, write_atomic
+from ..atomic import check_output_folder, sha256_file, write_atomic
 from ..catalog import PAPER_GROUP
 from . import style
 from .style import FigureRequestError
@@ -415,34 +417,63 @@ def write_all(out_dir: str | Path = "figures", formats: Sequence[str] = ("png",)
         files.append(write_atomic(out / f"{stem}.csv", data.to_csv()))
         written += files
         entries.append((number, data, files))
-    written.append(write_atomic(out / "README.md", _readme(entries, command(None if only is None else numbers),
-                                                           command, out)))
-    record_files(out, {p.name: None for p in written}, "activation-lab figures")
+    # the record of what the tool wrote here: this run's files, and earlier runs' still unchanged
+    record = {name: digest for name, digest in (_record(out) or {}).items()
+              if _FIGURE_FILE.fullmatch(name) and sha256_file(out / name) == digest}
+    record.update({p.name: sha256_file(p) or "" for p in written})
+    text = _readme(entries, command(None if only is None else numbers), command, out)
+    written.append(write_atomic(out / "README.md", f"{text}\n{_RECORD_START}{json.dumps(record, sort_keys=True)}"
+                                                   f"{_RECORD_END}\n"))
     return written
 
 
-def _readme_is_ours(readme: Path) -> bool:
+#: the files :func:`write_all` writes (and so the only names its record may list)
+_FIGURE_FILE = re.compile(r"fig[0-9]{2}_[a-z_]+\.(png|pdf|svg|csv)")
+# README.md ends with the names and SHA-256 of the files the tool wrote, as an HTML comment
+_RECORD_START, _RECORD_END = "<!-- activation-lab figures, files written (SHA-256): ", " -->"
+
+
+def _readme_text(readme: Path) -> str | None:
+    """README.md's text when the tool wrote it (it carries :data:`README_MARK`), else None."""
     try:
-        return readme.is_file() and README_MARK in readme.read_text(encoding="utf-8", errors="replace")
+        text = readme.read_text(encoding="utf-8", errors="replace") if readme.is_file() else None
     except OSError:
-        return False
+        return None
+    return text if text is not None and README_MARK in text else None
+
+
+def _record(out: Path) -> dict[str, str] | None:
+    """The files the tool recorded in ``out``'s README.md (name → SHA-256); None when README.md is
+    not the tool's, {} for a README.md from before the record existed."""
+    text = _readme_text(out / "README.md")
+    if text is None:
+        return None
+    start = text.rfind(_RECORD_START)
+    if start < 0:
+        return {}
+    try:
+        found = json.loads(text[start + len(_RECORD_START):].split(_RECORD_END, 1)[0])
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 def _check_out(out: Path, force: bool, planned: Sequence[str] = ()) -> None:
-    """Refuse (unless ``force``) to replace any file of the planned names that this function did not
-    write: recorded in the folder's manifest with its current content.  A folder from before the
-    manifest existed counts as the tool's where its README.md is."""
-    from ..atomic import MANIFEST
-
+    """Refuse (unless ``force``) to replace README.md or any file of the planned names that this
+    function did not write: listed in the record at the end of the tool's README.md with its
+    current content.  A folder from before that record counts as the tool's where README.md is."""
     if out.exists() and not out.is_dir():
         raise FigureRequestError(f"--out {str(out)!r} is a file, not a folder; give a folder (created if missing)")
     if force or not out.is_dir():
         return
-    readme = out / "README.md"
-    legacy = planned if not (out / MANIFEST).exists() and _readme_is_ours(readme) else ()
-    foreign = foreign_files(out, [*planned, "README.md"], also_ours=legacy)
-    if "README.md" in foreign and _readme_is_ours(readme):
-        foreign.remove("README.md")
+    record = _record(out)
+    foreign = [] if record is not None or not (out / "README.md").exists() else ["README.md"]
+    for name in planned:
+        path = out / name
+        if not (path.exists() or path.is_symlink()) or record == {}:
+            continue          # absent, or a folder of the tool's from before the record
+        if record is None or path.is_symlink() or sha256_file(path) != record.get(name):
+            foreign.append(name)
     if foreign:
         names = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
         raise FigureRequestError(f"{str(out)!r} holds {names}, not written by activation-lab figures, which "
