@@ -117,7 +117,7 @@ def _lambdified(act: Any, module: str, namespace: dict[str, Any]) -> dict[str, C
     """
     import sympy as sp
 
-    from ..numeric.codegen import _fold_numbers
+    from ..numeric.program import fold_numbers
     from ..symbolic.parsing import X
 
     printer = None
@@ -125,8 +125,8 @@ def _lambdified(act: Any, module: str, namespace: dict[str, Any]) -> dict[str, C
         from sympy.printing.pytorch import TorchPrinter
 
         printer = TorchPrinter({"strict": False})
-    f = _fold_numbers(act.expr)
-    df = _fold_numbers(sp.diff(act.expr, X))
+    f = fold_numbers(act.expr)
+    df = fold_numbers(sp.diff(act.expr, X))
     modules = [namespace, module]
     return {"forward": sp.lambdify(X, f, modules, printer=printer),
             "derivative": sp.lambdify(X, df, modules, printer=printer),

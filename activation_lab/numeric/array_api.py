@@ -2,11 +2,10 @@
 
 Any array with ``__array_namespace__`` (array-api-strict, PyTorch via array-api-compat, JAX,
 Dask, …) is evaluated with its own namespace ``xp``; nothing is copied to NumPy.  The code
-is the NumPy target's source (the same printer with ``xp.`` in place of ``numpy.``) run with
-array-API versions of the stable primitives:
+is the NumPy target's program and printer (:mod:`activation_lab.numeric.codegen`), run with
+the array-API column of the table of primitives (:mod:`activation_lab.numeric.primitives`),
+so every operation is the NumPy float64 path's.  What the standard lacks is built here:
 
-* sigmoid(u) = 1/(1 + e^{−|u|}) or e^{−|u|}/(1 + e^{−|u|}) by the sign of u: never overflows;
-* softplus(u) = max(u, 0) + log1p(e^{−|u|}), as ``numpy.logaddexp(0, u)``;
 * erf and erfc, which the standard lacks: erfc(a) = e^{−a²}·erfcx(a) for a ≥ 0, with
   erfcx from Chebyshev expansions fitted once with mpmath on [0, 16] and its asymptotic
   series beyond, and e^{−a²} from an exact split of a² (no a²·ε error at large a);
@@ -27,52 +26,23 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .codegen import StableNumPyPrinter
-
 __all__ = ["evaluate_array_api", "array_api_source", "erfc", "erf"]
-
-# NumPy's names → the standard's names, where they differ
-_RENAMED = {"arccos": "acos", "arccosh": "acosh", "arcsin": "asin", "arcsinh": "asinh", "arctan": "atan",
-            "arctan2": "atan2", "arctanh": "atanh"}
-
-
-class ArrayAPIPrinter(StableNumPyPrinter):
-    """The NumPy target's printer with functions taken from the namespace ``xp``."""
-
-    _module = "xp"
-
-    def __init__(self, guarded: bool = False):
-        from sympy.printing.numpy import _known_functions_numpy
-        from sympy.printing.pycode import PythonCodePrinter
-
-        self._kf = {**PythonCodePrinter._kf,
-                    **{k: "xp." + _RENAMED.get(v, v) for k, v in _known_functions_numpy.items()}}
-        super().__init__(guarded=guarded)
-
-    def _print(self, expr, **kwargs):
-        # constants as float64 literals (the NumPy target reads them from _K, in its working dtype)
-        if isinstance(expr, sp.Expr) and expr.is_number and not expr.is_Integer:
-            value = float(sp.N(expr, 40))
-            return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
-        return super()._print(expr, **kwargs)
-
 
 @functools.lru_cache(maxsize=1024)
 def array_api_source(expr: sp.Expr, guarded: bool = False) -> str:
-    """Python source of ``def _generated(x): ...`` computing ``expr`` with namespace ``xp``."""
-    from .codegen import _fold_numbers
+    """Python source of ``def _generated(x): ...`` computing the stable expression ``expr``: the
+    NumPy target's program and printer, run with the array-API column of the table of primitives."""
+    from .codegen import print_python
+    from .program import straight_line
 
-    printer = ArrayAPIPrinter(guarded=guarded)
-    replacements, (reduced,) = sp.cse(_fold_numbers(expr), symbols=sp.numbered_symbols("_t"), optimizations=None)
-    lines = ["def _generated(x):"]
-    lines += [f"    {sym} = {printer.doprint(sub)}" for sym, sub in replacements]
-    lines.append(f"    return {printer.doprint(reduced)}")
-    source = "\n".join(lines) + "\n"
-    if "math." in source or "numpy." in source:
+    try:
+        source, constants = print_python(straight_line((expr,), guarded))
+    except NotImplementedError as err:
         from .c_target import KernelSourceError
 
-        raise KernelSourceError(f"{expr} needs a function outside the array API standard; evaluate it on NumPy arrays")
-    return source
+        raise KernelSourceError(f"{expr} needs a function outside the array API standard ({err}); "
+                                "evaluate it on NumPy arrays") from None
+    return f"_K = {tuple(float(c) for c in constants)!r}\n" + source
 
 
 def _where(xp: Any, c: Any, a: Any, b: Any) -> Any:
@@ -165,45 +135,6 @@ def erf(xp: Any, u: Any) -> Any:
 
 # --- the namespace of the generated code ------------------------------------------------------
 
-def _namespace(xp: Any, like: Any) -> dict[str, Any]:
-    def arr(v: Any) -> Any:
-        if isinstance(v, (int, float)):
-            return xp.asarray(float(v), dtype=xp.float64, device=like.device)
-        return v
-
-    def where(c: Any, a: Any, b: Any) -> Any:
-        return _where(xp, c, a, b)
-
-    def sigmoid(u: Any) -> Any:
-        e = xp.exp(-xp.abs(u))
-        return xp.where(u >= 0, 1 / (1 + e), e / (1 + e))
-
-    def logaddexp(a: Any, u: Any) -> Any:
-        a, u = arr(a), arr(u)
-        d = xp.abs(a - u)
-        big = xp.where(a > u, a, u)
-        out = big + xp.log1p(xp.exp(-d))
-        return xp.where(xp.isnan(d) & (a == u), a, out)  # ±inf on both sides: the common value
-
-    def sgn(v: Any) -> Any:  # numpy.sign, with +0 for both zeros
-        return _where(xp, v > 0, 1.0, _where(xp, v < 0, -1.0, 0.0))
-
-    def guarded_mul(*factors: Any) -> Any:
-        out = arr(factors[0])
-        for f in factors[1:]:
-            f = arr(f)
-            prod = out * f
-            bad = xp.isnan(prod) & ~xp.isnan(out) & ~xp.isnan(f)
-            out = xp.where(bad, xp.copysign(xp.zeros_like(prod), sgn(out) * sgn(f)), prod)
-        return out
-
-    return {
-        "xp": xp, "_expit": sigmoid, "_logaddexp": logaddexp, "_cosh": xp.cosh,
-        "_erf": lambda u: erf(xp, u), "_erfc": lambda u: erfc(xp, u), "_expm1": xp.expm1,
-        "_log1p": xp.log1p, "_where": where, "_nan": math.nan, "_mul": guarded_mul, "float": float,
-    }
-
-
 @functools.lru_cache(maxsize=1024)
 def _compiled(expr: sp.Expr, guarded: bool) -> tuple[str, Any]:
     source = array_api_source(expr, guarded)
@@ -212,7 +143,10 @@ def _compiled(expr: sp.Expr, guarded: bool) -> tuple[str, Any]:
 
 def _function(expr: sp.Expr, guarded: bool, xp: Any, like: Any) -> Callable[[Any], Any]:
     _, code = _compiled(expr, guarded)
-    namespace = _namespace(xp, like)
+    from .primitives import array_api_namespace
+
+    namespace = array_api_namespace(xp, like)
+    namespace["_nan"] = math.nan
     exec(code, namespace)  # noqa: S102 - source generated from a SymPy expression of the package
     return namespace["_generated"]
 

@@ -28,11 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.printing.c import C99CodePrinter
 
 from ..errors import ActivationLabError
+from .primitives import PRIMITIVES
+from .program import Program, program
 
-__all__ = ["CKernel", "c_kernel", "C_PREAMBLE", "KernelSourceError", "fast_statements"]
+__all__ = ["CKernel", "c_kernel", "C_PREAMBLE", "KernelSourceError", "fast_statements", "print_c"]
 
 #: helper functions shared by every kernel; ``AL_FN`` marks them device functions under NVRTC
 C_PREAMBLE = r"""
@@ -148,89 +149,6 @@ class CKernel:
                 f"{self.operation}")
 
 
-class StableCPrinter(C99CodePrinter):
-    """C99 printer for the package's stable primitives; numbers print as double literals."""
-
-    def __init__(self, guarded: bool = False, float32: bool = False):
-        super().__init__({"strict": True, "allow_unknown_functions": False})
-        self.guarded = guarded
-        self.float32 = float32  # results rounded to float32: cheaper tanh/sech (CPU only)
-
-    def _print(self, expr, **kwargs):
-        if isinstance(expr, sp.Expr) and expr.is_number and not expr.is_Integer:
-            return _c_double(float(sp.N(expr, 40)))
-        return super()._print(expr, **kwargs)
-
-    def _print_Integer(self, expr):
-        # a double literal: no integer division can arise from a constant
-        return _c_double(float(expr))
-
-    def _print_sigmoid(self, e):
-        return f"al_sigmoid({self._print(e.args[0])})"
-
-    def _print_dsigmoid(self, e):
-        u = self._print(e.args[0])
-        return f"(al_sigmoid({u})*al_sigmoid(-({u})))"
-
-    def _print_softplus(self, e):
-        return f"al_softplus({self._print(e.args[0])})"
-
-    def _print_tanh(self, e):
-        return f"al_tanh{'_f32' if self.float32 else ''}({self._print(e.args[0])})"
-
-    def _print_sech(self, e):
-        if self.float32:
-            return f"al_sech_f32({self._print(e.args[0])})"
-        # 1/cosh, as the NumPy target writes it
-        return f"(1.0/cosh({self._print(e.args[0])}))"
-
-    def _print_erfc(self, e):
-        return f"erfc({self._print(e.args[0])})"
-
-    def _print_expm1(self, e):
-        return f"expm1({self._print(e.args[0])})"
-
-    def _print_log1p(self, e):
-        return f"log1p({self._print(e.args[0])})"
-
-    def _print_Pow(self, e):
-        if self.float32 and isinstance(e.base, sp.sech) and e.exp == 2:
-            return f"al_sech2_f32({self._print(e.base.args[0])})"
-        if e.exp == 2:  # u*u, correctly rounded like numpy.square
-            return f"al_sq({self._print(e.base)})"
-        return super()._print_Pow(e)
-
-    def _print_Mul(self, e):
-        if not self.guarded:
-            return super()._print_Mul(e)
-        c, factors = e.as_coeff_mul()
-        parts = ([self._print(c)] if c != 1 else []) + [self._print(f) for f in factors]
-        # folded left to right, as the NumPy target's guarded product
-        return functools.reduce(lambda acc, p: f"al_mul({acc}, {p})", parts)
-
-    def _print_Piecewise(self, e):
-        *pieces, (last, cond) = e.args
-        # no final True condition: nan outside every piece, as the NumPy target
-        out = self._print(last) if cond == sp.true else f"(({self._print(cond)}) ? ({self._print(last)}) : AL_NAN)"
-        return functools.reduce(lambda acc, vc: f"(({self._print(vc[1])}) ? ({self._print(vc[0])}) : {acc})",
-                                reversed(pieces), out)
-
-    def _print_BooleanTrue(self, e):
-        return "1"
-
-    def _print_BooleanFalse(self, e):
-        return "0"
-
-    def _print_Infinity(self, e):
-        return "AL_INF"
-
-    def _print_NegativeInfinity(self, e):
-        return "(-AL_INF)"
-
-    def _print_NaN(self, e):
-        return "AL_NAN"
-
-
 def _c_double(value: float) -> str:
     """A C double literal for a float64 value, ±0, ±inf and nan included."""
     if math.isnan(value):
@@ -241,45 +159,55 @@ def _c_double(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _statements(printer: StableCPrinter, exprs: list[sp.Expr], prefix: str, indent: str) -> tuple[list[str], list[str]]:
-    """C declarations of shared subexpressions, and the C text of each expression."""
-    replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(prefix), optimizations=None)
-    lines = [f"{indent}const {'int' if isinstance(sub, sp.logic.boolalg.Boolean) else 'double'} {sym} = "
-             f"{printer.doprint(sub)};" for sym, sub in replacements]
-    return lines, [printer.doprint(r) for r in reduced]
+def print_c(prog: Program, prefix: str, indent: str, float32: bool = False) -> tuple[list[str], list[str]]:
+    """C declarations of the steps of ``prog`` (``const double al_t3 = …;``) and the C text of
+    each output, each step spelled by its row of the table of primitives.
+
+    ``float32`` (results rounded to float32, CPU only): the rows' cheaper ``c_float32`` forms,
+    and sech(u)² as one ``al_sech2_f32(u)``.
+    """
+    def text(a: tuple) -> str:
+        if a[0] == "x":
+            return "x"
+        if a[0] == "v":
+            return f"{prefix}{a[1]}"
+        if a[2] == "bool":
+            return "1" if a[1] == "True" else "0"
+        return _c_double(float(a[1]))
+
+    lines = []
+    for i, step in enumerate(prog.steps):
+        row = PRIMITIVES[step.op]
+        args = [text(a) for a in step.args]
+        if step.op == "mul_guarded":   # folded left to right, as the NumPy target's guarded product
+            value = functools.reduce(lambda acc, p: f"al_mul({acc}, {p})", args)
+        elif float32 and step.op == "square" and step.args[0][0] == "v" and prog.steps[step.args[0][1]].op == "sech":
+            value = f"al_sech2_f32({text(prog.steps[step.args[0][1]].args[0])})"
+        else:
+            value = (row.c_float32 if float32 and row.c_float32 else row.c).format(*args)
+        lines.append(f"{indent}const {'int' if row.kind == 'bool' else 'double'} {prefix}{i} = {value};")
+    return lines, [text(a) for a in prog.outputs]
 
 
-def _print_checked(build):
-    from sympy.printing.codeprinter import PrintMethodNotImplementedError
-
+def _program(expr: sp.Expr, orders: tuple[int, ...], guarded: bool = False) -> Program:
     try:
-        return build()
-    except PrintMethodNotImplementedError as err:
-        unsupported = str(err).splitlines()[0]
-        raise KernelSourceError(f"the C/CuPy target cannot print this expression ({unsupported}); "
+        return program(expr, orders, guarded, expand=False)
+    except NotImplementedError as err:
+        raise KernelSourceError(f"the C/CuPy target cannot print this expression ({err}); "
                                 "evaluate it with NumPy arrays instead") from None
-
-
-@functools.lru_cache(maxsize=512)
-def _forms(expr: sp.Expr, orders: tuple[int, ...]) -> tuple[sp.Expr, ...]:
-    from .codegen import _fold_numbers
-    from .rewrite import stable_derivative
-
-    return tuple(_fold_numbers(stable_derivative(expr, k)) for k in orders)
 
 
 @functools.lru_cache(maxsize=512)
 def fast_statements(expr: sp.Expr, orders: tuple[int, ...], float32: bool = False
                     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The C statements of the fast forms of f⁽ⁿ⁾, n in ``orders``: declarations of the shared
-    subexpressions (``const double al_t0 = …;``) and one C expression per order, in ``x``.
+    """The C statements of the fast program of f⁽ⁿ⁾, n in ``orders``: declarations of the steps
+    (``const double al_t0 = …;``) and one C expression per order, in ``x``.
 
     The fast part of the CuPy kernel; with ``float32`` (results rounded to float32, CPU only)
     tanh and sech are printed as the cheaper ``al_tanh_f32``/``al_sech2_f32`` (relative error
     below 2⁻³⁵): the body of the native CPU loop (:mod:`activation_lab.numeric.native`).
     """
-    printer = StableCPrinter(float32=float32)
-    lines, values = _print_checked(lambda: _statements(printer, list(_forms(expr, orders)), "al_t", "    "))
+    lines, values = print_c(_program(expr, orders), "al_t", "    ", float32)
     return tuple(lines), tuple(values)
 
 
@@ -319,9 +247,7 @@ def _c_kernel(expr: sp.Expr, orders: tuple[int, ...], in_dtype: str, out_dtype: 
     out_name = (np.dtype(out_dtype) if out_dtype else result_dtype(np.dtype(in_dtype))).name
     if out_name not in _C_TYPES:
         raise KernelSourceError(f"output dtype {out_name} is not supported; use float16, float32 or float64")
-    forms = _forms(expr, orders)
     fast_lines, fast_values = fast_statements(expr, orders)
-    guarded = StableCPrinter(guarded=True)
     body = ["{", "const double x = (double)(x_in);"]
     body.append("double " + ", ".join(f"al_y{i}" for i in range(len(orders))) + ";")
     body.append("if (isnan(x)) {")
@@ -333,8 +259,8 @@ def _c_kernel(expr: sp.Expr, orders: tuple[int, ...], in_dtype: str, out_dtype: 
     body.append("} else {")
     body += fast_lines
     body += [f"    al_y{i} = {v};" for i, v in enumerate(fast_values)]
-    for i, form in enumerate(forms):
-        lines, (value,) = _print_checked(lambda f=form, i=i: _statements(guarded, [f], f"al_g{i}_", "        "))
+    for i, k in enumerate(orders):
+        lines, (value,) = print_c(_program(expr, (k,), guarded=True), f"al_g{i}_", "        ")
         body.append(f"    if (isnan(al_y{i})) {{")
         body += lines
         body.append(f"        al_y{i} = {value};")

@@ -1,10 +1,10 @@
 """Fast NumPy evaluation of f⁽ⁿ⁾ for several orders at once: cache-sized blocks, reused buffers, all cores.
 
-The accurate path (:mod:`activation_lab.numeric.evaluate`) runs the generated NumPy code of
-each order on the whole array, one full-size float64 temporary per operation.  Here the same
-generated code (:func:`activation_lab.numeric.codegen.numpy_source`, fast variant) is lowered
-to a straight-line program of ufunc calls that write into a few preallocated float64 buffers
-of one block (:data:`BLOCK` elements, so they stay in the caches, not in memory):
+The accurate path (:mod:`activation_lab.numeric.evaluate`) runs the program of each order
+(:mod:`activation_lab.numeric.program`, printed by :mod:`activation_lab.numeric.codegen`) on the
+whole array, one full-size float64 temporary per step.  Here the same program's steps (fast
+variant) are lowered, without printing, to ufunc calls that write into a few preallocated
+float64 buffers of one block (:data:`BLOCK` elements, so they stay in the caches, not in memory):
 
 * the operations of all requested orders are merged by value numbering, so f and f′ share
   e.g. eˣ and tanh(eˣ) for TeLU;
@@ -27,8 +27,6 @@ that naive code uses.
 
 from __future__ import annotations
 
-import ast
-import builtins
 import functools
 import os
 import threading
@@ -44,6 +42,8 @@ from ..errors import ActivationLabError
 from .backends import check_out, fill_out, request
 from .evaluate import WORK_DTYPE
 from .native import NAN_RESULT, NONFINITE_X, ZERO_RESULT, native_kernel
+from .primitives import PRIMITIVES, numpy_namespace
+from .program import Program, program
 
 __all__ = ["BLOCK", "PARALLEL_MIN", "PARALLEL_MIN_CHEAP", "FusedProgram", "fused_program", "evaluate_fused", "workers"]
 
@@ -59,13 +59,6 @@ PARALLEL_MIN = 4 * BLOCK
 #: the same for arithmetic alone (ReLU, hardswish, …), which runs at memory speed: a second
 #: thread pays only once the arrays outgrow the caches (measured here: from 2^22 to 2^23)
 PARALLEL_MIN_CHEAP = 1 << 22
-
-_BINARY = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.true_divide,
-           ast.BitAnd: np.bitwise_and, ast.BitOr: np.bitwise_or}
-_COMPARE = {ast.Gt: np.greater, ast.GtE: np.greater_equal, ast.Lt: np.less, ast.LtE: np.less_equal,
-            ast.Eq: np.equal, ast.NotEq: np.not_equal}
-_UNARY = {ast.USub: np.negative, ast.UAdd: np.positive, ast.Invert: np.invert}
-
 
 @dataclass(frozen=True)
 class FusedProgram:
@@ -110,14 +103,14 @@ def _bits(a: tuple) -> int | str | None:
     if a[0] != "c":
         return ""
     try:
-        value = ast.literal_eval(a[1])
-    except (ValueError, SyntaxError):
+        value = float(a[1])
+    except ValueError:   # a constant expression or a name (_nan): not a literal
         return None
-    return int(np.float64(value).view(np.uint64)) if isinstance(value, (int, float)) else None
+    return int(np.float64(value).view(np.uint64))
 
 
 class _Lowering:
-    """Lowers the NumPy printer's source to ops with value numbering (common ops merged)."""
+    """Lowers a program's steps to block operations with value numbering (common ops merged)."""
 
     def __init__(self, namespace: dict[str, Any]):
         self.namespace = namespace
@@ -153,59 +146,31 @@ class _Lowering:
             self.numbers[key] = len(self.ops) - 1
         return ("v", self.numbers[key])
 
-    def resolve(self, node: ast.expr) -> Any:
-        if isinstance(node, ast.Name):
-            return self.namespace[node.id] if node.id in self.namespace else getattr(builtins, node.id)
-        if isinstance(node, ast.Attribute):
-            return getattr(self.resolve(node.value), node.attr)
-        raise NotImplementedError(ast.dump(node))
+    def program(self, prog: Program) -> list[tuple]:
+        """Lower the steps of ``prog`` and return the value of each of its outputs."""
+        values: list[tuple] = []
 
-    def value(self, node: ast.expr) -> tuple:
-        if isinstance(node, ast.Constant):
-            return ("c", repr(node.value))
-        if isinstance(node, ast.Name) and node.id in self.env:
-            return self.env[node.id]
-        if isinstance(node, ast.Name) and node.id == "x":
-            return ("x",)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            base, exponent = self.value(node.left), self.value(node.right)
-            if isinstance(node.right, ast.Constant) and node.right.value == 2 and base[0] != "c":
-                return self.emit(np.square, [base], "float")  # what ndarray.__pow__ does for 2
-            return self.emit(np.power, [base, exponent], "float")
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            args = [self.value(node.left), self.value(node.right)]
-            kind = "bool" if isinstance(node.op, (ast.BitAnd, ast.BitOr)) else "float"
-            return self.emit(_BINARY[type(node.op)], args, kind)
-        if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-            operand = self.value(node.operand)
-            if operand[0] == "c":
-                return ("c", f"({ast.unparse(node)})")
-            return self.emit(_UNARY[type(node.op)], [operand], "float" if isinstance(node.op, ast.USub) else "bool")
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
-            args = [self.value(node.left), self.value(node.comparators[0])]
-            return self.emit(_COMPARE[type(node.ops[0])], args, "bool")
-        if isinstance(node, ast.Call) and not node.keywords:
-            fn = self.resolve(node.func)
-            args = [self.value(a) for a in node.args]
-            if not isinstance(fn, np.ufunc) and all(a[0] == "c" for a in args):
-                return ("c", f"{self.callable_name(fn)}({', '.join(a[1] for a in args)})")
-            return self.emit(fn, args, "float")
-        raise NotImplementedError(f"cannot lower {ast.unparse(node)!r}")
+        def ref(a: tuple) -> tuple:
+            if a[0] == "x":
+                return ("x",)
+            if a[0] == "v":
+                return values[a[1]]
+            if a[2] == "K":   # the accurate path's float64 constant: the same correctly rounded value
+                return ("c", repr(float(a[1])))
+            if a[2] == "nan":
+                return ("c", "_nan")
+            return ("c", a[1])
 
-    def function(self, source: str) -> tuple:
-        """Lower ``def f(x): …; return …`` and return the value of its result."""
-        (fn,) = ast.parse(source).body
-        if not isinstance(fn, ast.FunctionDef):
-            raise NotImplementedError("generated source is not one function")
-        self.env = {}
-        for stmt in fn.body:
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                self.env[stmt.targets[0].id] = self.value(stmt.value)
-            elif isinstance(stmt, ast.Return) and stmt.value is not None:
-                return self.value(stmt.value)
-            else:
-                raise NotImplementedError(f"cannot lower {ast.unparse(stmt)!r}")
-        raise NotImplementedError("generated function has no return")
+        for step in prog.steps:
+            if step.op not in _LOWERED:
+                raise NotImplementedError(f"no block form for {step.op}")
+            row = PRIMITIVES[step.op]
+            values.append(self.emit(self.namespace[f"_p_{row.name}"], [ref(a) for a in step.args], row.kind))
+        return [ref(a) for a in prog.outputs]
+
+
+#: the rows the block runtime runs (the guarded product is for the accurate path's fix-ups only)
+_LOWERED = frozenset(PRIMITIVES) - {"mul_guarded"}
 
 
 def _allocate(ops: list[_Op], results: list[tuple]) -> tuple[list[str], int, int]:
@@ -295,13 +260,11 @@ def _select_lines(dst: str, condition: str, a: tuple[str, int | str], b: tuple[s
 def fused_program(expr: sp.Expr, orders: tuple[int, ...]) -> FusedProgram | None:
     """The block program computing f⁽ⁿ⁾ for each n in ``orders`` (cached per expression), or
     None where the generated code holds a construct the lowering does not know."""
-    from .codegen import _namespace, numpy_source
-    from .rewrite import stable_derivative
-
-    namespace = dict(_namespace("float64"))
+    namespace = _block_namespace()
     lowering = _Lowering(namespace)
     try:
-        results = [lowering.function(_inline_constants(*numpy_source(stable_derivative(expr, k)))) for k in orders]
+        # each order's own program (as the accurate path runs it), merged by value numbering
+        results = [r for k in orders for r in lowering.program(program(expr, (k,)))]
     except NotImplementedError:
         return None
     lines, n_float, n_bool, n_mask = _allocate(lowering.ops, results)
@@ -314,12 +277,13 @@ def fused_program(expr: sp.Expr, orders: tuple[int, ...]) -> FusedProgram | None
     return FusedProgram(tuple(orders), source, n_float, n_bool, n_mask, namespace["_block"])
 
 
-def _inline_constants(source: str, constants: tuple[str, ...]) -> str:
-    """The generated source with ``_K[i]`` replaced by float64 literals: the accurate path's
-    float64 constants are the same correctly rounded values (``np.float64(text)``)."""
-    for i, text in enumerate(constants):
-        source = source.replace(f"_K[{i}]", repr(float(text)))
-    return source
+def _block_namespace() -> dict[str, Any]:
+    """The table's float64 callables (SciPy's ufuncs themselves, so that they write into buffers)."""
+    from scipy import special
+
+    namespace = numpy_namespace("float64")
+    namespace.update(_p_sigmoid=special.expit, _p_erf=special.erf, _p_erfc=special.erfc, _nan=np.float64("nan"))
+    return namespace
 
 
 def _as_bits(v: Any) -> np.ndarray:

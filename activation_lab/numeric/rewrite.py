@@ -6,9 +6,13 @@ Each rule is a mathematical identity chosen for a numerical reason:
 * ``1 − tanh(u)²``     → ``sech(u)²``        (tanh's derivative; 1 − tanh² is 0 in floats once |u| > 19)
 * ``σ(u)·σ(−u)``       → ``dsigmoid(u)``     (its derivative −σ'(u)·tanh(u/2) does not cancel at u ≈ 0)
 * ``c·erf(u) + c``     → ``c·erfc(−u)``      (1 + erf(u) cancels for u < −3)
+* ``c − 2c·σ(u)``      → ``c·tanh(−u/2)``    (the derivative of log cosh; 1 − 2σ cancels near u = 0)
 * ``c − c·σ(u)``       → ``c·σ(−u)``; ``c − (c/2)·erfc(u)`` → ``(c/2)·erfc(−u)`` (same cancellation)
 * ``exp(u) − 1``       → ``expm1(u)``        (cancels near u = 0)
 * ``log(1 + u)``       → ``log1p(u)``; ``log(1 + exp(u))`` → ``softplus(u)`` (overflow, cancellation)
+* ``log σ(u)``         → ``−softplus(−u)``   (σ(u) underflows to 0 for u < −745: log gives −inf)
+* ``log cosh(u)``      → ``|u| + softplus(−2|u|) − log 2`` (cosh overflows for |u| > 710), and
+  ``log1p(2·sinh²(u/2))`` for |u| < 2 (the first form cancels near 0, where log cosh u ≈ u²/2)
 * ``1/(1 + exp(−u))``  → ``sigmoid(u)``      (overflow of exp(−u))
 * ``exp(u)·σ(−u)``     → ``sigmoid(u)``      (e^u/(1+e^u): inf·0 once e^u overflows); likewise
   ``exp(u)·sech(u)`` → ``2σ(2u)`` and ``sinh(u)·sech(u)`` → ``tanh(u)``
@@ -65,6 +69,8 @@ def _rewrite_add(add: sp.Add) -> sp.Expr:
         hit = _coeff_func(term, sigmoid)
         if hit and hit[0] == -const:                   # c − c·σ(u) = c·σ(−u)
             return sp.Add(const * sigmoid(-hit[1]), *others)
+        if hit and hit[0] == -2 * const:               # c − 2c·σ(u) = c·tanh(−u/2)
+            return sp.Add(const * sp.tanh(-hit[1] / 2), *others)
         hit = _coeff_func(term, sp.erfc)              # SymPy's erfc and the package's
         if hit and const == -2 * hit[0]:               # c − (c/2)·erfc(u) = (c/2)·erfc(−u)
             return sp.Add(-hit[0] * erfc(-hit[1]), *others)
@@ -136,6 +142,15 @@ def _rewrite_node(e: sp.Expr) -> sp.Expr:
         return _rewrite_mul(e)
     if isinstance(e, sp.log):
         arg = e.args[0]
+        if isinstance(arg, sigmoid):                   # log σ(u) = −softplus(−u)
+            return -softplus(-arg.args[0])
+        if isinstance(arg, sp.cosh):
+            # log cosh u = log1p(2·sinh²(u/2)) near 0 (cosh u − 1 = 2·sinh²(u/2) does not cancel),
+            # |u| + softplus(−2|u|) − log 2 beyond (cosh overflows from |u| ≈ 710; this never does)
+            u = arg.args[0]
+            a = sp.Abs(u)
+            return sp.Piecewise((log1p(2 * sp.sinh(u / 2) ** 2), sp.And(u > -2, u < 2)),
+                                (a + softplus(-2 * a) - sp.log(2), True))
         if arg.is_Add:
             const, rest = _split_constant(arg)
             if const == 1:
