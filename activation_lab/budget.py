@@ -46,8 +46,8 @@ from typing import Any, TypeVar
 
 from .errors import FormulaTooComplexError
 
-__all__ = ["bounded", "bounded_call", "check_size", "BudgetInterrupt", "DEFAULT_SECONDS", "MAX_OPS",
-           "RESEND_SECONDS"]
+__all__ = ["bounded", "bounded_call", "check_size", "count_nodes", "short_text", "BudgetInterrupt",
+           "DEFAULT_SECONDS", "MAX_OPS", "RESEND_SECONDS", "MAX_SENDS"]
 
 #: default time budget of one bounded step, in seconds
 DEFAULT_SECONDS = 3.0
@@ -278,6 +278,15 @@ def count_nodes(expr: Any, limit: int | None = None) -> int:
             break
         stack.extend(getattr(node, "args", ()))
     return count
+
+
+def short_text(expr: Any, nodes: int = 150, chars: int = 200) -> str:
+    """``str(expr)`` cut to ``chars`` for messages, without printing a huge tree (which alone
+    can take seconds): past ``nodes`` nodes only its size is given."""
+    if count_nodes(expr, nodes) > nodes:
+        return f"<an expression of more than {nodes} nodes>"
+    text = str(expr)
+    return text if len(text) <= chars else text[:chars - 3] + "..."
 
 
 def check_size(expr: Any, step: str, limit: int = MAX_OPS, *, formula: str = "") -> None:

@@ -58,6 +58,7 @@ class FormulaTooComplexError(FormulaError):
         self.step = step
         self.budget = budget
         self.unit = unit
+        self.why = why
         limit = f"{budget:g} {unit}" if isinstance(budget, (int, float)) else f"{budget} {unit}"
         self.problem = f"{step} did not finish within its budget of {limit}" + (f" ({why})" if why else "")
         self.fix = "simplify the formula (fewer nested functions, smaller powers) or ask for fewer terms"

@@ -2,6 +2,18 @@
 
 Found once per activation and order with mpmath far out (x = ±1e150, ±1e300), SymPy's
 ``limit`` deciding where the two disagree; cached.
+
+Both run on user formulas, so both are bounded (:mod:`activation_lab.budget`): each side's
+mpmath evaluation and each SymPy ``limit`` within :data:`LIMIT_SECONDS`, both sides together
+within :data:`LIMITS_SECONDS`.  mpmath's
+``sin``/``cos`` of a huge argument (``sin(exp(1e150))``) reduce it by π computed to as many
+bits as the argument has, in C-level integer arithmetic that no budget can interrupt, so
+those arguments are measured first: beyond 2^:data:`MAX_TRIG_BITS` that side skips mpmath and
+SymPy's ``limit`` decides (``sin(exp(x))`` → nan at +∞).  A side that neither decides within
+its budget makes :func:`limits` raise :class:`~activation_lab.errors.FormulaTooComplexError`
+(the failure is cached like a result, so asking again costs nothing); :func:`zero_signs_matter`,
+which every evaluation asks, then answers False (zeros keep the sign arithmetic gives them),
+so evaluation at finite x never depends on the limits.
 """
 
 from __future__ import annotations
@@ -11,10 +23,26 @@ import math
 
 import sympy as sp
 
-__all__ = ["limits", "zero_signs_matter", "zero_limit_sides"]
+from ..budget import bounded, check_size, short_text
+from ..errors import FormulaTooComplexError
+
+__all__ = ["limits", "zero_signs_matter", "zero_limit_sides", "LIMIT_SECONDS", "LIMITS_SECONDS",
+           "MAX_TRIG_BITS"]
+
+#: time budget of each side's mpmath evaluation and of each SymPy ``limit``, in seconds
+LIMIT_SECONDS = 3.0
+#: time budget of both sides together, every step included
+LIMITS_SECONDS = 6.0
+#: largest argument of sin/cos (2^this) that mpmath evaluates far out (2^17 bits take ~50 ms,
+#: 2^20 bits take seconds in C-level arithmetic)
+MAX_TRIG_BITS = 17
+#: largest expression (tree nodes) handed to SymPy's ``limit``
+LIMIT_NODES = 3000
+
+_FAR = ("1e150", "1e300")
+_TRIG = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
 
 
-@functools.lru_cache(maxsize=1024)
 def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
     """(f⁽ⁿ⁾(−∞), f⁽ⁿ⁾(+∞)) as float64, signed zeros and ±inf included.
 
@@ -22,33 +50,87 @@ def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
     powers): a value still growing, or beyond 1e100, is taken as ±inf; one below 1e-100 as ±0
     (the sign it approaches with); a value that has settled (the two agree to 1e-9) as itself.
     Where the two disagree otherwise (sin(x), 1 + 1/log(x)), SymPy's limit decides, and nan is
-    the answer where it finds none.
+    the answer where it finds none.  Raises :class:`FormulaTooComplexError` where a side is not
+    decided within the budgets (see the module's docstring).
     """
-    import mpmath
+    found = _limits(expr, n)
+    if isinstance(found, FormulaTooComplexError):
+        raise found
+    return found
 
-    from .mpmath_target import mpmath_function
+
+@functools.lru_cache(maxsize=1024)
+def _limits(expr: sp.Expr, n: int) -> tuple[float, float] | FormulaTooComplexError:
+    """:func:`limits`, with a budget overrun returned (and so cached) instead of raised."""
+    try:
+        return _sides(expr, n)
+    except FormulaTooComplexError as err:
+        return err
+
+
+def _sides(expr: sp.Expr, n: int) -> tuple[float, float]:
     from .rewrite import stable_derivative
 
     stable = stable_derivative(expr, n)
+    with bounded("limits at -inf and +inf", LIMITS_SECONDS, formula=short_text(stable)):
+        return _side(stable, -1), _side(stable, 1)
+
+
+def _side(stable: sp.Expr, sign: int) -> float:
+    """The limit of ``stable`` as x → sign·∞: mpmath far out, SymPy where mpmath cannot tell."""
+    side = "-inf" if sign < 0 else "+inf"
+    try:
+        with bounded(f"limit at {side} (mpmath at x = {'-' if sign < 0 else ''}1e150, 1e300)", LIMIT_SECONDS,
+                     formula=short_text(stable)):
+            return _numeric_side(stable, sign)
+    except (FormulaTooComplexError, _UndecidedError, ArithmeticError, TypeError, ValueError):
+        # over budget, a huge trig argument, or mpmath's own overflow: SymPy decides
+        return _symbolic_limit(stable, sign)
+
+
+class _UndecidedError(Exception):
+    """mpmath far out cannot decide this side (a trig argument too large to reduce)."""
+
+
+def _numeric_side(stable: sp.Expr, sign: int) -> float:
+    import mpmath
+
+    from .mpmath_target import mpmath_function
+
+    _check_trig_arguments(stable, sign)
     fn = mpmath_function(stable)
-    out = []
-    for sign in (-1, 1):
-        with mpmath.workprec(200):
-            near, far = fn(mpmath.mpf(sign) * mpmath.mpf("1e150")), fn(mpmath.mpf(sign) * mpmath.mpf("1e300"))
-        if isinstance(far, mpmath.mpc) or isinstance(near, mpmath.mpc):
-            out.append(float("nan"))   # not real out there (log(x) at -inf): no real limit
-        elif mpmath.isnan(far) or mpmath.isnan(near):
-            out.append(float("nan"))
-        elif far == 0 or (abs(far) < 1e-100 and abs(near) < 1e-40):
-            out.append(_approach_sign(fn, sign))
-        elif (mpmath.isinf(far) or abs(far) > 1e100 or (abs(far) > 1 and abs(far) > 1.5 * abs(near))) \
-                and _one_sign(fn, sign, far):
-            out.append(float(mpmath.sign(far)) * float("inf"))
-        elif abs(far - near) <= 1e-9 * abs(far):
-            out.append(float(far))
-        else:
-            out.append(_symbolic_limit(stable, sign))
-    return out[0], out[1]
+    with mpmath.workprec(200):
+        near, far = (fn(mpmath.mpf(sign) * mpmath.mpf(m)) for m in _FAR)
+    if isinstance(far, mpmath.mpc) or isinstance(near, mpmath.mpc):
+        return float("nan")   # not real out there (log(x) at -inf): no real limit
+    if mpmath.isnan(far) or mpmath.isnan(near):
+        return float("nan")
+    if far == 0 or (abs(far) < 1e-100 and abs(near) < 1e-40):
+        return _approach_sign(fn, sign)
+    if (mpmath.isinf(far) or abs(far) > 1e100 or (abs(far) > 1 and abs(far) > 1.5 * abs(near))) \
+            and _one_sign(fn, sign, far):
+        return float(mpmath.sign(far)) * float("inf")
+    if abs(far - near) <= 1e-9 * abs(far):
+        return float(far)
+    raise _UndecidedError
+
+
+def _check_trig_arguments(stable: sp.Expr, sign: int) -> None:
+    """Raise :class:`_UndecidedError` where a sin/cos argument at x = sign·1e100 … sign·1e300 exceeds
+    2^MAX_TRIG_BITS (inner ones first, so that each argument measured is itself safe)."""
+    import mpmath
+
+    from .mpmath_target import mpmath_function
+
+    for node in sp.postorder_traversal(stable):
+        if isinstance(node, _TRIG) and node.args[0].has(sp.Symbol):
+            arg = mpmath_function(node.args[0])
+            with mpmath.workprec(64):
+                for m in ("1e100", *_FAR):
+                    v = arg(mpmath.mpf(sign) * mpmath.mpf(m))
+                    if isinstance(v, mpmath.mpc) or (mpmath.isfinite(v) and v != 0
+                                                     and mpmath.mag(v) > MAX_TRIG_BITS):
+                        raise _UndecidedError
 
 
 def _one_sign(fn, sign: int, far) -> bool:
@@ -61,11 +143,17 @@ def _one_sign(fn, sign: int, far) -> bool:
 
 
 def _symbolic_limit(expr: sp.Expr, sign: int) -> float:
-    """lim f(x) as x → ±∞ by SymPy, as a float; nan where there is none (sin(x) oscillates)."""
+    """lim f(x) as x → ±∞ by SymPy, as a float; nan where there is none (sin(x) oscillates).
+    Within :data:`LIMIT_SECONDS` and :data:`LIMIT_NODES`, else :class:`FormulaTooComplexError`."""
     from ..symbolic.parsing import X
 
+    step = f"limit at {'-' if sign < 0 else '+'}inf (SymPy)"
+    check_size(expr, step, LIMIT_NODES, formula=short_text(expr))
     try:
-        value = sp.limit(expr, X, sign * sp.oo)
+        with bounded(step, LIMIT_SECONDS, formula=short_text(expr)):
+            value = sp.limit(expr, X, sign * sp.oo)
+    except FormulaTooComplexError:
+        raise
     except Exception:  # SymPy's limit gives up on some forms: no limit we can vouch for
         return float("nan")
     try:
@@ -76,8 +164,12 @@ def _symbolic_limit(expr: sp.Expr, sign: int) -> float:
 
 def zero_signs_matter(expr: sp.Expr, n: int) -> bool:
     """Whether :func:`signed_zeros` can change any result of f⁽ⁿ⁾: only a limit of −0.0 can
-    correct anything, since sums of underflowed terms already give +0.0."""
-    return any(v == 0 and math.copysign(1.0, v) < 0 for v in limits(expr, n))
+    correct anything, since sums of underflowed terms already give +0.0.  False where the
+    limits are not decided within their budget: zeros then keep the sign arithmetic gives them."""
+    found = _limits(expr, n)
+    if isinstance(found, FormulaTooComplexError):
+        return False
+    return any(v == 0 and math.copysign(1.0, v) < 0 for v in found)
 
 
 def zero_limit_sides(expr: sp.Expr, n: int) -> tuple[tuple[int, float], ...]:
@@ -85,7 +177,7 @@ def zero_limit_sides(expr: sp.Expr, n: int) -> tuple[tuple[int, float], ...]:
     signed zero), for every backend; empty where no limit is −0.0 (nothing to correct)."""
     if not zero_signs_matter(expr, n):
         return ()
-    return tuple((sign, v) for sign, v in zip((-1, 1), limits(expr, n), strict=True) if v == 0)
+    return tuple((sign, v) for sign, v in zip((-1, 1), _limits(expr, n), strict=True) if v == 0)
 
 
 def _approach_sign(fn, sign: int) -> float:

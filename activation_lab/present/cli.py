@@ -2,15 +2,22 @@
 
 Verbs format results computed elsewhere; they do not compute.  Each verb module defines
 ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``.
+
+Exit status: 0 done; 2 the user's to fix, with one line naming the problem and a fix (unknown
+name, bad formula, a formula too complex for a step's budget, an unwritable ``--out``, out of
+memory); 130 interrupted; 1 an internal error, also one line without a traceback (set
+``ACTIVATION_LAB_TRACEBACK=1`` to see it).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
+from ..budget import BudgetInterrupt
 from ..errors import ActivationLabError
 
 # verb -> module under activation_lab.present.commands (missing modules are skipped)
@@ -74,6 +81,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"activation-lab {args.verb}: error: out of memory; ask for fewer points (e.g. a smaller --n)",
               file=sys.stderr)
         return 2
+    except (RecursionError, BudgetInterrupt):
+        # outside a bounded step (inside one they arrive as FormulaTooComplexError)
+        print(f"activation-lab {args.verb}: error: formula too complex: a step ran past its budget or nested too "
+              "deep; fix: simplify the formula (fewer nested functions, smaller powers)", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug: one line, not a traceback (ACTIVATION_LAB_TRACEBACK=1 shows it)
+        if os.environ.get("ACTIVATION_LAB_TRACEBACK"):
+            raise
+        detail = " ".join(str(err).split())
+        detail = detail if len(detail) <= 300 else detail[:297] + "..."
+        print(f"activation-lab {args.verb}: internal error: {type(err).__name__}"
+              f"{': ' + detail if detail else ''} (a bug in activation-lab: please report it with the command "
+              "line; ACTIVATION_LAB_TRACEBACK=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,25 +1,42 @@
 """The :class:`Activation` object: a SymPy formula with derivatives, LaTeX and evaluation.
 
 SymPy work is cached per activation (per formula and parameter values), so asking twice
-for ``get("telu").derivative(2)`` differentiates once.
+for ``get("telu").derivative(2)`` differentiates once.  Every SymPy step on the formula runs
+under a time budget (:mod:`activation_lab.budget`): each derivative order within
+:data:`DERIVATIVE_SECONDS` (past it, :class:`~activation_lab.errors.FormulaTooComplexError`),
+the tidying ``simplify`` within :data:`TIDY_SECONDS` (past it, the untidied derivative, which
+is the same function), the catalogue match behind ``.equals`` within :data:`MATCH_SECONDS`
+(past it, ``.equals`` is None and ``.equals_note`` says why).
 """
 
 from __future__ import annotations
 
+import collections
 import difflib
 import fractions
 import functools
 import numbers
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import sympy as sp
 
+from ..budget import bounded, count_nodes, short_text
 from ..catalog import CATALOG, Entry
-from ..errors import ActivationLabError, FormulaError, UnknownActivationError
+from ..errors import ActivationLabError, FormulaError, FormulaTooComplexError, UnknownActivationError
 from .parsing import X, exact_number, parse_formula
 
-__all__ = ["Activation", "names", "get", "define", "X"]
+__all__ = ["Activation", "names", "get", "define", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS", "MATCH_SECONDS"]
+
+#: time budget of a derivative (SymPy's diff and piecewise_fold, all orders not cached yet), in seconds
+DERIVATIVE_SECONDS = 7.0
+#: time budget of the simplify that tidies a derivative for display; past it the raw form is kept
+TIDY_SECONDS = 3.0
+#: time budget of the catalogue match behind ``Activation.equals``
+MATCH_SECONDS = 3.0
+
+_PENDING = object()     # .equals not computed yet
 
 
 def _key(name: str) -> str:
@@ -48,6 +65,9 @@ class Activation:
         expr: SymPy expression of f in ``x``, with parameter values substituted exactly.
         params: parameter values as floats.
         formula: the formula text it was parsed from.
+        equals: for :func:`define`: the catalogue entry this function equals, or None (computed
+            on first use, within :data:`MATCH_SECONDS`).
+        equals_note: why ``equals`` is None when the match could not be decided, else "".
     """
 
     def __init__(self, name: str, formula: str, params: Mapping[str, Any] | None = None, *,
@@ -62,8 +82,28 @@ class Activation:
         self.source = source
         self.family = family
         self.aliases = aliases
-        #: for user formulas: the catalogue entry this function equals, found by define()
-        self.equals: str | None = None
+        self._equals: object = None
+        #: why ``equals`` is None when the catalogue match was not decided (over budget, ...)
+        self.equals_note = ""
+
+    @property
+    def equals(self) -> str | None:
+        """For :func:`define`: the catalogue entry this formula equals, or None.
+
+        Computed on first use (SymPy and 256-bit checks, see
+        :func:`activation_lab.analysis.equivalence.catalog_match`) within :data:`MATCH_SECONDS`.
+        When it cannot be decided (over the budget, or the formula cannot be compared at the probe
+        points), it is None and :attr:`equals_note` says why: the match is a convenience, and a
+        formula that is too complex for it is still a valid activation.
+        """
+        if self._equals is _PENDING:
+            self._equals, self.equals_note = _catalog_match(self)
+        return self._equals  # type: ignore[return-value]
+
+    @equals.setter
+    def equals(self, value: str | None) -> None:
+        self._equals = value
+        self.equals_note = ""
 
     # identity -------------------------------------------------------------------
     def _id(self) -> tuple:
@@ -77,14 +117,24 @@ class Activation:
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v:g}" for k, v in self.params.items())
-        same = f", equals catalogue entry {self.equals!r}" if self.equals else ""
+        # the match is shown once known; repr never starts it (it may take seconds)
+        known = self._equals
+        if known is _PENDING:
+            known = (_known_match(self) or (None, ""))[0]
+        same = f", equals catalogue entry {known!r}" if known else ""
         return f"Activation({self.name!r}: {self.expr}{extra}{same})"
 
     # symbolic -------------------------------------------------------------------
     def derivative(self, n: int = 1) -> sp.Expr:
         """The n-th derivative f⁽ⁿ⁾ as a SymPy expression, simplified to a readable form."""
         _check_order(n)
-        return _tidy(_raw_derivative(self.expr, n))
+        try:
+            with bounded(f"derivative of order {n}", DERIVATIVE_SECONDS):
+                raw = _raw_derivative(self.expr, n)
+        except FormulaTooComplexError as err:   # name the user's formula, not SymPy's form of it
+            raise FormulaTooComplexError(err.step, err.budget, formula=self.formula, unit=err.unit,
+                                         why=err.why) from None
+        return _tidy(raw)
 
     def latex(self, n: int = 0) -> str:
         """LaTeX of f⁽ⁿ⁾ (n = 0: f itself)."""
@@ -151,13 +201,18 @@ def _parse(formula: str, params: tuple[tuple[str, str], ...]) -> sp.Expr:
 
 @functools.lru_cache(maxsize=2048)
 def _raw_derivative(expr: sp.Expr, n: int) -> sp.Expr:
+    """f⁽ⁿ⁾ as SymPy differentiates it; each order within :data:`DERIVATIVE_SECONDS` (and within
+    the budget of an enclosing block: :meth:`Activation.derivative` gives all orders up to n
+    that), else :class:`FormulaTooComplexError`; the orders done stay cached."""
     if n == 0:
         return expr
-    if n == 1 and expr.has(sp.Abs):
-        # |u| as a Piecewise, so derivatives are sign-free and DiracDelta never appears
-        expr = expr.replace(sp.Abs, lambda u: sp.Piecewise((u, u >= 0), (-u, True)))
-        expr = sp.piecewise_fold(expr)
-    return sp.piecewise_fold(sp.diff(_raw_derivative(expr, n - 1), X))
+    previous = expr if n == 1 else _raw_derivative(expr, n - 1)
+    with bounded(f"derivative of order {n}", DERIVATIVE_SECONDS, formula=short_text(expr)):
+        if n == 1 and expr.has(sp.Abs):
+            # |u| as a Piecewise, so derivatives are sign-free and DiracDelta never appears
+            previous = previous.replace(sp.Abs, lambda u: sp.Piecewise((u, u >= 0), (-u, True)))
+            previous = sp.piecewise_fold(previous)
+        return sp.piecewise_fold(sp.diff(previous, X))
 
 
 def _sech_form(expr: sp.Expr) -> sp.Expr:
@@ -169,18 +224,33 @@ def _sech_form(expr: sp.Expr) -> sp.Expr:
                         lambda e: sp.sech(e.base.args[0]) ** (-e.exp))
 
 
-@functools.lru_cache(maxsize=2048)
+#: largest expression (tree nodes) whose operations are counted to decide on simplify (count_ops
+#: is slow on big trees; 40 operations are well under 400 nodes)
+TIDY_NODES = 400
+
+
 def _tidy(expr: sp.Expr) -> sp.Expr:
-    """A readable form: the shortest of the raw derivative and SymPy's simplify (only where
-    simplify is affordable: its time grows steeply, minutes at ~80 operations)."""
-    candidates = [_sech_form(expr)]
-    if sp.count_ops(expr) <= 40:
-        try:
-            candidates.append(_sech_form(sp.simplify(expr)))
-        except Exception:  # simplify can fail on unusual forms; the raw derivative is still right
-            pass
-    candidates += [sp.factor_terms(c) for c in candidates]
-    return min(candidates, key=sp.count_ops)
+    """A readable form of a derivative; the raw one where tidying runs past its budget (the
+    same function, only longer).  Never fails for the tidying's sake."""
+    try:
+        return _tidied(expr)
+    except FormulaTooComplexError:   # not cached: under a lighter load it may succeed next time
+        return expr
+
+
+@functools.lru_cache(maxsize=2048)
+def _tidied(expr: sp.Expr) -> sp.Expr:
+    """The shortest of the raw derivative and SymPy's simplify (only where simplify is
+    affordable: its time grows steeply, minutes at ~80 operations), within :data:`TIDY_SECONDS`."""
+    with bounded("tidying the derivative", TIDY_SECONDS):
+        candidates = [_sech_form(expr)]
+        if count_nodes(expr, TIDY_NODES) <= TIDY_NODES and sp.count_ops(expr) <= 40:
+            try:
+                candidates.append(_sech_form(sp.simplify(expr)))
+            except Exception:  # simplify can fail on unusual forms; the raw derivative is still right
+                pass
+        candidates += [sp.factor_terms(c) for c in candidates]
+        return min(candidates, key=sp.count_ops)
 
 
 @functools.lru_cache(maxsize=256)
@@ -231,9 +301,12 @@ def _check_own_name(name: object) -> None:
 def define(formula: str, name: str | None = None, **params: Any) -> Activation:
     """A user activation from a formula in ``x``, e.g. ``define("x*tanh(a*exp(x))", a=0.5)``.
 
-    The formula is parsed safely (see :mod:`activation_lab.symbolic.parsing`); parameters used
-    in it must be given as keyword arguments.  ``.equals`` names the catalogue entry the
-    formula equals, if any (``define("x/(1+exp(-x))").equals == "silu"``).
+    The formula is parsed safely (see :mod:`activation_lab.symbolic.parsing`) and validated;
+    nothing else runs here, so ``define`` returns at once for any formula the parser accepts.
+    Parameters used in it must be given as keyword arguments.  ``.equals`` names the catalogue
+    entry the formula equals, if any (``define("x/(1+exp(-x))").equals == "silu"``), computed
+    on first use within :data:`MATCH_SECONDS` (None, with ``.equals_note`` saying why, where
+    it cannot be decided).
     """
     if not isinstance(formula, str):
         raise FormulaError(repr(formula), None, f"a formula must be a string, got {type(formula).__name__}",
@@ -241,10 +314,54 @@ def define(formula: str, name: str | None = None, **params: Any) -> Activation:
     if name is not None:
         _check_own_name(name)
     act = Activation(name or formula.strip(), formula, params, source="user formula")
-    # report a catalogue twin (TanhExp ≡ TeLU, x/(1+exp(-x)) ≡ SiLU): symbolic proof or a
-    # randomised 300-bit check, see analysis.equivalence (imported here, on use, to keep
-    # the symbolic layer free of the analysis layer at import time)
+    act._equals = _PENDING      # the catalogue match runs when .equals is first read
+    return act
+
+
+#: catalogue matches found so far, (name, formula, params) -> (twin or None, note); bounded
+_MATCHES: collections.OrderedDict[tuple, tuple[str | None, str]] = collections.OrderedDict()
+_MATCHES_LOCK = threading.Lock()
+_MATCHES_SIZE = 256
+
+
+def _known_match(act: Activation) -> tuple[str | None, str] | None:
+    """The catalogue match of an activation equal to ``act`` found before, else None (runs nothing)."""
+    with _MATCHES_LOCK:
+        return _MATCHES.get(act._id())
+
+
+def _catalog_match(act: Activation) -> tuple[str | None, str]:
+    """(catalogue twin or None, note), cached per formula and parameters, budget overruns too
+    (asking again would only spend the same seconds)."""
+    found = _known_match(act)
+    if found is None:
+        found = _decide_match(act)
+        with _MATCHES_LOCK:
+            _MATCHES[act._id()] = found
+            while len(_MATCHES) > _MATCHES_SIZE:
+                _MATCHES.popitem(last=False)
+    return found
+
+
+def _decide_match(act: Activation) -> tuple[str | None, str]:
+    """(catalogue twin or None, note): :func:`_match` with its failures as notes."""
+    try:
+        return _match(act), ""
+    except FormulaTooComplexError as err:
+        return None, f"not decided: {err.problem}"
+    except ActivationLabError as err:
+        return None, f"not decided: {err}"
+    except (ArithmeticError, TypeError, ValueError) as err:
+        # the probes may meet a pole (1/(x+2.5) at -2.5) or leave the reals (sqrt(x) at -0.7)
+        detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        return None, f"not decided: the formula cannot be compared at the probe points ({detail})"
+
+
+def _match(act: Activation) -> str | None:
+    """The catalogue twin (TanhExp ≡ TeLU, x/(1+exp(-x)) ≡ SiLU) by a symbolic proof or a
+    randomised 300-bit check (analysis.equivalence), within :data:`MATCH_SECONDS`."""
+    # imported here, on use, to keep the symbolic layer free of the analysis layer at import time
     from ..analysis.equivalence import catalog_match
 
-    act.equals = catalog_match(act)
-    return act
+    with bounded("catalogue match", MATCH_SECONDS, formula=act.formula):
+        return catalog_match(act)
