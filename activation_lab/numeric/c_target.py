@@ -175,13 +175,26 @@ def print_c(prog: Program, prefix: str, indent: str, float32: bool = False) -> t
             return "1" if a[1] == "True" else "0"
         return _c_double(float(a[1]))
 
+    def sech_squared(step) -> bool:
+        return (float32 and step.op == "square" and step.args[0][0] == "v"
+                and prog.steps[step.args[0][1]].op == "sech")
+
+    # the operands each step reads once printed (sech(u)² reads u, not sech(u)), and from them the
+    # steps that are needed: a compiler may not drop an unused call to the vector math library
+    reads = [prog.steps[s.args[0][1]].args if sech_squared(s) else s.args for s in prog.steps]
+    live = {a[1] for a in prog.outputs if a[0] == "v"}
+    for i in range(len(prog.steps) - 1, -1, -1):
+        if i in live:
+            live |= {a[1] for a in reads[i] if a[0] == "v"}
     lines = []
     for i, step in enumerate(prog.steps):
+        if i not in live:
+            continue
         row = PRIMITIVES[step.op]
         args = [text(a) for a in step.args]
         if step.op == "mul_guarded":   # folded left to right, as the NumPy target's guarded product
             value = functools.reduce(lambda acc, p: f"al_mul({acc}, {p})", args)
-        elif float32 and step.op == "square" and step.args[0][0] == "v" and prog.steps[step.args[0][1]].op == "sech":
+        elif sech_squared(step):
             value = f"al_sech2_f32({text(prog.steps[step.args[0][1]].args[0])})"
         else:
             value = (row.c_float32 if float32 and row.c_float32 else row.c).format(*args)

@@ -40,12 +40,19 @@ def print_python(prog: Program, name: str = "_generated") -> tuple[str, tuple[st
             return "_nan"
         return f"({a[1]})" if a[1].startswith("-") else a[1]
 
+    # each value is dropped after its last use, as a nested expression drops its temporaries:
+    # full-size arrays, and peak memory is what the live ones hold
+    last_use = {a[1]: i for i, step in enumerate(prog.steps) for a in step.args if a[0] == "v"}
+    kept = {a[1] for a in prog.outputs if a[0] == "v"}
     lines = [f"def {name}(x):"]
     for i, step in enumerate(prog.steps):
         row = PRIMITIVES[step.op]
         args = [text(a) for a in step.args]
         body = row.python.format(*args, f=f"_p_{row.name}", args=", ".join(args))
         lines.append(f"    v{i} = {body}")
+        dead = sorted({a[1] for a in step.args if a[0] == "v" and last_use[a[1]] == i and a[1] not in kept})
+        if dead:
+            lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
     lines.append(f"    return {text(prog.outputs[0])}")
     return "\n".join(lines) + "\n", constants
 
