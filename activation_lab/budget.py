@@ -8,6 +8,12 @@ end on a formula of a few characters (``((x+1)**16+1)**16``).  Such steps run in
 a fraction of a second of the deadline, so that the analysis that needed it can say so (or
 fall back) instead of hanging.
 
+What is counted: the CPU time of the thread that runs the block, so that the answer (a tidy
+derivative or its raw form, a catalogue match or "not decided") does not depend on how busy
+the machine is; and, so that a user never waits for long, at most :data:`WALL_FACTOR` times
+the budget in wall-clock time (3 s of CPU, at most 7.5 s of waiting).  Where the platform has
+no per-thread CPU clock, wall-clock time alone.
+
 How it works: one shared watchdog thread keeps the deadlines of every active block, in any
 thread.  At a deadline it raises :class:`BudgetInterrupt` inside the thread that runs the
 block (``PyThreadState_SetAsyncExc``), and the block's exit turns it into
@@ -47,10 +53,12 @@ from typing import Any, TypeVar
 from .errors import FormulaTooComplexError
 
 __all__ = ["bounded", "bounded_call", "check_size", "count_nodes", "short_text", "BudgetInterrupt",
-           "DEFAULT_SECONDS", "MAX_OPS", "RESEND_SECONDS", "MAX_SENDS"]
+           "DEFAULT_SECONDS", "WALL_FACTOR", "MAX_OPS", "RESEND_SECONDS", "MAX_SENDS"]
 
-#: default time budget of one bounded step, in seconds
+#: default time budget of one bounded step, in seconds of the thread's CPU time
 DEFAULT_SECONDS = 3.0
+#: a block ends at the latest after this many times its budget in wall-clock time
+WALL_FACTOR = 2.5
 #: default size budget of :func:`check_size`: nodes of a SymPy expression tree
 MAX_OPS = 2000
 #: while a block that is past its deadline has not ended, its interrupt is sent again this often
@@ -70,16 +78,19 @@ class BudgetInterrupt(BaseException):
 class _Block:
     """One active :func:`bounded` block: its thread, deadline and state (guarded by the lock)."""
 
-    __slots__ = ("step", "seconds", "formula", "thread_id", "deadline", "active", "fired", "sends", "outer",
-                 "frame")
+    __slots__ = ("step", "seconds", "formula", "thread_id", "deadline", "wall_end", "clock", "cpu_end",
+                 "active", "fired", "sends", "outer", "frame")
 
-    def __init__(self, step: str, seconds: float, formula: str, deadline: float, outer: _Block | None,
-                 frame: types.FrameType | None):
+    def __init__(self, step: str, seconds: float, formula: str, now: float, cpu: float | None,
+                 outer: _Block | None, frame: types.FrameType | None):
         self.step = step
         self.seconds = seconds
         self.formula = formula
         self.thread_id = threading.get_ident()
-        self.deadline = deadline
+        self.deadline = now + seconds              # the next time the watchdog looks
+        self.wall_end = now + WALL_FACTOR * seconds if cpu is not None else now + seconds
+        self.clock = _cpu_clock(self.thread_id) if cpu is not None else None
+        self.cpu_end = cpu + seconds if cpu is not None else None
         self.active = True
         self.fired = False
         self.sends = 0
@@ -127,6 +138,12 @@ class _Watchdog:
                     continue
                 heapq.heappop(self.heap)
                 # still active (checked under the lock): its thread is inside the block
+                if not block.fired:
+                    left = _left(block)
+                    if left > 0:            # its thread has not had its CPU time yet
+                        block.deadline = time.monotonic() + left
+                        heapq.heappush(self.heap, (block.deadline, next(self.count), block))
+                        continue
                 if block.sends >= MAX_SENDS or (block.sends and not _inside(block)):
                     # its thread sits in one long C call, or left without ending the block (an
                     # interrupt delivered in the few bytecodes before __exit__ runs): stop, and
@@ -168,6 +185,33 @@ def _inside(block: _Block) -> bool:
     return False
 
 
+def _cpu_clock(thread_id: int) -> int | None:
+    try:
+        return time.pthread_getcpuclockid(thread_id)
+    except (AttributeError, OSError):    # no per-thread CPU clock here: wall-clock time only
+        return None
+
+
+def _thread_cpu() -> float | None:
+    """This thread's CPU time, or None where there is no per-thread CPU clock."""
+    return time.thread_time() if _HAVE_CPU_CLOCK else None
+
+
+_HAVE_CPU_CLOCK = _cpu_clock(threading.get_ident()) is not None
+
+
+def _left(block: _Block) -> float:
+    """Seconds until ``block`` is over budget: its CPU time left, within its wall-clock limit."""
+    wall_left = block.wall_end - time.monotonic()
+    if block.clock is None or block.cpu_end is None or wall_left <= 0:
+        return wall_left
+    try:
+        cpu_left = block.cpu_end - time.clock_gettime(block.clock)
+    except OSError:                      # the thread has gone: nothing left to interrupt
+        return 0.0
+    return min(cpu_left, wall_left) if cpu_left > 0 else cpu_left
+
+
 def _send(thread_id: int, exc: type[BaseException] | None) -> int:
     """Raise ``exc`` asynchronously in the thread (None: clear a pending one); threads affected."""
     return ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
@@ -203,10 +247,11 @@ class bounded:  # noqa: N801 - used like a function: ``with bounded("simplify"):
 
     def __enter__(self) -> bounded:
         outer = _current()
-        deadline = time.monotonic() + self.seconds
-        if outer is not None and outer.deadline <= deadline:
-            return self          # the outer block expires first: it is watched, and it reports
-        block = _Block(self.step, self.seconds, self.formula, deadline, outer, sys._getframe(1))
+        now, cpu = time.monotonic(), _thread_cpu()
+        if outer is not None and outer.wall_end <= now + WALL_FACTOR * self.seconds and (
+                cpu is None or outer.cpu_end is None or outer.cpu_end <= cpu + self.seconds):
+            return self          # the outer block ends first: it is watched, and it reports
+        block = _Block(self.step, self.seconds, self.formula, now, cpu, outer, sys._getframe(1))
         with _WATCHDOG.lock:
             _WATCHDOG.add(block)
         _LOCAL.block = block

@@ -30,9 +30,9 @@ __all__ = ["limits", "zero_signs_matter", "zero_limit_sides", "LIMIT_SECONDS", "
            "MAX_TRIG_BITS"]
 
 #: time budget of each side's mpmath evaluation and of each SymPy ``limit``, in seconds
-LIMIT_SECONDS = 3.0
+LIMIT_SECONDS = 2.0
 #: time budget of both sides together, every step included
-LIMITS_SECONDS = 6.0
+LIMITS_SECONDS = 3.0
 #: largest argument of sin/cos (2^this) that mpmath evaluates far out (2^17 bits take ~50 ms,
 #: 2^20 bits take seconds in C-level arithmetic)
 MAX_TRIG_BITS = 17

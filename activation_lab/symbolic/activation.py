@@ -29,8 +29,9 @@ from .parsing import X, exact_number, parse_formula
 
 __all__ = ["Activation", "names", "get", "define", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS", "MATCH_SECONDS"]
 
-#: time budget of a derivative (SymPy's diff and piecewise_fold, all orders not cached yet), in seconds
-DERIVATIVE_SECONDS = 7.0
+#: time budget of a derivative (SymPy's diff and piecewise_fold, all orders not cached yet), in
+#: seconds of CPU time (see activation_lab.budget: at most 2.5 times that in waiting)
+DERIVATIVE_SECONDS = 3.5
 #: time budget of the simplify that tidies a derivative for display; past it the raw form is kept
 TIDY_SECONDS = 3.0
 #: time budget of the catalogue match behind ``Activation.equals``
