@@ -5,7 +5,9 @@ nothing); the tree is then walked, allowing only numbers, the variable ``x``, de
 parameters, arithmetic, comparisons inside ``where`` and a whitelist of functions, and the
 SymPy expression is built directly.  ``sympify``/``parse_expr`` are never used: they call
 ``eval``.  Every rejection raises :class:`~activation_lab.errors.FormulaError` naming the
-offending token and its position.
+offending token and its position; a formula whose SymPy expression takes longer than
+:data:`PARSE_SECONDS` to build raises its subclass
+:class:`~activation_lab.errors.FormulaTooComplexError`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable, Mapping
 
 import sympy as sp
 
+from ..budget import bounded
 from ..errors import FormulaError
 from .functions import STABLE_FUNCTIONS
 
@@ -35,6 +38,8 @@ MAX_DIGITS = 40
 MAX_DECIMAL_EXPONENT = 400
 #: deepest nesting of operators and calls (Python's own parser stops parentheses at 200)
 MAX_DEPTH = 100
+#: time budget of building the SymPy expression, in CPU seconds (see activation_lab.budget)
+PARSE_SECONDS = 3.0
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE](?P<exp>[+-]?\d+))?")
 _RATIO = re.compile(r"[+-]?\d+/\d+")
@@ -152,7 +157,9 @@ def parse_formula(formula: str, params: Mapping[str, object] | None = None) -> s
         pos = err.offset - 1 + offset
         raise FormulaError(formula, pos, f"malformed formula ({err.msg or 'syntax error'})", fix) from None
     builder = _Builder(formula, values, offset)
-    expr = builder.build(tree.body)
+    # SymPy evaluates while building (powers of numbers, ...): bounded like every step on user text
+    with bounded("parsing", PARSE_SECONDS, formula=formula):
+        expr = builder.build(tree.body)
     unused = sorted(set(values) - builder.used)
     if unused:
         used = ", ".join(sorted(builder.used)) or "none"
