@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import difflib
+import enum
 import fractions
 import functools
 import numbers
@@ -37,7 +38,14 @@ TIDY_SECONDS = 3.0
 #: time budget of the catalogue match behind ``Activation.equals``
 MATCH_SECONDS = 3.0
 
-_PENDING = object()     # .equals not computed yet
+
+class _Match(enum.Enum):
+    """State of ``Activation.equals`` before the catalogue match ran (an enum: survives pickling)."""
+
+    PENDING = "pending"
+
+
+_PENDING = _Match.PENDING
 
 
 def _key(name: str) -> str:
@@ -230,16 +238,17 @@ def _sech_form(expr: sp.Expr) -> sp.Expr:
 TIDY_NODES = 400
 
 
+@functools.lru_cache(maxsize=2048)
 def _tidy(expr: sp.Expr) -> sp.Expr:
     """A readable form of a derivative; the raw one where tidying runs past its budget (the
-    same function, only longer).  Never fails for the tidying's sake."""
+    same function, only longer; the budget counts CPU time, so this does not depend on the
+    machine's load).  Never fails for the tidying's sake."""
     try:
         return _tidied(expr)
-    except FormulaTooComplexError:   # not cached: under a lighter load it may succeed next time
+    except FormulaTooComplexError:
         return expr
 
 
-@functools.lru_cache(maxsize=2048)
 def _tidied(expr: sp.Expr) -> sp.Expr:
     """The shortest of the raw derivative and SymPy's simplify (only where simplify is
     affordable: its time grows steeply, minutes at ~80 operations), within :data:`TIDY_SECONDS`."""
