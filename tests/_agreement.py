@@ -26,10 +26,10 @@ def numpy_double(act, x, orders):
     """The NumPy backend's generated code run in double, for each order: the arithmetic the C
     and array-API kernels do.  (``Activation.evaluate`` computes float64 inputs in long
     double where the platform has it, which no GPU kernel can; README: accuracy.)"""
-    from activation_lab.numeric.evaluate import _evaluate_order, signed_zeros
+    from activation_lab.numeric.evaluate import evaluate_order, signed_zeros
 
     x64 = np.asarray(x, dtype=np.float64)
-    out = tuple(_evaluate_order(act.expr, k, x64, "float64") for k in orders)
+    out = tuple(evaluate_order(act.expr, k, x64, "float64") for k in orders)
     for k, y in zip(orders, out, strict=True):
         signed_zeros(act.expr, k, x64, y)     # tail zeros carry their limit's sign on every backend
     return out

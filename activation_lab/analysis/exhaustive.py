@@ -190,16 +190,16 @@ def float64_reference(expr: Any, n: int, x64: np.ndarray) -> np.ndarray:
     """f⁽ⁿ⁾ at float64 inputs for float32 checks: the NumPy code in double (about 2⁻⁵⁰ relative, five
     times faster than long double), recomputed in long double where its terms cancel by more than
     :data:`CANCELLATION` (TeLU′ near its zero); tail zeros signed as ``evaluate`` signs them."""
-    from ..numeric.evaluate import WORK_DTYPE, _evaluate_order, signed_zeros, term_scale
+    from ..numeric.evaluate import WORK_DTYPE, evaluate_order, signed_zeros, term_scale
 
     with np.errstate(all="ignore"):
-        ref = _evaluate_order(expr, n, x64, "float64")
+        ref = evaluate_order(expr, n, x64, "float64")
         wide = WORK_DTYPE["float64"]
         if wide != "float64":
             scale = term_scale(expr, n)(x64)
             risky = np.flatnonzero(np.isfinite(x64) & ~(scale <= CANCELLATION * np.abs(ref)))
             if risky.size:
-                ref[risky] = _evaluate_order(expr, n, x64[risky], wide)
+                ref[risky] = evaluate_order(expr, n, x64[risky], wide)
     signed_zeros(expr, n, x64, ref)
     return ref
 

@@ -125,22 +125,39 @@ def signed_zeros(expr: sp.Expr, n: int, x: np.ndarray, y: np.ndarray) -> None:
         y[zero & ((x < 0) if sign < 0 else (x > 0))] = limit
 
 
-def _evaluate_order(expr: sp.Expr, n: int, x64: np.ndarray, work: str = "float64") -> np.ndarray:
-    """f⁽ⁿ⁾ on the float64 array ``x64``, computed in ``work``, returned as a new array in ``work``."""
+def evaluate_order(expr: sp.Expr, n: int, x64: np.ndarray, work: str = "float64",
+                   wider: str | None = None) -> np.ndarray:
+    """f⁽ⁿ⁾ on the float64 array ``x64``, computed in ``work``, returned as a new array in ``work``.
+
+    Elements where the fast program gives nan for a finite x are recomputed with the guarded
+    program (inf·0 = 0).  With ``wider`` (long double, for float16/32 results computed in
+    double), every element whose result is not finite for a finite x is first recomputed in
+    that dtype: an intermediate beyond double's range (e^{x²}·erfc(x) at x = 27) is no reason
+    for inf, or for the guarded 0.
+    """
     fast, guarded = _kernels(expr, n, work)
     x64 = x64.astype(work, copy=False)
     with np.errstate(all="ignore"):
         y = np.array(np.broadcast_to(fast(x64), x64.shape), dtype=work)
         finite = np.isfinite(x64)
-        bad = finite & np.isnan(y)
+        bad = finite & (~np.isfinite(y) if wider and wider != work else np.isnan(y))
         if bad.any():
-            y[bad] = np.broadcast_to(guarded(x64[bad]), (int(bad.sum()),))
+            if wider and wider != work:
+                y[bad] = evaluate_order(expr, n, x64[bad].astype(np.float64), wider)
+            else:
+                y[bad] = np.broadcast_to(guarded(x64[bad]), (int(bad.sum()),))
         if not finite.all():
             lo, hi = limits(expr, n)
             y[x64 == -np.inf] = lo
             y[x64 == np.inf] = hi
             y[np.isnan(x64)] = np.nan
     return y
+
+
+def wider_dtype(work: str) -> str | None:
+    """Where results computed in ``work`` that are not finite are computed again: long double
+    beside double, where the platform has a wider one."""
+    return WORK_DTYPE["float64"] if work == "float64" and WORK_DTYPE["float64"] != "float64" else None
 
 
 def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: Any = None) -> Any:
@@ -176,7 +193,8 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: An
     for k in orders:
         # a result beyond the dtype's range rounds to inf, one below its subnormals to 0: both right
         with np.errstate(over="ignore", under="ignore"):
-            y = _evaluate_order(act.expr, k, x64, WORK_DTYPE[dtype.name]).astype(dtype, copy=False)
+            work = WORK_DTYPE[dtype.name]
+            y = evaluate_order(act.expr, k, x64, work, wider_dtype(work)).astype(dtype, copy=False)
         signed_zeros(act.expr, k, x64, y)
         results.append(y[()] if scalar else y)
     return tuple(results) if isinstance(n, (tuple, list)) else results[0]

@@ -387,9 +387,9 @@ def _run_range(expr: sp.Expr, program: FusedProgram, x: np.ndarray, outs: list[n
                 np.copyto(xb, x[lo:hi], casting="unsafe")
             blocks = [o[lo:hi] for o in outs]
             program.run(xb, *[b[:m] for b in work], *blocks)
-            # a non-finite x (the sum is not finite; rarely a false alarm from overflow) or a nan
-            # result (max propagates nan): those elements again through the accurate path
-            suspect = not np.isfinite(_sum(xb)) or any(np.isnan(_max(b)) for b in blocks)
+            # a non-finite x or result (the sum is not finite; rarely a false alarm from overflow):
+            # those elements again through the accurate path, in long double where double overflowed
+            suspect = not np.isfinite(_sum(xb)) or any(not np.isfinite(_sum(b)) for b in blocks)
             zeros = tuple(m and not b.all() for m, b in zip(_signs_matter(expr, program.orders), blocks, strict=True))
             _fix_block(expr, program.orders, xb, blocks, suspect, zeros)
 
@@ -407,17 +407,17 @@ def _fix_block(expr: sp.Expr, orders: tuple[int, ...], xb: np.ndarray, blocks: l
     """Elements of one block the fast code cannot give, done as the accurate path does them: where
     ``suspect``, each non-finite x or nan result again through the accurate path; in the outputs
     flagged in ``zeros``, underflowed tails take the sign of their limit."""
-    from .evaluate import _evaluate_order, signed_zeros
+    from .evaluate import evaluate_order, signed_zeros, wider_dtype
 
     if suspect:
         bad = ~np.isfinite(xb)
         for b in blocks:
-            bad |= np.isnan(b)
+            bad |= ~np.isfinite(b)
         idx = np.flatnonzero(bad)
         if idx.size:
             x64 = xb[idx].astype(np.float64)
             for k, b in zip(orders, blocks, strict=True):
-                b[idx] = _evaluate_order(expr, k, x64)
+                b[idx] = evaluate_order(expr, k, x64, "float64", wider_dtype("float64"))
     for k, b, flag, matters in zip(orders, blocks, zeros, _signs_matter(expr, orders), strict=True):
         if flag and matters:
             signed_zeros(expr, k, xb, b)
@@ -497,11 +497,12 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
     # the block program computes in float64, which is what float16/32 inputs use
     program = fused_program(act.expr, orders) if kernel is None and _work(dtype) == "float64" else None
     if kernel is None and program is None:  # the whole array through the accurate path, order by order
-        from .evaluate import _evaluate_order, signed_zeros
+        from .evaluate import evaluate_order, signed_zeros, wider_dtype
 
         with np.errstate(all="ignore"):
             x64 = flat.astype(np.float64)
-            plain = tuple(_evaluate_order(act.expr, k, x64, _work(dtype)).astype(dtype) for k in orders)
+            plain = tuple(evaluate_order(act.expr, k, x64, _work(dtype), wider_dtype(_work(dtype))).astype(dtype)
+                          for k in orders)
         for k, y in zip(orders, plain, strict=True):
             signed_zeros(act.expr, k, x64, y)
         plain = tuple(y.reshape(x.shape) for y in plain)

@@ -175,7 +175,7 @@ def native_source(expr: sp.Expr, orders: tuple[int, ...]) -> str:
         C_PREAMBLE,
         "static inline unsigned al_abs_bits(float f) { unsigned u; memcpy(&u, &f, sizeof u); return u & 0x7fffffffu; }",
         "/* f^(n)(x_in[i]) for each order into y0, y1, ...; returns the fix-ups the caller owes:",
-        "   bit 0 some x is not finite, bit 1 some result is nan, bit 2+k output k holds a zero */",
+        "   bit 0 some x is not finite, bit 1 some result is not finite, bit 2+k output k holds a zero */",
         f"int al_run(long n, const float *restrict x_in, {outs}) {{",
         "    unsigned big = 0, bigx = 0;",
         f"    unsigned {', '.join(f'{v} = 0xffffffffu' for v in smalls)};",
@@ -187,7 +187,7 @@ def native_source(expr: sp.Expr, orders: tuple[int, ...]) -> str:
         *["    " + line for line in lines],
         *stores,
         "    }",
-        f"    return (bigx >= 0x7f800000u) | ((big > 0x7f800000u) << 1) | {zero_bits};",
+        f"    return (bigx >= 0x7f800000u) | ((big >= 0x7f800000u) << 1) | {zero_bits};",
         "}",
         "",
     ])

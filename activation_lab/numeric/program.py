@@ -76,14 +76,31 @@ class Program:
 
 
 def constant_text(value: sp.Expr) -> str:
-    """A number as the 40-digit decimal text every target converts to its working dtype."""
+    """A number as the 40-digit decimal text every target converts to its working dtype; beyond
+    every dtype's range (long double's included) as the 0 or inf it rounds to, so that no
+    conversion overflows or underflows."""
     if value is sp.oo:
         return "inf"
     if value is sp.S.NegativeInfinity:
         return "-inf"
     if value is sp.nan:
         return "nan"
-    return str(sp.N(value, 40))
+    number = sp.N(value, 40)
+    if not number.is_Float:   # a function SymPy cannot evaluate numerically: a clear error
+        raise NotImplementedError(f"the constant {value} has no numerical value")
+    magnitude = abs(number)
+    if magnitude != 0 and magnitude < sp.Float("1e-4900"):
+        return "-0.0" if number < 0 else "0.0"
+    if magnitude > sp.Float("1e4900"):
+        return "-inf" if number < 0 else "inf"
+    return str(number)
+
+
+#: a constant factor beyond e^±64 beside exp(u) goes into the exponent (see _Builder.scaled_exp)
+_SCALE_INTO_EXP = 64
+
+#: integers of at most this size are exact in every float dtype's conversion (and in C literals)
+_EXACT_INT = 2**53
 
 
 def fold_numbers(e: sp.Basic) -> sp.Basic:
@@ -189,7 +206,7 @@ class _Builder:
         if e == X:
             return ("x",)
         if isinstance(e, sp.Expr) and e.is_number:
-            if e.is_Integer:
+            if e.is_Integer and abs(int(e)) <= _EXACT_INT:
                 return ("c", str(int(e)), "int")
             return ("c", constant_text(e), "K")
         if e.is_Add:
@@ -205,6 +222,9 @@ class _Builder:
         if isinstance(e, (sp.And, sp.Or)):
             return functools.reduce(lambda a, b: self.emit("and" if isinstance(e, sp.And) else "or", a, b),
                                     [self.value(a, env) for a in e.args])
+        if isinstance(e, sp.ITE):   # CSE's if-then-else of conditions: (c ∧ a) ∨ (¬c ∧ b)
+            c, a, b = (self.value(arg, env) for arg in e.args)
+            return self.emit("or", self.emit("and", c, a), self.emit("and", self.emit("not", c), b))
         if isinstance(e, sp.Not):
             return self.emit("not", self.value(e.args[0], env))
         if e is sp.true:
@@ -239,6 +259,9 @@ class _Builder:
         product of the denominator's (``whole``: ``e`` is the unsigned rest of a product, which
         may be a single factor such as 1/u**(3/2))."""
         c, rest = e.as_coeff_Mul()
+        scaled = self.scaled_exp(c, rest, env)
+        if scaled is not None:
+            return scaled
         negative = c < 0
         if negative:
             e = _keep_coeff(-c, rest)
@@ -257,6 +280,22 @@ class _Builder:
             below = functools.reduce(lambda a, b: self.emit("mul", a, b), [self.value(d, env) for d in denominator])
             acc = self.emit("div", acc, below)
         return acc
+
+    def scaled_exp(self, c: sp.Expr, rest: sp.Expr, env: dict) -> Ref | None:
+        """c·exp(u)·… with a constant far from 1 as ±exp(u + ln|c|)·…: 1e-300·e^{2x} overflows
+        at x = 355 in double although its value is 2.2e8 (SymPy keeps no number inside exp, so
+        this is decided here, for every target)."""
+        if not c.is_Number or c == 0 or abs(sp.log(abs(c))) < _SCALE_INTO_EXP:
+            return None
+        factors = list(sp.Mul.make_args(rest))
+        at = next((i for i, f in enumerate(factors) if isinstance(f, sp.exp)), None)
+        if at is None:
+            return None
+        u = self.value(factors.pop(at).args[0], env)
+        out = self.emit("exp", self.emit("add", u, ("c", constant_text(sp.log(abs(c))), "K")))
+        if factors:
+            out = self.emit("mul", self.value(sp.Mul(*factors), env), out)
+        return self.negate(out) if c < 0 else out
 
     def guarded_mul(self, e: sp.Mul, env: dict) -> Ref:
         c, factors = e.as_coeff_mul()

@@ -197,8 +197,11 @@ def _cancel_pieces(e: sp.Expr) -> sp.Expr:
     if isinstance(e, sp.Piecewise):
         return sp.Piecewise(*[(_cancel_pieces(v), c) for v, c in e.args])
     if e.is_rational_function(X) and not e.is_Number:
-        # one fraction, factored: (x + 1)**-2 rather than 1/(1+x) - x/(1+x)**2
-        return sp.factor(sp.cancel(e))
+        # one fraction, factored: (x + 1)**-2 rather than 1/(1+x) - x/(1+x)**2; kept only where it
+        # is no longer than the sum: x + 1e-280 as (10²⁸⁰x + 1)/10²⁸⁰ would overflow at x = 1e30
+        # in double, 1 + x⁻² as (x² + 1)/x² at x = 1e155
+        one = sp.factor(sp.cancel(e))
+        return one if sp.count_ops(one) <= sp.count_ops(e) else e
     return e
 
 

@@ -13,6 +13,14 @@ from sympy.codegen import cfunctions
 __all__ = ["sigmoid", "dsigmoid", "softplus", "expm1", "log1p", "STABLE_FUNCTIONS"]
 
 
+def _evalf_via_exp(f: sp.Function, prec: int) -> sp.Expr | None:
+    """The numerical value of f(number) from its exp form (sigmoid(1), softplus(1) are numbers:
+    constants in a formula are folded by value); None (unevaluated) for symbolic arguments."""
+    if not f.args[0].is_number:
+        return None
+    return f.rewrite(sp.exp)._eval_evalf(prec)
+
+
 class sigmoid(sp.Function):  # noqa: N801 - printed name
     r"""Logistic sigmoid :math:`\sigma(u) = 1/(1 + e^{-u})`."""
 
@@ -41,6 +49,9 @@ class sigmoid(sp.Function):  # noqa: N801 - printed name
 
     def _eval_rewrite_as_exp(self, u, **kwargs):
         return 1 / (1 + sp.exp(-u))
+
+    def _eval_evalf(self, prec):
+        return _evalf_via_exp(self, prec)
 
     def _eval_rewrite_as_tanh(self, u, **kwargs):
         return (1 + sp.tanh(u / 2)) / 2
@@ -77,6 +88,9 @@ class dsigmoid(sp.Function):  # noqa: N801
     def _eval_rewrite_as_exp(self, u, **kwargs):
         return sp.exp(-u) / (1 + sp.exp(-u)) ** 2
 
+    def _eval_evalf(self, prec):
+        return _evalf_via_exp(self, prec)
+
     def _latex(self, printer, exp=None):
         s = rf"\sigma'\left({printer._print(self.args[0])}\right)"
         return s if exp is None else rf"{s}^{{{exp}}}"
@@ -110,6 +124,9 @@ class softplus(sp.Function):  # noqa: N801
         return sp.log(1 + sp.exp(u))
 
     _eval_rewrite_as_exp = _eval_rewrite_as_log
+
+    def _eval_evalf(self, prec):
+        return _evalf_via_exp(self, prec)
 
     def _latex(self, printer, exp=None):
         s = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
