@@ -28,6 +28,7 @@ that naive code uses.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -156,7 +157,10 @@ class _Lowering:
             if a[0] == "v":
                 return values[a[1]]
             if a[2] == "K":   # the accurate path's float64 constant: the same correctly rounded value
-                return ("c", repr(float(a[1])))
+                value = float(a[1])
+                if math.isinf(value):
+                    return ("c", "_inf" if value > 0 else "(-_inf)")
+                return ("c", "_nan" if math.isnan(value) else repr(value))
             if a[2] == "nan":
                 return ("c", "_nan")
             return ("c", a[1])
@@ -282,7 +286,8 @@ def _block_namespace() -> dict[str, Any]:
     from scipy import special
 
     namespace = numpy_namespace("float64")
-    namespace.update(_p_sigmoid=special.expit, _p_erf=special.erf, _p_erfc=special.erfc, _nan=np.float64("nan"))
+    namespace.update(_p_sigmoid=special.expit, _p_erf=special.erf, _p_erfc=special.erfc, _nan=np.float64("nan"),
+                     _inf=np.float64("inf"))
     return namespace
 
 
