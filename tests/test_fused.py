@@ -198,3 +198,26 @@ def test_threads_by_default_only_where_they_pay():
     assert fused._costly(al.get("telu").expr, (0, 1)) and fused._costly(al.get("gelu").expr, (1,))
     assert not fused._costly(al.get("relu").expr, (0, 1)) and not fused._costly(al.get("softsign").expr, (0, 1, 2))
     assert fused.PARALLEL_MIN < fused.PARALLEL_MIN_CHEAP
+
+
+def test_float64_streams_in_blocks():
+    """float64 inputs compute in long double block by block: extra memory is the outputs and a few
+    block buffers per thread, not a full-size long-double temporary per operation (was 6x the input)."""
+    import tracemalloc
+
+    x = np.random.default_rng(3).standard_normal(1 << 20)
+    telu = al.get("telu")
+    telu.evaluate(x[:BLOCK], (0, 1))          # compile outside the measurement
+    tracemalloc.start()
+    try:
+        f, df = telu.evaluate(x, (0, 1))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    outputs = 2 * x.nbytes
+    from activation_lab.numeric.fused import workers
+
+    # eight long-double block buffers per thread at most (the whole-array path took 96 MiB here)
+    assert peak < outputs + workers() * 8 * BLOCK * 16, (peak, outputs)
+    want = (telu.evaluate(x[:1000], 0), telu.evaluate(x[:1000], 1))   # the plain path
+    assert np.array_equal(f[:1000], want[0]) and np.array_equal(df[:1000], want[1])

@@ -441,6 +441,23 @@ def _run_native(expr: sp.Expr, kernel: Any, x: np.ndarray, outs: list[np.ndarray
                 _fix_block(expr, kernel.orders, xb, blocks, bool(flags & (NONFINITE_X | NAN_RESULT)), zeros)
 
 
+def _run_accurate(expr: sp.Expr, spec: tuple[tuple[int, ...], str], x: np.ndarray, outs: list[np.ndarray],
+                  start: int, stop: int, block: int = BLOCK) -> None:
+    """The accurate path (:func:`activation_lab.numeric.evaluate.evaluate_order`) over [start, stop),
+    block by block: the same values as on the whole array, with block-sized temporaries (float64
+    inputs compute in long double, 16 bytes an element per live value)."""
+    from .evaluate import evaluate_order, signed_zeros, wider_dtype
+
+    orders, work = spec
+    with np.errstate(all="ignore"):
+        for lo in range(start, stop, block):
+            hi = min(lo + block, stop)
+            x64 = x[lo:hi].astype(np.float64)
+            for k, o in zip(orders, outs, strict=True):
+                o[lo:hi] = evaluate_order(expr, k, x64, work, wider_dtype(work))
+                signed_zeros(expr, k, x64, o[lo:hi])
+
+
 #: NumPy advises the kernel to back allocations of at least this many bytes with huge pages
 _HUGE_PAGE_ADVICE = 1 << 22
 
@@ -501,26 +518,18 @@ def evaluate_fused(act: Any, x: np.ndarray, n: int | tuple[int, ...] | list[int]
     # float64 inputs are computed in long double by the accurate path (see evaluate.WORK_DTYPE);
     # the block program computes in float64, which is what float16/32 inputs use
     program = fused_program(act.expr, orders) if kernel is None and _work(dtype) == "float64" else None
-    if kernel is None and program is None:  # the whole array through the accurate path, order by order
-        from .evaluate import evaluate_order, signed_zeros, wider_dtype
-
-        with np.errstate(all="ignore"):
-            x64 = flat.astype(np.float64)
-            plain = tuple(evaluate_order(act.expr, k, x64, _work(dtype), wider_dtype(_work(dtype))).astype(dtype)
-                          for k in orders)
-        for k, y in zip(orders, plain, strict=True):
-            signed_zeros(act.expr, k, x64, y)
-        plain = tuple(y.reshape(x.shape) for y in plain)
-        if given is not None:
-            return fill_out(given, plain, n)
-        return plain if isinstance(n, (tuple, list)) else plain[0]
     outs = _outputs(flat.size, dtype, len(orders)) if given is None else [o.reshape(-1) for o in given]
     if threads is None:
         threads = workers() if flat.size >= (PARALLEL_MIN if _costly(act.expr, orders) else PARALLEL_MIN_CHEAP) else 1
     threads = max(1, int(threads))
     # about 4 chunks per thread, whole blocks: a worker slowed by other load does not hold up the rest
     chunk = max(1, -(-flat.size // (4 * threads * block))) * block
-    run, engine = (_run_native, kernel) if kernel is not None else (_run_range, program)
+    if kernel is not None:
+        run, engine = _run_native, kernel
+    elif program is not None:
+        run, engine = _run_range, program
+    else:   # float64 (long double work) or a construct without block form: the accurate path, block by block
+        run, engine = _run_accurate, (orders, _work(dtype))
     if threads == 1 or flat.size <= block:
         run(act.expr, engine, flat, outs, 0, flat.size, block)
     else:
