@@ -8,6 +8,12 @@ default takes absolute values (``absolute=True``).
 
 Default grid: ``DEFAULT_X`` = 2001 points evenly spaced on [−10, 0] (step 0.005), the
 negative range the paper's figure shows.
+
+Blanking rule: q is set to nan at the grid points within ``blank`` of a pole (by distance, not
+by grid index), so that a plot shows a gap instead of a spike.  The default is
+:data:`DEFAULT_BLANK` (0.01, two steps of the default grid) on the default grid and 0 (no
+point blanked; only a point exactly at a pole, where q has no value) for points the caller
+gives.  The result states the distance used (``Quotient.blank``).
 """
 
 from __future__ import annotations
@@ -25,14 +31,15 @@ from ..symbolic.activation import Activation
 from .properties import sign_change_roots
 from .saturation import _resolve, leading_term
 
-__all__ = ["Quotient", "quotient", "DEFAULT_X"]
+__all__ = ["Quotient", "quotient", "DEFAULT_X", "DEFAULT_BLANK"]
 
 #: the default grid: the paper's negative range
 DEFAULT_X = np.linspace(-10.0, 0.0, 2001)
 DEFAULT_X.setflags(write=False)
 
 _SCAN_POINTS = 20001     # the grid on which sign changes of ref′ and |f′| − |ref′| are bracketed
-_GAP = 2                 # grid points blanked (nan) on each side of a pole
+#: on the default grid, q is blanked (nan) within this distance of a pole
+DEFAULT_BLANK = 0.01
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,9 +50,8 @@ class Quotient:
         name, reference: the activation f and the reference (default TeLU).
         absolute: True when ``q`` holds |f′/ref′|.
         x: the grid (read-only copy).
-        q: the quotient on the grid (read-only); nan at the poles and at the two grid points
-            on each side of each pole (so a plot shows a gap, not a spike), and where ref′ = 0
-            identically.
+        q: the quotient on the grid (read-only); nan at the points within ``blank`` of a pole
+            (so a plot shows a gap, not a spike), at a pole itself, and where ref′ = 0 identically.
         limit_neg_inf: lim q(x) as x → −∞ (|·| when ``absolute``); nan if ref′ is 0 there.
         limit_exact: that limit as a SymPy number when found from the leading terms
             (:func:`activation_lab.saturation`), else None (then ``limit_neg_inf`` is a
@@ -53,6 +59,7 @@ class Quotient:
         poles: the zeros of ref′ inside the grid's range, to ~1e-15 (mpmath root finding).
         below_one, above_one: the intervals (a, b) of the grid's range where |q| < 1 and
             |q| > 1; ends are the range's ends, poles, or roots of |f′| = |ref′| (mpmath).
+        blank: the distance from a pole within which ``q`` is blanked (0: none blanked).
     """
 
     name: str
@@ -65,6 +72,7 @@ class Quotient:
     poles: list[float]
     below_one: list[tuple[float, float]]
     above_one: list[tuple[float, float]]
+    blank: float = 0.0
 
     def __str__(self) -> str:
         ratio = f"|{self.name}'/{self.reference}'|" if self.absolute else f"{self.name}'/{self.reference}'"
@@ -74,7 +82,8 @@ class Quotient:
         return "\n".join([
             f"gradient quotient {ratio} on [{self.x.min():g}, {self.x.max():g}] ({self.x.size} points)",
             f"  limit at -inf   {limit}",
-            f"  poles           {', '.join(f'{p:.15g}' for p in self.poles) or 'none'}",
+            f"  poles           {', '.join(f'{p:.15g}' for p in self.poles) or 'none'}"
+            + (f" (q blanked within {self.blank:g} of each)" if self.poles and self.blank else ""),
             f"  |q| < 1 on      {spans(self.below_one)}",
             f"  |q| > 1 on      {spans(self.above_one)}",
         ])
@@ -113,14 +122,22 @@ def _ratio(f1: Any, r1: Any, x: float) -> float:
 
 
 def quotient(act: Activation | str, reference: Activation | str = "telu", x: Any = None,
-             absolute: bool = True) -> Quotient:
-    """The gradient quotient f′/ref′ on ``x`` (default :data:`DEFAULT_X`), see :class:`Quotient`.
+             absolute: bool = True, blank: float | None = None) -> Quotient:
+    """The gradient quotient q(x) = f′(x)/ref′(x) on ``x`` (default :data:`DEFAULT_X`), see :class:`Quotient`.
+
+    ``blank``: q is nan at points within this distance of a pole; default :data:`DEFAULT_BLANK`
+    on the default grid, 0 on points the caller gives.
 
     >>> quotient("silu").limit_exact       # SiLU′ and TeLU′ share the leading term x·eˣ
     1
     """
 
     f, ref = _resolve(act), _resolve(reference)
+    if blank is None:
+        blank = DEFAULT_BLANK if x is None else 0.0
+    if isinstance(blank, bool) or not isinstance(blank, (int, float)) or not 0 <= blank < math.inf:
+        raise ActivationLabError(f"quotient: blank must be a distance >= 0, got {blank!r}; e.g. blank=0.01, "
+                                 "or blank=0 to keep every point")
     xs = _grid(x)
     f1m, r1m = f.mpmath(1), ref.mpmath(1)
 
@@ -136,10 +153,8 @@ def quotient(act: Activation | str, reference: Activation | str = "telu", x: Any
     sdf, sdr = _derivative_values(f, scan), _derivative_values(ref, scan)
     poles = [p for p in sign_change_roots(scan, sdr, r1m) if lo <= p <= hi]
 
-    order = np.argsort(xs, kind="stable")
     for p in poles:
-        k = int(np.searchsorted(xs[order], p))
-        q[order[max(k - _GAP, 0):k + _GAP]] = np.nan
+        q[np.abs(xs - p) <= blank] = np.nan
     if absolute:
         q = np.abs(q)
 
@@ -148,7 +163,7 @@ def quotient(act: Activation | str, reference: Activation | str = "telu", x: Any
     xs.setflags(write=False)
     q.setflags(write=False)
     return Quotient(name=f.name, reference=ref.name, absolute=absolute, x=xs, q=q, limit_neg_inf=limit,
-                    limit_exact=exact, poles=poles, below_one=below, above_one=above)
+                    limit_exact=exact, poles=poles, below_one=below, above_one=above, blank=float(blank))
 
 
 def _intervals(scan: np.ndarray, df: np.ndarray, dr: np.ndarray, poles: list[float], f1m: Any, r1m: Any):
