@@ -24,6 +24,7 @@ from typing import Any
 import sympy as sp
 
 from ..budget import bounded, count_nodes, short_text
+from .. import frameworks as _frameworks
 from ..catalog import CATALOG, Entry
 from ..errors import ActivationLabError, FormulaError, FormulaTooComplexError, UnknownActivationError
 from .parsing import X, exact_number, parse_formula
@@ -271,11 +272,44 @@ def _from_catalog(name: str, params: tuple[tuple[str, str], ...]) -> Activation:
                       source=entry.source, family=entry.family, aliases=entry.aliases)
 
 
+def _from_framework(text: str, params: Mapping[str, Any]) -> Activation:
+    """``"framework:name"`` (e.g. ``"jax:gelu"``): the catalogue entry with that framework's
+    defaults, and its derivative conventions at kinks where they differ from the catalogue's
+    (then named ``framework:name``, since it is another formula); see :mod:`activation_lab.frameworks`."""
+    framework, fname = _frameworks.split(text)  # type: ignore[misc]
+    row = _frameworks.lookup(framework, fname)
+    if row is None:
+        raise UnknownActivationError(text, _frameworks.close_names(framework, fname))
+    entry = _index()[_key(row.entry)]
+    unknown = sorted(set(params) - set(entry.params))
+    if unknown:
+        allowed = ", ".join(f"{k}={v}" for k, v in {**entry.params, **row.params}.items()) or "none"
+        raise ActivationLabError(f"{row.qualified} ({entry.name}) has no parameter {', '.join(map(repr, unknown))}; "
+                                 f"its parameters (with {row.framework}'s defaults) are: {allowed}")
+    merged = {**row.params, **{k: _text(v) for k, v in params.items()}}
+    if not row.formula:
+        return get(entry.name, **merged)
+    return _framework_variant(row.qualified, tuple(sorted(merged.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _framework_variant(qualified: str, params: tuple[tuple[str, str], ...]) -> Activation:
+    framework, fname = _frameworks.split(qualified)  # type: ignore[misc]
+    row = _frameworks.lookup(framework, fname)
+    entry = _index()[_key(row.entry)]  # type: ignore[union-attr]
+    return Activation(row.qualified, row.formula, {**entry.params, **dict(params)},  # type: ignore[union-attr]
+                      description=f"{entry.description} ({row.note})", source=entry.source,  # type: ignore[union-attr]
+                      family=entry.family, aliases=())
+
+
 def get(name: str | Activation, **params: Any) -> Activation:
-    """Look an activation up by name or alias (case-insensitive), optionally with parameters.
+    """Look an activation up by name or alias (case-insensitive), optionally with parameters;
+    ``"framework:name"`` (torch, jax, keras, nnlib) gives that framework's function and defaults.
 
     >>> get("TanhExp").name
     'telu'
+    >>> get("keras:leaky_relu").params
+    {'alpha': 0.2}
     """
     if isinstance(name, Activation):
         if not params:
@@ -283,6 +317,8 @@ def get(name: str | Activation, **params: Any) -> Activation:
         return Activation(name.name, name.formula, {**{k: str(v) for k, v in name._exact_params.items()}, **params})
     if not isinstance(name, str):
         raise UnknownActivationError(repr(name), [])
+    if _frameworks.split(name) is not None:
+        return _from_framework(name, params)
     entry = _index().get(_key(name))
     if entry is None:
         labels = {label: e.name for e in CATALOG for label in (e.name, *e.aliases)}
