@@ -16,9 +16,15 @@ Each rule is a mathematical identity chosen for a numerical reason:
 * ``1/(1 + exp(−u))``  → ``sigmoid(u)``      (overflow of exp(−u))
 * ``exp(u)·σ(−u)``     → ``sigmoid(u)``      (e^u/(1+e^u): inf·0 once e^u overflows); likewise
   ``exp(u)·sech(u)`` → ``2σ(2u)`` and ``sinh(u)·sech(u)`` → ``tanh(u)``
+* ``u − tanh(u)``      → its Taylor series to u²⁹ for |u| < 1/4 (the difference cancels near 0,
+  where it is u³/3; the series' next term is below 2⁻⁷⁰ of the sum there)
+* ``√v − a`` (v's constant a²) → ``(v − a²)/(√v + a)`` (cancels where v → a², e.g. √(x² + 1) − 1)
+* ``u + √(u² + c)`` (c > 0) → ``c/(√(u² + c) − u)`` for u < 0 (cancels as u → −∞: squareplus)
 * ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly)
 * rational functions of x inside each piece are put over one denominator (``cancel``), which
-  removes the cancellation in e.g. 1/(1+x) − x/(1+x)².
+  removes the cancellation in e.g. 1/(1+x) − x/(1+x)²; rational functions of x and one √p(x) are
+  put over one denominator with the numerator reduced by √p² = p where that is shorter
+  (1/√(x²+b) − x²/(x²+b)^{3/2} → b/(x²+b)^{3/2}: the derivatives of x/√(x²+b)).
 """
 
 from __future__ import annotations
@@ -52,10 +58,95 @@ def _coeff_func(term: sp.Expr, func: type) -> tuple[sp.Expr, sp.Expr] | None:
     return None
 
 
+#: below this |u|, u − tanh(u) is evaluated as its Taylor series (see :func:`_tanh_shrink`)
+SHRINK_SERIES_BELOW = sp.Rational(1, 4)
+#: highest degree of that series (the next term is < 2⁻⁷⁰ of the sum for |u| < 1/4)
+SHRINK_SERIES_DEGREE = 29
+
+
+@functools.cache
+def _shrink_coefficients() -> tuple[tuple[int, sp.Rational], ...]:
+    """(k, a_k) of u − tanh(u) = Σ a_k u^k, k = 3, 5, .., 29, from tanh's Bernoulli-number series."""
+    out = []
+    for n in range(2, (SHRINK_SERIES_DEGREE + 1) // 2 + 1):
+        a = -(2 ** (2 * n)) * (2 ** (2 * n) - 1) * sp.bernoulli(2 * n) / sp.factorial(2 * n)
+        out.append((2 * n - 1, sp.Rational(a)))
+    return tuple(out)
+
+
+def _shrink(u: sp.Expr) -> sp.Expr:
+    """u − tanh(u) without cancellation near u = 0."""
+    series = sp.Add(*[a * u**k for k, a in _shrink_coefficients()])
+    return sp.Piecewise((series, sp.And(u > -SHRINK_SERIES_BELOW, u < SHRINK_SERIES_BELOW)), (u - sp.tanh(u), True))
+
+
+def _tanh_shrink(add: sp.Add) -> sp.Expr | None:
+    """c·u − c·tanh(u) + rest → c·shrink(u) + rest, else None."""
+    terms = list(add.args)
+    for i, term in enumerate(terms):
+        hit = _coeff_func(term, sp.tanh)
+        if hit is None:
+            continue
+        c, u = hit
+        partner = sp.expand(-c * u)
+        for j, other in enumerate(terms):
+            if j != i and sp.expand(other) == partner:
+                rest = [t for m, t in enumerate(terms) if m not in (i, j)]
+                return sp.Add(-c * _shrink(u), *rest)
+    return None
+
+
+def _sqrt_conjugate(const: sp.Expr, rest: list[sp.Expr]) -> sp.Expr | None:
+    """const + k·√v with v = w + a², const = −k·a (a > 0) → k·w/(√v + a), else None."""
+    for i, term in enumerate(rest):
+        k, r = term.as_coeff_Mul()
+        if not (r.is_Pow and r.exp == sp.S.Half and r.base.is_Add):
+            continue
+        a = -const / k
+        m, w = _split_constant(r.base)
+        if a.is_positive and m == a**2 and w:
+            return sp.Add(k * sp.Add(*w) / (r + a), *(rest[:i] + rest[i + 1:]))
+    return None
+
+
+def _squareplus_form(add: sp.Add) -> sp.Expr | None:
+    """k·u + k·√(u² + c) (c > 0) → k·c/(√(u² + c) − u) for u < 0, else None."""
+    terms = list(add.args)
+    for i, term in enumerate(terms):
+        k, r = term.as_coeff_Mul()
+        if not (r.is_Pow and r.exp == sp.S.Half and r.base.is_Add):
+            continue
+        c, w = _split_constant(r.base)
+        if not (c.is_positive and len(w) == 1):
+            continue
+        base, p = w[0].as_base_exp()
+        if p != 2:
+            continue
+        for u in (base, -base):
+            for j, other in enumerate(terms):
+                if j != i and sp.expand(other - k * u) == 0:
+                    rest = [t for m, t in enumerate(terms) if m not in (i, j)]
+                    far = k * c / (r - u)
+                    return sp.Add(sp.Piecewise((k * u + k * r, u >= 0), (far, True)), *rest)
+    return None
+
+
 def _rewrite_add(add: sp.Add) -> sp.Expr:
     const, rest = _split_constant(add)
     if const == 0:
+        if add.has(sp.tanh):
+            shrink = _tanh_shrink(add)
+            if shrink is not None:
+                return shrink
+        if add.has(sp.sqrt(X).func):
+            plus = _squareplus_form(add)
+            if plus is not None:
+                return plus
         return add
+    if any(t.is_Pow and t.exp == sp.S.Half for t in sp.preorder_traversal(add)):
+        conj = _sqrt_conjugate(const, rest)
+        if conj is not None:
+            return conj
     for i, term in enumerate(rest):
         others = rest[:i] + rest[i + 1:]
         hit = _coeff_func(term, sp.tanh)
@@ -193,9 +284,42 @@ def _bottom_up(e: sp.Expr) -> sp.Expr:
     return _rewrite_node(e)
 
 
+def _one_radical(e: sp.Expr) -> sp.Expr | None:
+    """The polynomial p of x under the only square root of a polynomial in ``e`` (p^(k/2)), else None."""
+    bases = {a.base for a in e.atoms(sp.Pow)
+             if a.exp.is_Rational and not a.exp.is_Integer and (2 * a.exp).is_Integer}
+    if len(bases) != 1:
+        return None
+    (p,) = bases
+    return p if p.is_polynomial(X) and p.has(X) else None
+
+
+def _reduce_radical(e: sp.Expr) -> sp.Expr:
+    """A rational function of x and √p over one denominator, its numerator and denominator
+    reduced by √p² = p, where that is shorter than ``e`` (else ``e``)."""
+    p = _one_radical(e)
+    if p is None:
+        return e
+    s = sp.Dummy("s", positive=True)
+    e_s = e.replace(lambda a: a.is_Pow and a.base == p and (2 * a.exp).is_Integer, lambda a: s ** (2 * a.exp))
+    if e_s.has(X) and not e_s.is_rational_function(X, s) or not e_s.has(s):
+        return e
+    num, den = sp.fraction(sp.cancel(sp.together(e_s)))
+
+    def reduce(poly: sp.Expr) -> sp.Expr:
+        q = sp.Poly(sp.expand(poly), s)
+        return sp.expand(sum(c * s ** (k % 2) * p ** (k // 2) for (k,), c in q.terms()))
+
+    out = sp.factor(reduce(num)) / sp.factor(reduce(den))
+    out = out.subs(s, sp.sqrt(p))
+    return out if sp.count_ops(out) < sp.count_ops(e) else e
+
+
 def _cancel_pieces(e: sp.Expr) -> sp.Expr:
     if isinstance(e, sp.Piecewise):
         return sp.Piecewise(*[(_cancel_pieces(v), c) for v, c in e.args])
+    if not e.is_Number and _one_radical(e) is not None:
+        return _reduce_radical(e)
     if e.is_rational_function(X) and not e.is_Number:
         # one fraction, factored: (x + 1)**-2 rather than 1/(1+x) - x/(1+x)**2; kept only where it
         # is no longer than the sum: x + 1e-280 as (10²⁸⁰x + 1)/10²⁸⁰ would overflow at x = 1e30
