@@ -40,6 +40,10 @@ _LAZY: dict[str, str] = {
     "benchmark": "activation_lab.analysis.benchmark:benchmark",
     "c_kernel": "activation_lab.numeric.c_target:c_kernel",
     "compare": "activation_lab.present.compare:compare",
+    "propagation": "activation_lab.analysis.propagation:propagation",
+    "edge_of_chaos": "activation_lab.analysis.propagation:edge_of_chaos",
+    "eoc_curve": "activation_lab.analysis.propagation:eoc_curve",
+    "gain": "activation_lab.analysis.propagation:gain",
     "figures": "activation_lab.present.figures:",
 }
 
