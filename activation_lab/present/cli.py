@@ -29,6 +29,7 @@ VERBS: dict[str, str] = {
     "check": "cmd_check",
     "bench": "cmd_bench",
     "compare": "cmd_compare",
+    "propagate": "cmd_propagate",
 }
 
 
