@@ -47,8 +47,10 @@ def limits(expr: sp.Expr, n: int) -> tuple[float, float]:
     """(f⁽ⁿ⁾(−∞), f⁽ⁿ⁾(+∞)) as float64, signed zeros and ±inf included.
 
     Found with mpmath at x = ±1e150 and ±1e300 (far past every float's overflow of exp and
-    powers): a value still growing, or beyond 1e100, is taken as ±inf; one below 1e-100 as ±0
-    (the sign it approaches with); a value that has settled (the two agree to 1e-9) as itself.
+    powers): a value that has settled (the two agree to 1e-9, at any size) is itself; otherwise one
+    still growing, or beyond 1e100, is ±inf, and one below 1e-100 is ±0 (the sign it approaches
+    with).  f is assumed to have settled by |x| = 1e150: a formula that changes beyond that
+    (a threshold at 1e200) is outside what the limits can see.
     Where the two disagree otherwise (sin(x), 1 + 1/log(x)), SymPy's limit decides, and nan is
     the answer where it finds none.  Raises :class:`FormulaTooComplexError` where a side is not
     decided within the budgets (see the module's docstring).
@@ -106,13 +108,13 @@ def _numeric_side(stable: sp.Expr, sign: int) -> float:
         return float("nan")   # not real out there (log(x) at -inf): no real limit
     if mpmath.isnan(far) or mpmath.isnan(near):
         return float("nan")
+    if far != 0 and not mpmath.isinf(far) and abs(far - near) <= 1e-9 * abs(far):
+        return float(far)     # settled, at any size: a constant 1e-280 or 1e308 is its own limit
     if far == 0 or (abs(far) < 1e-100 and abs(near) < 1e-40):
         return _approach_sign(fn, sign)
     if (mpmath.isinf(far) or abs(far) > 1e100 or (abs(far) > 1 and abs(far) > 1.5 * abs(near))) \
             and _one_sign(fn, sign, far):
         return float(mpmath.sign(far)) * float("inf")
-    if abs(far - near) <= 1e-9 * abs(far):
-        return float(far)
     raise _UndecidedError
 
 
