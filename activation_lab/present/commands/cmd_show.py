@@ -46,11 +46,16 @@ def run(args: argparse.Namespace) -> int:
         lo, hi = limits(act.expr, k)
         info[f"f{chr(39) * k}(-inf)"] = lo
         info[f"f{chr(39) * k}(+inf)"] = hi
+    record = _catalogue_record(args.name, act)
+    if record is not None:
+        info["provenance"] = record
     if args.json:
         emit_json(info)
         return 0
     print(f"{act.name}: {act.description}" if act.description else act.name)
-    if act.source:
+    if record is not None:
+        _print_provenance(record)
+    elif act.source:
         print(f"  source:  {act.source}")
     if act.equals:
         print(f"  equals the catalogue entry {act.equals!r}")
@@ -62,3 +67,33 @@ def run(args: argparse.Namespace) -> int:
     for key in ("f(0)", "f'(0)", "f''(0)", "f(-inf)", "f(+inf)", "f'(-inf)", "f'(+inf)"):
         print(f"  {key:<9}= {info[key]!r}")
     return 0
+
+
+def _catalogue_record(text: str, act) -> dict | None:
+    """The catalogue's record (provenance, frameworks' names) of the entry ``text`` resolved to, else None."""
+    from ...catalog import CATALOG
+    from ...frameworks import lookup, split
+    from .cmd_list import entry_record
+
+    name = act.name
+    parts = split(text) if isinstance(text, str) else None
+    if parts is not None:
+        row = lookup(*parts)
+        name = row.entry if row is not None else name
+    for entry in CATALOG:
+        if entry.name == name:
+            return entry_record(entry)
+    return None
+
+
+def _print_provenance(record: dict) -> None:
+    first = record["first_publication"]
+    print(f"  family:  {record['family']}")
+    print(f"  first published: {first['authors']} ({first['year']}), {first['venue']}")
+    for other in record["rediscoveries"]:
+        print(f"  also:    {other}")
+    if record["aliases"]:
+        print(f"  aliases: {', '.join(record['aliases'])}")
+    for fw in record["frameworks"]:
+        extra = f"  [{fw['note']}]" if fw["note"] else ""
+        print(f"  {fw['framework'] + ':':<7} {fw['signature']}{extra}")
