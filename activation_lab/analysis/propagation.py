@@ -133,7 +133,7 @@ def _kernel(act: Activation) -> _Kernel:
     return _Kernel(act, kinks, float(f[1]), float((df[0] ** 2 + df[2] ** 2) / 2))
 
 
-class _Undefined(Exception):
+class _UndefinedError(Exception):
     """A Gaussian expectation that diverges, overflows float64 or does not decay within |z| ≤ 38.5."""
 
 
@@ -150,8 +150,8 @@ def _integral(sample: _Sample, what: str) -> tuple[float, float]:
         live = w > 0
         if not np.all(np.isfinite(terms[live])):
             bad = float(np.sqrt(sample.q) * z[live][~np.isfinite(terms[live])][0])
-            raise _Undefined(f"E[{_NAMES[what]}] at q = {sample.q:.6g} is undefined: the integrand overflows float64 "
-                             f"at x = √q·z = {bad:.6g} (the expectation diverges or lies beyond float64)")
+            raise _UndefinedError(f"E[{_NAMES[what]}] at q = {sample.q:.6g} is undefined: the integrand overflows "
+                                  f"float64 at x = √q·z = {bad:.6g} (the expectation diverges or lies beyond float64)")
         terms = np.where(live, terms, 0.0)
         value = float(np.sum(terms))
         if k == 0:
@@ -159,8 +159,8 @@ def _integral(sample: _Sample, what: str) -> tuple[float, float]:
             scale = float(np.sum(np.abs(terms)))
         out.append(value)
     if tail > 1e-14 * max(abs(out[0]), 1e-300) and tail > 1e-300:
-        raise _Undefined(f"E[{_NAMES[what]}] at q = {sample.q:.6g} does not converge: the integrand does not decay "
-                         f"within |z| ≤ {_L} (the expectation diverges or lies beyond float64)")
+        raise _UndefinedError(f"E[{_NAMES[what]}] at q = {sample.q:.6g} does not converge: the integrand does not "
+                              f"decay within |z| ≤ {_L} (the expectation diverges or lies beyond float64)")
     err = abs(out[0] - out[1]) + 64 * _EPS * scale + tail
     return out[0], err
 
@@ -264,7 +264,7 @@ def variance_map(act: Activation | str, q: float, sigma_w: float, sigma_b: float
     sw, sb = _number(sigma_w, "sigma_w", positive=True), _number(sigma_b, "sigma_b")
     try:
         return sw * sw * _moment(kern, _number(q, "q"), "f2")[0] + sb * sb
-    except _Undefined as why:
+    except _UndefinedError as why:
         raise ActivationLabError(str(why)) from None
 
 
@@ -278,7 +278,7 @@ def correlation_map(act: Activation | str, c: float, sigma_w: float, sigma_b: fl
         raise ActivationLabError(f"c must be a correlation in [-1, 1], got {c!r}")
     try:
         coeffs, total, err = _hermite(kern, q, 0)
-    except _Undefined as why:
+    except _UndefinedError as why:
         raise ActivationLabError(str(why)) from None
     cross, _ = _series(coeffs, total, err, float(c))
     return (sw * sw * cross + sb * sb) / (sw * sw * total + sb * sb)
@@ -357,7 +357,7 @@ def _on_grid(kern: _Kernel, fn: Any) -> tuple[np.ndarray, np.ndarray, str]:
     for q in _Q_GRID:
         try:
             out.append(fn(q))
-        except _Undefined as why:
+        except _UndefinedError as why:
             return _Q_GRID[:len(out)], np.array(out), str(why)
     return _Q_GRID, np.array(out), ""
 
@@ -398,7 +398,7 @@ def _propagation(kern: _Kernel, sw: float, sb: float, q0: float) -> Propagation:
     fixed = tuple(roots)
     try:
         start = gap(q0)
-    except _Undefined as why:
+    except _UndefinedError as why:
         return _no_point(name, sw, sb, "undefined", f"{why}; the variance map is undefined at q0 = {q0:g}", fixed)
     ahead = [r for r in roots if r >= q0] if start > 0 else [r for r in roots if r <= q0][::-1]
     if not ahead:
@@ -412,7 +412,7 @@ def _propagation(kern: _Kernel, sw: float, sb: float, q0: float) -> Propagation:
     q_star = ahead[0]
     try:
         return _at_fixed_point(kern, sw, sb, q_star, fixed)
-    except _Undefined as why:
+    except _UndefinedError as why:
         return _no_point(name, sw, sb, "undefined", str(why), fixed)
 
 
@@ -463,8 +463,6 @@ def _depth_error(slope: float, err: float) -> float:
 
 def _chaotic_fixed_point(kern: _Kernel, sw: float, sb: float, q: float) -> tuple[float, float, float, float]:
     """(c*, C′(c*), their errors) for χ₁ > 1: the largest root of C(c) = c below 1."""
-    from scipy.optimize import brentq
-
     a2, tot_a, err_a = _hermite(kern, q, 0)
     b2, tot_b, err_b = _hermite(kern, q, 1)
     w2 = sw * sw
@@ -718,7 +716,7 @@ def gain(act: Activation | str, convention: str | None = None) -> Gain | Gains:
         kern = _kernel(act)
         try:
             f2, err = _moment(kern, 1.0, "f2")
-        except _Undefined as why:
+        except _UndefinedError as why:
             return Gain(act.name, "variance", False, math.nan, math.nan, str(why))
         if not f2 > 0:
             return Gain(act.name, "variance", False, math.nan, math.nan, "E[f(Z)²] = 0: f vanishes almost everywhere")
