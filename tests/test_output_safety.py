@@ -163,3 +163,15 @@ def test_cache_command_shows_and_clears(tmp_path, monkeypatch, capsys):
     assert cmd_cache.run(argparse.Namespace(clear=True, json=False)) == 0
     assert "cleared: 3 removed" in capsys.readouterr().out
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == ["native", "native/keep.txt"]
+
+
+def test_cache_verb_on_the_command_line(tmp_path, monkeypatch, capsys):
+    """`activation-lab cache --json` is a verb of the CLI (its module alone was not reachable)."""
+    import json
+
+    from activation_lab.present import cli
+
+    monkeypatch.setenv("ACTIVATION_LAB_CACHE", str(tmp_path / "cache"))
+    assert cli.main(["cache", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert str(tmp_path / "cache") in json.dumps(shown)

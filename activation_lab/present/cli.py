@@ -30,6 +30,7 @@ VERBS: dict[str, str] = {
     "bench": "cmd_bench",
     "compare": "cmd_compare",
     "propagate": "cmd_propagate",
+    "cache": "cmd_cache",
 }
 
 
