@@ -24,7 +24,7 @@ from activation_lab.present.cli import main
 pytestmark = pytest.mark.xdist_group("figures")  # one worker makes the figures once
 
 STEMS = {8: "fig08_telu", 9: "fig09_linear_units", 10: "fig10_derivatives", 11: "fig11_saturation",
-         12: "fig12_quotient"}
+         12: "fig12_quotient", 13: "fig13_edge_of_chaos", 14: "fig14_depth_scale"}
 GROUP = ["telu", "relu", "elu", "silu", "gelu", "mish", "logish", "smish"]
 COMMITTED = Path(__file__).resolve().parents[1] / "figures"
 
@@ -268,3 +268,24 @@ def test_committed_figures_match_a_fresh_run(made):
         assert header == new_header and old.shape == new.shape, stem
         # equal to the last bits here; a few ULP of slack for other CPUs' libm
         assert np.allclose(old, new, rtol=1e-13, atol=1e-322, equal_nan=True), f"figures/{stem}.csv is stale"
+
+
+# ----------------------------------------------------------------- figures 13-14 (signal propagation)
+def test_fig13_edge_of_chaos_columns_and_closed_forms(made):
+    header, data = read_csv(made / f"{STEMS[13]}.csv")
+    assert header == ["x", *(f"sigma_w[{n}]" for n in GROUP)]
+    xs, relu = data[:, 0], data[:, header.index("sigma_w[relu]")]
+    # ReLU: the single point σ_b = 0, σ_w = √2; tanh-like closed form for ELU at σ_b = 0: 1/ELU′(0) = 1
+    assert relu[xs == 0.0][0] == pytest.approx(math.sqrt(2), rel=1e-13) and np.isnan(relu[xs > 0]).all()
+    assert data[xs == 0.0, header.index("sigma_w[elu]")][0] == pytest.approx(1.0, rel=1e-13)
+    assert data[xs == 0.0, header.index("sigma_w[telu]")][0] == pytest.approx(1 / math.tanh(1), rel=1e-13)
+
+
+def test_fig14_depth_scale_peaks_at_the_edge(made):
+    header, data = read_csv(made / f"{STEMS[14]}.csv")
+    assert header == ["x", *(f"xi_c[{n}]" for n in GROUP)]
+    xs, relu = data[:, 0], data[:, header.index("xi_c[relu]")]
+    ok = np.isfinite(relu)
+    # ReLU at σ_b = 0.1, σ_w < √2: c* = 1 and ξ_c = −1/log(σ_w²/2)
+    assert np.allclose(relu[ok], -1 / np.log(xs[ok] ** 2 / 2), rtol=1e-12)
+    assert np.isnan(relu[xs > math.sqrt(2)]).all()          # q grows without bound there
