@@ -85,7 +85,8 @@ def depth_scale(names: Iterable[Any] = PAPER_GROUP, sigma_b: float = 0.1, sigma_
     style.place_legend(fig, (ax,), first=lines)
     return fig, FigureData("fig14_depth_scale",
                            f"Correlation depth scale ξ_c = −1/log C′(c*) against σ_w at σ_b = {sigma_b:g}: how many "
-                           "layers two inputs stay told apart; it diverges at each activation's edge of chaos (dotted). "
+                           "layers two inputs stay told apart; it diverges at each activation's edge of chaos "
+                           "(dotted). "
                            "Gaps: no fixed point of the variance map (q grows without bound).", columns, marks)
 
 
