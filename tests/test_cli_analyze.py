@@ -43,8 +43,8 @@ def test_table_side_by_side(capsys):
 def test_formula_is_matched_to_the_catalogue(capsys):
     assert main(["analyze", "x/(1+exp(-x))", "telu"]) == 0
     out = capsys.readouterr().out
-    row = next(line for line in out.splitlines() if line.startswith("equals catalogue entry"))
-    assert row.split()[-2:] == ["silu", "telu"]
+    row = next(line for line in out.splitlines() if line.startswith("catalogue relation"))
+    assert row.split()[-4:] == ["silu", "(proven)", "catalogue", "entry"]
 
 
 def test_unknown_name_exits_2(capsys):

@@ -226,9 +226,10 @@ def test_bad_points():
 @pytest.mark.parametrize("formula,name,params", [
     ("x*sigmoid(2*x)", "swish", {"beta": "2"}),                       # x·σ(βx)
     ("log(1 + exp(3*x))/3", "softplus", {"beta": "3"}),               # log(1 + e^{βx})/β
-    ("where(x > 0, x, 0.1*x)", "lrelu", {"alpha": "1/10"}),
+    ("where(x > 0, x, 0.1*x)", "lrelu", {"alpha": "0.1"}),                # decimals as a user writes them
+    ("x*sigmoid(1.702*x)", "swish", {"beta": "1.702"}),                   # not 851/500
     ("where(x > 0, x, 2*(exp(x/2) - 1))", "celu", {"alpha": "2"}),    # α(e^{x/α} − 1)
-    ("where(x > 0, 1.5*x, 1.05*(exp(x) - 1))", "selu", {"scale": "3/2", "alpha": "7/10"}),
+    ("where(x > 0, 1.5*x, 1.05*(exp(x) - 1))", "selu", {"scale": "1.5", "alpha": "0.7"}),
 ])
 def test_catalogue_entries_with_other_parameters_are_recognised(formula, name, params):
     from activation_lab.analysis.equivalence import catalog_fit

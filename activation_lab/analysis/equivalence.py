@@ -29,6 +29,7 @@ still pass: "indistinguishable" says so.
 
 from __future__ import annotations
 
+import decimal
 import fractions
 import functools
 import math
@@ -476,9 +477,18 @@ def catalog_fit(act: Activation | str) -> tuple[str, dict[str, str]] | None:
 
 
 def _short_fraction(v: float) -> str:
-    """v as a short exact fraction ('2', '3/2'); the proof that follows judges whether it is right."""
+    """v as a short exact number, as a user would write it: '2', '1.702' (851/500), '1/3'; the
+    proof that follows judges whether it is right."""
     frac = fractions.Fraction(v).limit_denominator(10_000)
-    return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+    if frac.denominator == 1:
+        return str(frac.numerator)
+    d = frac.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d == 1:      # a terminating decimal: as the user wrote it (0.1, 1.702)
+        return format(decimal.Decimal(frac.numerator) / decimal.Decimal(frac.denominator), "f")
+    return f"{frac.numerator}/{frac.denominator}"
 
 
 @functools.lru_cache(maxsize=64)

@@ -368,19 +368,34 @@ def _report(act, n, implementation, start, stop, totals, seconds, done, chunks) 
 # --- running ------------------------------------------------------------------------------------
 
 class _Bar:
-    """A progress bar on stderr: one line redrawn five times a second on a terminal, else a line every 15 s."""
+    """A progress bar on stderr: one line redrawn five times a second on a terminal, else a line every 15 s.
+
+    The ETA is estimated from measured chunks only: the rate is taken from the first finished
+    chunk on (start-up, worker spawning and kernel builds excluded), and shown once
+    :data:`_ETA_AFTER` chunks have finished after it.
+    """
 
     def __init__(self, label: str, total: int, done: int):
         self.label, self.total, self.first, self.t0, self.last = label, total, done, time.monotonic(), 0.0
         self.tty = sys.stderr.isatty()
+        self.mark: tuple[float, int] | None = None     # (time, chunks done) at the first finished chunk
+
+    def rate(self, done: int, now: float) -> float:
+        """Chunks per second since the first finished chunk (0 until enough are measured)."""
+        if self.mark is None:
+            if done > self.first:
+                self.mark = (now, done)
+            return 0.0
+        t, count = self.mark
+        return (done - count) / (now - t) if done - count >= _ETA_AFTER and now > t else 0.0
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
+        rate = self.rate(done, now)
         if done < total and now - self.last < (0.2 if self.tty else 15.0):
             return
         self.last = now
         frac = done / total if total else 1.0
-        rate = (done - self.first) / max(now - self.t0, 1e-9)
         eta = f", ETA {_duration((total - done) / rate)}" if 0 < rate and done < total else ""
         bar = "#" * int(30 * frac)
         start = "\r" if self.tty else ""
@@ -389,6 +404,10 @@ class _Bar:
         if done >= total or not self.tty:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+#: chunks measured (after the first) before an ETA is shown
+_ETA_AFTER = 2
 
 
 def _duration(seconds: float) -> str:
@@ -483,12 +502,12 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
     """
     import pickle
 
-    from ..symbolic.activation import _check_order
+    from ..requests import check_order
     from .accuracy import _activation
     from .sweep import float32_chunks
 
     act = _activation(act)
-    _check_order(n)
+    check_order(n)
     chunks = float32_chunks(start, stop, chunk_size)
     identity = _identity(act, n, implementation, start, stop, chunk_size)
     path = Path(state) if state is not None else None
@@ -503,6 +522,10 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
                 f"implementation {implementation!r} cannot be sent to worker processes (it does not pickle); "
                 "define it as a module-level function, or pass workers=1 to run in this process") from None
     bar = _Bar(f"{act.name} {order_label(n)} float32", len(chunks), len(done)) if progress is True else progress or None
+    if progress is True and done:
+        sys.stderr.write(f"{act.name} {order_label(n)} float32: resuming from {path}: {len(done)} of "
+                         f"{len(chunks)} chunks done earlier\n")
+        sys.stderr.flush()
     t0 = time.monotonic()
     last_save = [0.0]
 

@@ -18,19 +18,22 @@ from __future__ import annotations
 import fractions
 import math
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ActivationLabError
 
-__all__ = ["Comparison", "EquivalenceFinding", "Formulas", "Plot", "Table", "Unavailable", "compare", "DEFAULT_AGAINST"]
+__all__ = ["Comparison", "EquivalenceFinding", "equivalence_finding", "Formulas", "Plot", "Table", "Unavailable",
+           "compare", "check_real", "DEFAULT_AGAINST"]
 
+#: the stages of :func:`compare`, in order (its ``progress`` callback is called with each)
+STAGES: tuple[str, ...] = ("equivalence", "analyses", "accuracy", "plots")
 #: the references a comparison is drawn against by default
 DEFAULT_AGAINST: tuple[str, ...] = ("telu", "silu", "gelu", "mish")
 #: derivative orders and formats of the accuracy check (f and f′: the forward and backward pass)
 ACCURACY_ORDERS: tuple[int, ...] = (0, 1)
-ACCURACY_DTYPES: tuple[str, ...] = ("float32", "float64")
+ACCURACY_DTYPES: tuple[str, ...] = ("float16", "float32", "float64")
 
 # how a catalogue name is written in prose (others: as written in the catalogue)
 _PROSE_NAMES = dict(telu="TeLU", relu="ReLU", lrelu="LReLU", prelu="PReLU", elu="ELU", selu="SELU", celu="CELU",
@@ -306,15 +309,18 @@ _RELATION_TEXT = {
 _RELATION_NOUN = {"scaled": "a rescaling", "offset": "an offset", "shifted": "a shift"}
 
 
-def _equivalence(act: Any) -> EquivalenceFinding:
-    """Is ``act`` a catalogue activation, or c·g(x), g(x) + b or g(x + s) for one?
+def equivalence_finding(act: Any) -> EquivalenceFinding:
+    """Is ``act`` a catalogue activation, or c·g(x), g(x) + b or g(x + s) for one?  (The one
+    answer that ``compare``, its report and ``analyze`` all show.)
 
-    Exact identity is decided by :func:`~activation_lab.analysis.equivalence.catalog_match`;
+    Identity is decided by :func:`~activation_lab.analysis.equivalence.catalog_match` and
+    :func:`~activation_lab.analysis.equivalence.catalog_fit` (both :func:`equivalent`: proven
+    or indistinguishable, and the statement says which);
     the relations are found numerically: the constant from one point, then required to
     hold at 12 irregular points to 2⁻¹⁸⁰ relative at 256 bits, which no different analytic
     function does by accident.
     """
-    from ..analysis.equivalence import catalog_fit, catalog_match
+    from ..analysis.equivalence import catalog_fit, catalog_match, equivalent
     from ..catalog import CATALOG
     from ..symbolic.activation import get
 
@@ -326,10 +332,10 @@ def _equivalence(act: Any) -> EquivalenceFinding:
         name, params = fit
         values = ", ".join(f"{k} = {v}" for k, v in params.items())
         flags = " ".join(f"--param {k}={v}" for k, v in params.items())
+        how = _how(equivalent(act, get(name, **params)))
         return EquivalenceFinding("parameters", name, None,
                                   f"{shown} is {_prose(name)} with {values} (catalogue name `{name}`, "
-                                  f"`activation-lab show {name} {flags}`): the same function, proved "
-                                  "symbolically or at 300 bits.", params=dict(params))
+                                  f"`activation-lab show {name} {flags}`): {how}.", params=dict(params))
     if match is None:
         f_vals = _values(act)
         for entry in CATALOG:
@@ -354,14 +360,22 @@ def _equivalence(act: Any) -> EquivalenceFinding:
                            f"{len(_CHECK_POINTS)} points to {_CHECK_PREC} bits).")
     if match == act.name:
         return EquivalenceFinding("identical", match, None, f"{_prose(match)} is the catalogue activation `{match}`.")
+    how = _how(equivalent(act, match))
     return EquivalenceFinding("identical", match, None,
-                       f"{shown} is {_prose(match)} (catalogue name `{match}`): the same function, "
+                       f"{shown} is {_prose(match)} (catalogue name `{match}`): {how}, "
                        f"so every number below is also {_prose(match)}'s.")
+
+
+def _how(verdict: Any) -> str:
+    """How sure an identity is, in words: proven, or indistinguishable at the stated evidence."""
+    if verdict.proven:
+        return "the same function, proven symbolically"
+    return f"indistinguishable at the evidence (not proven: they agree at {verdict.evidence})"
 
 
 # ------------------------------------------------------------------ the comparison
 def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] | None) -> Any:
-    from ..errors import UnknownActivationError
+    from ..errors import FormulaError, UnknownActivationError
     from ..symbolic.activation import Activation, define, get
 
     if isinstance(formula_or_name, Activation):
@@ -374,27 +388,37 @@ def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] |
             text = formula_or_name.strip()
             if text.isidentifier() and text != "x":
                 raise   # a name, misspelt: the error suggests the close ones
-            # anything else is a formula, judged by the safe parser (which names what is wrong)
-            act = define(formula_or_name, **dict(params or {}))
+            # anything else is a formula, judged by the safe parser (which names what is wrong),
+            # with the hints every verb gives for the usual slips (x^2, 2x)
+            from .commands._common import formula_hint
+
+            try:
+                act = define(formula_or_name, **dict(params or {}))
+            except FormulaError as err:
+                raise formula_hint(err) from None
     else:
         raise ActivationLabError(f"compare() takes a catalogue name or a formula in x, got "
                                  f"{type(formula_or_name).__name__}; e.g. compare('x*tanh(exp(x)/2)')")
     if name is not None and name != act.name:
         # define() refuses a catalogue name: the report keys every result by name
         act = define(act.formula, name=name.strip() if isinstance(name, str) else name, **_exact_params(act))
-    _check_real(act)
+    check_real(act)
     return act
 
 
-def _check_real(act: Any) -> None:
+def check_real(act: Any) -> None:
     """Refuse a formula that is not real and finite across the line (log(x), sqrt(x) for x < 0):
-    every analysis assumes an activation defined on all of ℝ."""
+    every analysis assumes an activation defined on all of ℝ.  The one rule of every verb: such
+    a formula is refused with this message; a real one (sin(x)) is analysed, and an analysis
+    that does not apply to it (no leading term for an oscillating tail) is shown as not
+    available, with its reason."""
     import mpmath
 
     for p, v in zip(_CHECK_POINTS, _values(act), strict=True):
         if not (isinstance(v, mpmath.mpf) and mpmath.isfinite(v)):
             raise ActivationLabError(
-                f"{act.formula!r} is not a finite real number at x = {p} (value {mpmath.nstr(v, 6)}); compare needs "
+                f"{act.formula!r} is not a finite real number at x = {p} (value {mpmath.nstr(v, 6)}); "
+                f"every analysis needs "
                 "an activation defined on the whole real line: restrict the formula, e.g. "
                 "where(x > 0, log(1 + x), 0) instead of log(1 + x)")
 
@@ -432,7 +456,7 @@ def _command(given: str, name: str | None, params: Mapping[str, Any] | None, ref
 
 def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, Any] | None = None,
             against: Iterable[str] | str = DEFAULT_AGAINST, *, plots: bool = True,
-            accuracy: bool = True) -> Comparison:
+            accuracy: bool = True, progress: Callable[[str], None] | None = None) -> Comparison:
     """Compare an activation (a catalogue name, a formula in ``x`` or an Activation) with ``against``.
 
     Args:
@@ -441,7 +465,9 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
         params: values of the formula's parameters, e.g. ``{"a": 0.5}``.
         against: catalogue names of the references; TeLU is always among them.
         plots: draw the report's four plots (f, f′, |f′| on a log axis, the quotient).
-        accuracy: measure the project's evaluation (f, f′; float32, float64; default sweep).
+        accuracy: measure the project's evaluation (f, f′; float16, float32, float64; default sweep).
+        progress: called with the name of each stage as it starts (:data:`STAGES`), e.g. to
+            advance a progress bar.
 
     Returns:
         A frozen :class:`Comparison`.  Bad formulas raise
@@ -451,9 +477,14 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
     references = _references(against)
     given = formula_or_name.formula if not isinstance(formula_or_name, str) else formula_or_name
     columns = (act, *(r for r in references if r.name != act.name))
-    equivalence = _equivalence(act)
+    step = progress or (lambda stage: None)
+    step("equivalence")
+    equivalence = equivalence_finding(act)
+    step("analyses")
     props, sats, quots = _analyses(columns)
+    step("accuracy")
     reports = _accuracy(act) if accuracy else ()
+    step("plots")
     figs = _plots(act, references) if plots else ()
     tables = (_property_table(columns, props), _saturation_table(columns, sats),
               _quotient_table(columns, quots))
@@ -508,8 +539,7 @@ def _plots(act: Any, references: Sequence[Any]) -> tuple[Plot, ...]:
     refs = ", ".join(_prose(n) for n in names if n != act.name)
     # the paper's figure captions name the paper's group; the report's say what it draws
     specs = (("f", "f(x)", figures.linear_units,
-              f"f(x) of {new} (with its markers) beside {refs}, near the origin (left) and over a wider "
-              "range (right)."),
+              f"f(x) of {new} (with its markers) beside {refs}."),
              ("derivative", "f′(x)", figures.derivatives,
               f"The first derivative f′(x) of {new} beside {refs}: the gradient each passes back."),
              ("saturation", "|f′(x)| on a log axis as x → −∞", figures.saturation,
@@ -684,6 +714,16 @@ def _same_class(a: Any, b: Any) -> bool:
             and sp.simplify(a.prefactor_power - b.prefactor_power) == 0)
 
 
+def _class_words(a: Any, b: Any) -> str:
+    """How a's decay relates to b's: the same class and rate, the same class at another rate
+    (x·e^{2x} beside x·eˣ: both exponential), or a different class."""
+    if _same_class(a, b):
+        return "the same class and rate as"
+    if a.kind == b.kind:
+        return f"the same class ({a.kind}) at a different rate from"
+    return "a different class from"
+
+
 def _decay_sentence(sat: Any, ref: Any, q: Any, is_telu: bool) -> str:
     if isinstance(sat, Unavailable):
         return f"The saturation as x → −∞ could not be analysed: {sat.reason}."
@@ -698,8 +738,7 @@ def _decay_sentence(sat: Any, ref: Any, q: Any, is_telu: bool) -> str:
     if sat.kind == "zero":
         return text + f": its gradient is exactly 0 far to the left, where TeLU′(x) ≈ {_plain(ref.leading)}."
     if lead is not None:
-        cls = "the same class as" if _same_class(sat, ref) else "a different class from"
-        text += f", {cls} TeLU′(x) ≈ {_plain(ref.leading)} ({ref.kind})"
+        text += f", {_class_words(sat, ref)} TeLU′(x) ≈ {_plain(ref.leading)} ({ref.kind})"
     if isinstance(q, Unavailable) or math.isnan(q.limit_neg_inf):
         return text + "."
     limit = q.limit_neg_inf

@@ -39,14 +39,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .compare import Comparison
 
 __all__ = ["MARKER", "FORMATS", "OutputDirectoryError", "check_formats", "check_out_dir", "to_markdown",
-           "to_html", "latex_svg", "figure_png", "report_files", "write_report"]
+           "to_html", "latex_svg", "figure_png", "report_files", "write_report",
+           "check_dpi", "PLOT_DPI"]
 
 #: the file that marks a directory as one the report writer made, listing what it wrote
 MARKER = ".activation-lab-report"
 #: report formats: Markdown (with PNG files beside it) and a self-contained HTML page
 FORMATS: tuple[str, ...] = ("md", "html")
-#: resolution of the plots in a report: sharp on screen, ~60-90 kB per plot
-PLOT_DPI = 150
+#: default resolution of the plots in a report (``--dpi``): sharp on high-density screens
+PLOT_DPI = 200
 STEM = "report"
 # the only names a report writes (and so the only names it may remove as stale)
 _OWN_NAME = re.compile(r"report(-[a-z0-9_]+)?\.(md|html|png)")
@@ -333,10 +334,11 @@ def to_html(comp: Comparison, images: Mapping[str, bytes] | None = None) -> str:
 
 
 # ------------------------------------------------------------------ writing
-def report_files(comp: Comparison, formats: Iterable[str] = FORMATS) -> list[tuple[str, bytes]]:
-    """(file name, bytes) of every file of the report in ``formats``, images first."""
+def report_files(comp: Comparison, formats: Iterable[str] = FORMATS, dpi: int = PLOT_DPI) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of every file of the report in ``formats``, images (at ``dpi``) first."""
     formats = check_formats(formats)
-    pngs = {plot.key: figure_png(plot.figure) for plot in comp.plots if plot.figure is not None}
+    check_dpi(dpi)
+    pngs = {plot.key: figure_png(plot.figure, dpi) for plot in comp.plots if plot.figure is not None}
     files: list[tuple[str, bytes]] = []
     names = {key: f"{STEM}-{key}.png" for key in pngs}
     if "md" in formats:
@@ -358,8 +360,15 @@ def _write_marker(directory: Path, files: Mapping[str, str]) -> None:
     write_atomic(directory / MARKER, text + "\n")
 
 
+def check_dpi(dpi: object) -> int:
+    """``dpi`` if it is an integer from 10 to 1200, else an error that says so."""
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1200:
+        raise ActivationLabError(f"dpi must be an integer from 10 to 1200, got {dpi!r}; e.g. --dpi 200")
+    return dpi
+
+
 def write_report(comp: Comparison, out_dir: str | os.PathLike[str], formats: Iterable[str] = FORMATS,
-                 force: bool = False) -> list[Path]:
+                 force: bool = False, dpi: int = PLOT_DPI) -> list[Path]:
     """Write the report into ``out_dir`` (see the module docstring for the rules); returns the paths written.
 
     Images are written before the pages that show them, and the marker last, so an
@@ -367,7 +376,7 @@ def write_report(comp: Comparison, out_dir: str | os.PathLike[str], formats: Ite
     """
     formats = check_formats(formats)
     directory = check_out_dir(out_dir, force)
-    planned = report_files(comp, formats)   # everything drawn before the first byte is written
+    planned = report_files(comp, formats, dpi)   # everything drawn before the first byte is written
     previous = _marker(directory) if directory.exists() else None
     directory.mkdir(parents=True, exist_ok=True)
     owned = dict(previous or {})

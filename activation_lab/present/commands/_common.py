@@ -1,32 +1,166 @@
-"""Small pieces shared by the CLI verbs: resolving a name-or-formula, printing tables/JSON,
-stopping cleanly on SIGTERM and SIGHUP."""
+"""Small pieces shared by the CLI verbs: resolving a name-or-formula (with hints for the usual
+slips), ``--param``, progress on stderr, printing tables/JSON, stopping cleanly on SIGTERM and
+SIGHUP."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import json
+import re
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ...errors import UnknownActivationError
+from ...errors import ActivationLabError, FormulaError, UnknownActivationError
 
-FORMULA_CHARS = set("()*+-/ ")
+PARAM_HELP = "value of a parameter of the formula, e.g. --param a=0.5 (repeatable)"
+
+
+def add_param_option(p: Any) -> None:
+    """``--param NAME=VALUE`` (repeatable): every verb that takes a formula accepts it."""
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help=PARAM_HELP)
+
+
+def add_quiet_option(p: Any) -> None:
+    """``--quiet``: no progress bar on stderr."""
+    p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+
+
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    """``["a=0.5", "b=2"]`` -> ``{"a": "0.5", "b": "2"}`` (values kept as the user wrote them)."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ActivationLabError(f"--param {item!r} is not NAME=VALUE; write e.g. --param alpha=0.1")
+        out[name.strip()] = value.strip()
+    return out
 
 
 def resolve(text: str, params: dict[str, Any] | None = None):
-    """A catalogue activation by name, or a user formula when the text is not a name."""
+    """A catalogue activation by name (a plain identifier other than x), else a user formula.
+
+    The rule is the same for every verb: ``x^2`` and ``2x*tanh(x)`` are formulas, judged by the
+    parser, with a hint for the usual slips (:func:`formula_hint`); ``tehlu`` is a misspelt name.
+    """
     from ...symbolic.activation import define, get
 
+    params = dict(params or {})
     try:
-        return get(text, **(params or {}))
+        return get(text, **params)
     except UnknownActivationError:
-        if FORMULA_CHARS & set(text) or text.strip() == "x":
-            return define(text, **(params or {}))
-        raise
+        if text.strip().isidentifier() and text.strip() != "x":
+            raise
+    try:
+        return define(text, **params)
+    except FormulaError as err:
+        raise formula_hint(err) from None
+
+
+_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?)(?![eE][+-]?\d)\s*([A-Za-z_(])")
+
+
+def formula_hint(err: FormulaError) -> FormulaError:
+    """``err`` with its caret and fix aimed at the usual slips: ``^`` for powers, ``2x`` for
+    ``2*x``, a parameter without a value (give it with ``--param``); else ``err`` itself."""
+    if type(err) is not FormulaError or not isinstance(err.formula, str):
+        return err
+    text = err.formula
+    if "^" in text:
+        return FormulaError(text, text.index("^"), "'^' is not a power here",
+                            "use ** for powers: x**2, not x^2")
+    slip = _IMPLICIT.search(text)
+    if slip:
+        num, what = slip.group(1), slip.group(2)
+        shown = f"{num}*{what}" if what != "(" else f"{num}*(...)"
+        return FormulaError(text, slip.start(2), f"a number directly before {what!r} (no operator)",
+                            f"write {shown}: multiplication needs *")
+    if "unknown name" in err.problem:
+        name = err.problem.split("'")[1] if "'" in err.problem else "NAME"
+        return FormulaError(text, err.position, err.problem,
+                            f"the variable is x; on the command line give a parameter's value with "
+                            f"--param {name}=VALUE")
+    return err
+
+
+def as_written(expr: Any) -> str:
+    """``expr`` as text with exact decimals shown as a user writes them: sigmoid(1.702*x), not
+    sigmoid(851*x/500) (a rational whose denominator has only the factors 2 and 5)."""
+    import decimal
+
+    import sympy as sp
+
+    def shown(r: sp.Rational) -> sp.Expr:
+        d = int(r.q)
+        for p in (2, 5):
+            while d % p == 0:
+                d //= p
+        if d != 1 or r.q == 1:
+            return r
+        text = format(decimal.Decimal(int(r.p)) / decimal.Decimal(int(r.q)), "f")
+        return sp.Symbol(text) if len(text) <= 20 else r
+    if not isinstance(expr, sp.Basic):
+        return str(expr)
+    swap = {r: shown(r) for r in expr.atoms(sp.Rational)}
+    return str(expr.xreplace({k: v for k, v in swap.items() if v is not k}))
+
+
+# ------------------------------------------------------------------ progress on stderr
+class _NoProgress:
+    """Stands in for a progress bar where none is shown."""
+
+    def update(self, n: int = 1) -> None:
+        """Nothing to show."""
+
+    def set_description(self, text: str) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def progress(args: Any, total: int | None, desc: str) -> Any:
+    """A progress bar on stderr (tqdm) when stderr is a terminal and neither ``--json`` nor
+    ``--quiet`` was given; else an object with the same methods that shows nothing."""
+    if getattr(args, "json", False) or getattr(args, "quiet", False) or not _stderr_is_tty():
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+@contextlib.contextmanager
+def working(args: Any, desc: str) -> Iterator[None]:
+    """For work with no steps to count: the elapsed time on stderr, refreshed twice a second
+    (a terminal only; nothing with ``--json`` or ``--quiet``)."""
+    bar = progress(args, None, desc)
+    if isinstance(bar, _NoProgress):
+        yield
+        return
+    bar.bar_format = "{desc}: {elapsed}"
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(0.5):
+            bar.refresh()
+    thread = threading.Thread(target=tick, name="activation-lab-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        bar.close()
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):   # replaced or closed stream
+        return False
 
 
 def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:

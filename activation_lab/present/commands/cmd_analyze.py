@@ -1,17 +1,24 @@
-"""``activation-lab analyze NAME [NAME...] [--against telu] [--json]``: properties side by side."""
+"""``activation-lab analyze NAME [NAME...] [--param a=0.5] [--against telu] [--json]``: properties side by side.
+
+A formula that is not real and finite on the line is refused (as by ``compare``); an analysis
+that does not apply to a real formula (no leading term for sin(x)) is shown as not available,
+with its reason, and the others are shown.  The catalogue relation is ``compare``'s.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
-from ._common import emit_json, resolve, table
+from ._common import add_param_option, as_written, emit_json, parse_params, resolve, table
 
 HELP = "analyse activations side by side: extremes, Lipschitz, moments, saturation, gradient quotient"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="+", metavar="NAME", help="catalogue names or aliases, or formulas in x")
+    add_param_option(p)
     p.add_argument("--against", default="telu", metavar="REF",
                    help="reference of the gradient quotient f'/ref' (default: telu)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -38,39 +45,84 @@ def _spans(items: list[tuple[float, float]]) -> str:
     return " ".join(f"({a:.4g},{b:.4g})" for a, b in items) or "none"
 
 
-def analyse(act: Any, against: Any) -> dict[str, Any]:
-    """Everything the verb shows for one activation, computed by the analysis layer."""
-    from ...analysis.equivalence import catalog_match
-    from ...analysis.properties import properties
+def analyse(act: Any, against: Any, param_text: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything the verb shows for one activation, computed by the analysis layer; an analysis
+    that does not apply is recorded under "unavailable" with its reason."""
+    from ...analysis.properties import Properties, properties
     from ...analysis.quotient import quotient
     from ...analysis.saturation import saturation
+    from ..compare import Unavailable, _attempt, check_real, equivalence_finding
 
-    props = properties(act)
-    neg = saturation(act, direction=-1, order=1)
-    pos = saturation(act, direction=1, order=0)
-    quot = quotient(act, reference=against)
-    params = "".join(f"; {k}={v:g}" for k, v in act.params.items())
-    info = {"name": act.name, "formula": str(act.expr), "formula_text": act.formula + params,
-            "equals": catalog_match(act) if act.source == "user formula" else act.name}
-    info.update({k: getattr(props, k) for k in props.__dataclass_fields__ if k != "name"})
-    info["saturation_neg_inf"] = {k: getattr(neg, k) for k in
-                                  ("kind", "leading", "constant", "rate", "prefactor_power", "ratios", "agree",
-                                   "numerical_fallback")}
-    info["approach_pos_inf"] = {k: getattr(pos, k) for k in
-                                ("describes", "asymptote", "kind", "leading", "rate", "agree", "numerical_fallback")}
-    info["quotient"] = {"reference": quot.reference, "limit_neg_inf": quot.limit_neg_inf,
-                        "limit_exact": quot.limit_exact, "poles": quot.poles,
-                        "below_one": quot.below_one, "above_one": quot.above_one,
-                        "range": [float(quot.x.min()), float(quot.x.max())]}
+    check_real(act)
+    # parameters as the user wrote them (1.702, not 851/500)
+    shown = param_text or {k: f"{v:g}" for k, v in act.params.items()}
+    params = "".join(f"; {k}={v}" for k, v in shown.items() if k in act.params)
+    finding = _attempt(equivalence_finding, act)
+    info: dict[str, Any] = {"name": act.name, "formula": str(act.expr), "formula_text": act.formula + params,
+                            "equals": None, "relation": None, "unavailable": {}}
+    if isinstance(finding, Unavailable):
+        info["unavailable"]["relation"] = finding.reason
+    else:
+        info["equals"] = finding.match if finding.relation == "identical" else None
+        info["relation"] = finding.statement
+        info["relation_short"] = "catalogue entry" if finding.match == act.name else _short(finding)
+    props = _attempt(properties, act)
+    for k in Properties.__dataclass_fields__:
+        if k != "name":
+            info[k] = None if isinstance(props, Unavailable) else getattr(props, k)
+    if isinstance(props, Unavailable):
+        info["unavailable"]["properties"] = props.reason
+    neg = _attempt(saturation, act, direction=-1, order=1)
+    pos = _attempt(saturation, act, direction=1, order=0)
+    quot = _attempt(quotient, act, reference=against)
+    info["saturation_neg_inf"] = _fields(neg, ("kind", "leading", "constant", "rate", "prefactor_power", "ratios",
+                                              "agree", "numerical_fallback"))
+    info["approach_pos_inf"] = _fields(pos, ("describes", "asymptote", "kind", "leading", "rate", "agree",
+                                             "numerical_fallback"))
+    for key, res in (("saturation_neg_inf", neg), ("approach_pos_inf", pos), ("quotient", quot)):
+        if isinstance(res, Unavailable):
+            info["unavailable"][key] = res.reason
+    info["quotient"] = None if isinstance(quot, Unavailable) else {
+        "reference": quot.reference, "limit_neg_inf": quot.limit_neg_inf, "limit_exact": quot.limit_exact,
+        "poles": quot.poles, "below_one": quot.below_one, "above_one": quot.above_one,
+        "range": [float(quot.x.min()), float(quot.x.max())], "blank": quot.blank}
     return info
 
 
-def _rows(infos: list[dict[str, Any]]) -> list[list[str]]:
-    def row(label, fn):
-        return [label, *(fn(i) for i in infos)]
+def _fields(result: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
+    from ..compare import Unavailable
 
-    ref = infos[0]["quotient"]["reference"]
-    lo, hi = infos[0]["quotient"]["range"]
+    return None if isinstance(result, Unavailable) else {k: getattr(result, k) for k in names}
+
+
+def _short(finding: Any) -> str:
+    """The catalogue relation in a table cell: 'silu (proven)', 'swish, beta=1.702', '2·telu', 'none'."""
+    if finding.match is None:
+        return "none"
+    if finding.relation == "identical":
+        sure = "proven" if "proven" in finding.statement else "indistinguishable, not proven"
+        return f"{finding.match} ({sure})"
+    if finding.relation == "parameters":
+        return finding.match + ", " + ", ".join(f"{k}={v}" for k, v in (finding.params or {}).items())
+    c = finding.constant
+    return {"scaled": f"{c:.12g}*{finding.match}(x)", "offset": f"{finding.match}(x) {'-' if c < 0 else '+'} "
+            f"{abs(c):.12g}", "shifted": f"{finding.match}(x {'-' if c < 0 else '+'} {abs(c):.12g})"}.get(
+        finding.relation, finding.match)
+
+
+_GROUP = {"saturation": "saturation_neg_inf", "approach": "approach_pos_inf", "quotient": "quotient"}
+
+
+def _rows(infos: list[dict[str, Any]], ref: str) -> list[list[str]]:
+    def row(label, fn, group="properties"):
+        def cell(i):
+            if group in i["unavailable"]:
+                return "n/a"
+            return fn(i)
+        return [label, *(cell(i) for i in infos)]
+
+    ranges = [i["quotient"]["range"] for i in infos if i["quotient"] is not None]
+    lo, hi = ranges[0] if ranges else (-10.0, 0.0)
     rows = [
         row("f(x)", lambda i: i["formula_text"]),
         row("f(0), f'(0)", lambda i: f"{_num(i['f0'])}, {_num(i['df0'])}"),
@@ -84,37 +136,70 @@ def _rows(infos: list[dict[str, Any]]) -> list[list[str]]:
         row("bounded below/above", lambda i: f"{_yes(i['bounded_below'])}/{_yes(i['bounded_above'])}"),
         row("smoothness", lambda i: i["smoothness"]),
         row("zero crossings", lambda i: ", ".join(_num(z) for z in i["zero_crossings"]) or "none"),
-        row("self-gated x*g(x), g =", lambda i: str(i["self_gated"]) if i["self_gated"] is not None else "no"),
+        row("self-gated x*g(x), g =", lambda i: as_written(i["self_gated"]) if i["self_gated"] is not None else "no"),
         row("E[f(Z)]", lambda i: _num(i["E_f"])),
         row("E[f(Z)^2]", lambda i: _num(i["E_f2"])),
         row("E[f'(Z)]", lambda i: _num(i["E_df"])),
         row("E[f'(Z)^2]", lambda i: _num(i["E_df2"])),
         row("init gain 1/sqrt(E[f^2])", lambda i: _num(i["init_gain"])),
         row("f' as x->-inf: kind", lambda i: i["saturation_neg_inf"]["kind"]
-            + (" (fit)" if i["saturation_neg_inf"]["numerical_fallback"] else "")),
-        row("f' as x->-inf: ~", lambda i: str(i["saturation_neg_inf"]["leading"])),
-        row("f as x->+inf: asymptote A", lambda i: str(i["approach_pos_inf"]["asymptote"] or "none")),
+            + (" (fit)" if i["saturation_neg_inf"]["numerical_fallback"] else ""), "saturation_neg_inf"),
+        row("f' as x->-inf: ~", lambda i: as_written(i["saturation_neg_inf"]["leading"]), "saturation_neg_inf"),
+        row("f as x->+inf: asymptote A", lambda i: str(i["approach_pos_inf"]["asymptote"] or "none"),
+            "approach_pos_inf"),
         row("  approach: kind", lambda i: i["approach_pos_inf"]["kind"]
-            + (" (fit)" if i["approach_pos_inf"]["numerical_fallback"] else "")),
+            + (" (fit)" if i["approach_pos_inf"]["numerical_fallback"] else ""), "approach_pos_inf"),
         row("  approach: ~", lambda i: ("1-f/A ~ " if i["approach_pos_inf"]["asymptote"] is not None else "f ~ ")
-            + str(i["approach_pos_inf"]["leading"])),
-        row(f"|f'/{ref}'| at -inf", lambda i: _limit(i["quotient"])),
+            + as_written(i["approach_pos_inf"]["leading"]), "approach_pos_inf"),
+        row(f"|f'/{ref}'| at -inf", lambda i: _limit(i["quotient"]), "quotient"),
         row(f"poles of f'/{ref}' in [{lo:g},{hi:g}]",
-            lambda i: ", ".join(_num(p) for p in i["quotient"]["poles"]) or "none"),
-        row(f"|f'/{ref}'| < 1 on", lambda i: _spans(i["quotient"]["below_one"])),
-        row(f"|f'/{ref}'| > 1 on", lambda i: _spans(i["quotient"]["above_one"])),
+            lambda i: ", ".join(_num(p) for p in i["quotient"]["poles"]) or "none", "quotient"),
+        row(f"|f'/{ref}'| < 1 on", lambda i: _spans(i["quotient"]["below_one"]), "quotient"),
+        row(f"|f'/{ref}'| > 1 on", lambda i: _spans(i["quotient"]["above_one"]), "quotient"),
     ]
-    if any(i["equals"] != i["name"] for i in infos):
-        rows.insert(1, row("equals catalogue entry", lambda i: str(i["equals"] or "none")))
+    if any(i.get("relation_short") != "catalogue entry" for i in infos):
+        rows.insert(1, row("catalogue relation", lambda i: i.get("relation_short", "n/a"), "relation"))
     return rows
 
 
+def _notes(infos: list[dict[str, Any]]) -> list[str]:
+    """The relation statements (compare's words) and the reasons of analyses not available."""
+    lines = []
+    for i in infos:
+        if i["relation"] and i["equals"] != i["name"]:
+            lines.append(f"{i['name']}: {i['relation']}")
+        for what, why in i["unavailable"].items():
+            lines.append(f"{i['name']}: {what.replace('_', ' ')} not available: {why}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
-    acts = [resolve(name) for name in args.names]
+    params = parse_params(args.param)
+    acts = [_resolve_with(name, params) for name in args.names]
     against = resolve(args.against)
-    infos = [analyse(act, against) for act in acts]
+    infos = [analyse(act, against, {k: v for k, v in params.items() if k in act.params}) for act in acts]
     if args.json:
         emit_json(infos)
         return 0
-    print(table(_rows(infos), ["", *(i["name"] for i in infos)]))
+    print(table(_rows(infos, against.name), ["", *(i["name"] for i in infos)]))
+    notes = _notes(infos)
+    if notes:
+        print("\n" + "\n".join(notes))
     return 0
+
+
+def _resolve_with(text: str, params: dict[str, str]) -> Any:
+    """``text`` with the --param values it uses (a formula may use some of them, a name none)."""
+    from ...errors import ActivationLabError
+
+    if not params:
+        return resolve(text)
+    try:
+        return resolve(text, params)
+    except ActivationLabError as err:
+        if "not used" not in str(err) and "unexpected" not in str(err) and "parameter" not in str(err):
+            raise
+    # this NAME uses only some of the given parameters (or none): try with just those it names
+    names = set(re.findall(r"[A-Za-z_]\w*", text))
+    used = {k: v for k, v in params.items() if k in names}
+    return resolve(text, used)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import emit_json, long_command, resolve
+from ._common import add_param_option, add_quiet_option, emit_json, long_command, parse_params, resolve, working
 
 HELP = "time f, f' and both fused (ns per element, vs a plain copy and naive NumPy)"
 
@@ -19,17 +19,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="input dtype (default float32, as in the paper)")
     p.add_argument("--no-others", action="store_true",
                    help="leave out naive NumPy and PyTorch/JAX (on the CPU beside numpy, on the GPU beside cupy)")
+    add_param_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_quiet_option(p)
 
 
 @long_command()
 def run(args: argparse.Namespace) -> int:
     from ...analysis.benchmark import benchmark
 
-    acts = [resolve(name) for name in args.names] or None
+    params = parse_params(args.param)
+    acts = [resolve(name, params) for name in args.names] or None
     backends = [b.strip() for b in args.backend.split(",") if b.strip()]
-    result = benchmark(acts, n=args.n, backends=backends, repeat=args.repeat, dtype=args.dtype,
-                       others=not args.no_others)
+    with working(args, "bench"):     # progress on a terminal's stderr: elapsed time
+        result = benchmark(acts, n=args.n, backends=backends, repeat=args.repeat, dtype=args.dtype,
+                           others=not args.no_others)
     if args.json:
         emit_json(result.to_dict())
     else:

@@ -18,11 +18,10 @@ import argparse
 import csv
 import io
 import math
-import sys
 from pathlib import Path
 
 from ...errors import ActivationLabError
-from ._common import emit_json, long_command, resolve, table
+from ._common import add_param_option, add_quiet_option, emit_json, long_command, parse_params, progress, resolve, table
 
 HELP = "check accuracy against mpmath (ULP; default sweep or exhaustive float32), worst cases to CSV"
 
@@ -43,7 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="every one of the 2^32 float32 inputs (minutes per function; resumable)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="with --exhaustive: run the chunks on this dask.distributed scheduler (e.g. tcp://host:8786)")
+    add_param_option(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_quiet_option(p)
     p.add_argument("--out", metavar="DIR", default=None,
                    help=f"write {CSV_NAME} (and the exhaustive state files) into DIR, created if missing; "
                         "without it nothing is written but the exhaustive state files, kept in the cache folder")
@@ -103,12 +104,6 @@ def _write_csv(out: Path | None, rows: list[tuple]) -> Path | None:
     return path
 
 
-def _status(text: str) -> None:
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\r{text[:100]:<100}")
-        sys.stderr.flush()
-
-
 def _engine() -> str:
     from ...numeric.native import status
 
@@ -119,19 +114,21 @@ def _sweep(acts, orders, dtypes, args, out: Path | None) -> int:
     from ...analysis.accuracy import accuracy, gradient_underflow, order_label
 
     reports, csv_rows = [], []
-    total = len(acts) * len(orders) * len(dtypes)
-    for act in acts:
-        for n in orders:
-            for dtype in dtypes:
-                _status(f"checking {act.name} {order_label(n)} {dtype} ({len(reports) + 1}/{total})")
-                r = accuracy(act, n, dtype)
-                reports.append(r)
-                csv_rows += _csv_rows(act.name, n, dtype, "sweep", r)
-    _status("gradient-underflow scan")
-    scan = gradient_underflow(acts)
-    _status("")
-    if sys.stderr.isatty():
-        sys.stderr.write("\r")
+    bar = progress(args, len(acts) * len(orders) * len(dtypes) + 1, "check")
+    try:
+        for act in acts:
+            for n in orders:
+                for dtype in dtypes:
+                    bar.set_description(f"check {act.name} {order_label(n)} {dtype}")
+                    r = accuracy(act, n, dtype)
+                    reports.append(r)
+                    csv_rows += _csv_rows(act.name, n, dtype, "sweep", r)
+                    bar.update(1)
+        bar.set_description("check: gradient-underflow scan")
+        scan = gradient_underflow(acts)
+        bar.update(1)
+    finally:
+        bar.close()
     csv_path = _write_csv(out, csv_rows)
     failed = [r for r in reports if not r.passed]
     if args.json:
@@ -194,7 +191,8 @@ def _exhaustive(acts, orders, args, out: Path | None) -> int:
     for act in acts:
         for n in orders:
             state = states / f"check-exhaustive-{_slug(act)}-{n}.json"
-            r = exhaustive(act, n, state=state, scheduler=args.scheduler, progress=True)
+            r = exhaustive(act, n, state=state, scheduler=args.scheduler,
+                           progress=not (args.json or args.quiet))
             reports.append((r, state))
             csv_rows += _csv_rows(act.name, n, "float32", "exhaustive", r)
     csv_path = _write_csv(out, csv_rows)
@@ -243,5 +241,6 @@ def run(args: argparse.Namespace) -> int:
                                      "replaced; move it, choose another --out, or add --force to replace it")
     elif args.exhaustive:
         state_folder(None)
-    acts = [resolve(name) for name in (args.names or [e.name for e in CATALOG])]
+    params = parse_params(args.param)
+    acts = [resolve(name, params) for name in (args.names or [e.name for e in CATALOG])]
     return _exhaustive(acts, orders, args, out) if args.exhaustive else _sweep(acts, orders, dtypes, args, out)
