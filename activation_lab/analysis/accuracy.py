@@ -320,12 +320,12 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
         2 ULP, the worst inputs, special-value mismatches and the failures of the target
         err ≤ T·max(1, κ(x)) (T = 4 for n ≤ 1, 16 beyond).
     """
-    from ..symbolic.activation import _check_order
+    from ..requests import check_order
     from .sweep import default_points
     from .ulp import split_exact, ulp_error
 
     act = _activation(act)
-    _check_order(n)
+    check_order(n)
     dt = _check_dtype(dtype)
     if points is None:
         xs = default_points(dt)
@@ -461,10 +461,10 @@ def gradient_underflow(names: Sequence[Any] | None = None, dtypes: Sequence[str]
     ``Activation.evaluate`` on every 4096th float32 (every float16), then every float in
     the last step.  Either misses a nonzero island narrower than its grid step.
     """
-    from ..symbolic.activation import _check_order
+    from ..requests import check_order
     from ..symbolic.activation import names as all_names
 
-    _check_order(n)
+    check_order(n)
     rows = []
     for item in (all_names() if names is None else names):
         act = _activation(item)

@@ -754,11 +754,11 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
     leading term comes from a numerical fit (``numerical_fallback``).
     """
     from ..numeric.rewrite import stable, stable_derivative
-    from ..symbolic.activation import _check_order
+    from ..requests import check_order
 
     act = _resolve(act)
     _check_direction(direction)
-    _check_order(order)
+    check_order(order)
     if not (isinstance(time_limit, (int, float)) and time_limit >= 0):
         raise ActivationLabError(f"time_limit must be a number of seconds >= 0, got {time_limit!r}")
     g = stable_derivative(act.expr, order)
@@ -783,6 +783,12 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
         fallback, lead = True, _fit(target, direction)
         kind, rate = _classify(lead)
     ratios = {float(direction * x): _ratio(target, lead.expr, direction * x) for x in RATIO_POINTS}
+    if fallback and not all(0.5 <= abs(r) <= 2 for x, r in ratios.items() if abs(x) >= 100):
+        # a fit that does not hold far out describes nothing (snake's f' = 1 + sin 2x oscillates)
+        raise ActivationLabError(
+            f"no leading term for {describes} of {act.name} as x -> {'+' if direction > 0 else '-'}inf: the "
+            f"numerical fit {lead.expr} does not hold far out (ratios "
+            f"{', '.join(f'{v:.3g}' for v in ratios.values())}); an oscillating function has no leading term")
     return Saturation(
         name=act.name, direction=direction, order=order, describes=describes, asymptote=asymptote,
         leading=lead.expr, constant=lead.constant, kind=kind, rate=rate, exponent=lead.exponent,

@@ -192,11 +192,9 @@ def evaluate_array_api(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 
     Computed in float64 and rounded once to x's floating dtype (integers and bools give
     float64), as the NumPy path.  ``n`` may be a tuple of orders.
     """
-    from ..symbolic.activation import _check_order
+    from ..requests import orders_of
 
-    orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
-    for k in orders:
-        _check_order(k)
+    orders = orders_of(n)
     xp = x.__array_namespace__()
     dtype = _result_dtype(xp, x.dtype)
     x64 = xp.astype(x, xp.float64)

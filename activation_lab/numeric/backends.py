@@ -21,9 +21,8 @@ import functools
 import sys
 from typing import Any
 
-from ..errors import ActivationLabError, UnsupportedDtypeError
-from ..symbolic.activation import _check_order
-from .evaluate import result_dtype
+from ..errors import ActivationLabError
+from ..requests import request
 
 __all__ = ["Backend", "BackendUnavailableError", "backend_for", "get_backend", "backend_names", "dispatch", "request",
            "check_out", "fill_out",
@@ -35,16 +34,6 @@ FUSED_MIN_SIZE = 4096
 
 class BackendUnavailableError(ActivationLabError, ImportError):
     """A backend asked for by name whose library (or device) is not available."""
-
-
-def request(dtype: Any, n: int | tuple[int, ...] | list[int]) -> tuple[tuple[int, ...], Any]:
-    """(orders, result dtype) for an input dtype (NumPy-like) and ``n``; clear errors if invalid."""
-    orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
-    for k in orders:
-        _check_order(k)
-    if dtype.kind not in "fbiu":
-        raise UnsupportedDtypeError(dtype)
-    return orders, result_dtype(dtype)
 
 
 def check_out(out: Any, n: int | tuple[int, ...] | list[int], x: Any, dtype: Any) -> tuple[Any, ...]:

@@ -236,13 +236,13 @@ def c_kernel(expr: sp.Expr, orders: int | Sequence[int] = (0, 1), in_dtype: str 
     Returns:
         a :class:`CKernel` holding the preamble and the per-element operation.
     """
-    from ..symbolic.activation import _check_order
+    from ..requests import check_order
 
     orders = (orders,) if isinstance(orders, int) else tuple(orders)
     if not orders:
         raise KernelSourceError("no derivative orders given; pass e.g. orders=(0, 1)")
     for k in orders:
-        _check_order(k)
+        check_order(k)
     return _c_kernel(expr, orders, in_dtype, out_dtype)
 
 

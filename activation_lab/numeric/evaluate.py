@@ -20,26 +20,10 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError, UnsupportedDtypeError
+from ..requests import SUPPORTED_DTYPES, orders_of, result_dtype
 from .limits import limits, zero_limit_sides
 
 __all__ = ["evaluate", "limits", "SUPPORTED_DTYPES", "result_dtype"]
-
-SUPPORTED_DTYPES = ("float16", "float32", "float64")
-
-
-def result_dtype(dtype: np.dtype) -> np.dtype:
-    """The floating dtype returned for an input dtype (integers and bool give float64)."""
-    return _result_dtype(np.dtype(dtype))
-
-
-@functools.lru_cache(maxsize=64)
-def _result_dtype(dtype: np.dtype) -> np.dtype:
-    if dtype.kind == "f" and dtype.name in SUPPORTED_DTYPES:
-        return np.dtype(dtype.name)  # native byte order
-    if dtype.kind in "biu":
-        return np.dtype(np.float64)
-    raise UnsupportedDtypeError(dtype)
-
 
 def _as_array(x: Any) -> tuple[np.ndarray, bool]:
     if isinstance(x, np.ndarray):
@@ -162,11 +146,7 @@ def wider_dtype(work: str) -> str | None:
 
 def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: Any = None) -> Any:
     """f⁽ⁿ⁾(x) for an Activation; see :meth:`activation_lab.Activation.evaluate`."""
-    from ..symbolic.activation import _check_order
-
-    orders = tuple(n) if isinstance(n, (tuple, list)) else (n,)
-    for k in orders:
-        _check_order(k)
+    orders = orders_of(n)
     if isinstance(x, np.ma.MaskedArray):
         # masked in, masked out: the mask is kept, and masked entries (whatever they hold) stay masked
         if out is not None:

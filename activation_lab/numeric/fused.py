@@ -40,7 +40,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError
-from .backends import check_out, fill_out, request
+from ..requests import request
+from .backends import check_out, fill_out
 from .evaluate import WORK_DTYPE
 from .native import NAN_RESULT, NONFINITE_X, ZERO_RESULT, native_kernel
 from .primitives import PRIMITIVES, numpy_namespace

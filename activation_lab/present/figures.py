@@ -15,14 +15,11 @@ exact value), so log-scale tails are right down to float64's smallest subnormal.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
 import shlex
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +28,13 @@ import numpy as np
 from ..atomic import check_output_folder, sha256_file, write_atomic
 from ..catalog import PAPER_GROUP
 from . import style
+from .figure_parts import FigureData
+from .figure_parts import activations as _activations
+from .figure_parts import curves as _curves
+from .figure_parts import grid as _grid
+from .figure_parts import label as _label
+from .figure_parts import styles as _styles
+from .propagation_figures import depth_scale, edge_of_chaos
 from .style import FigureRequestError
 
 __all__ = ["FigureData", "FigureRequestError", "telu", "linear_units", "derivatives", "saturation", "quotient",
@@ -40,66 +44,14 @@ __all__ = ["FigureData", "FigureRequestError", "telu", "linear_units", "derivati
 FLOAT32_TINY = 2.0**-149
 FLOAT64_TINY = 2.0**-1074
 
-# display names of the paper's group (others are shown by their own name or formula)
-_DISPLAY = {"telu": "TeLU", "relu": "ReLU", "elu": "ELU", "silu": "SiLU", "gelu": "GELU", "mish": "Mish",
-            "logish": "Logish", "smish": "Smish"}
-_PRIME = ("", "′", "″")
 _TELU_FORMULAS = (r" = $x\,\tanh(e^x)$", r" = $\tanh(e^x) + x\,e^x\,\mathrm{sech}^2(e^x)$",
                   r" = $e^x\,\mathrm{sech}^2(e^x)\,(2 + x - 2x\,e^x \tanh(e^x))$")
-
-
-@dataclass(frozen=True)
-class FigureData:
-    """What a figure plots: ``columns`` maps a column name to an array, ``x`` first.
-
-    ``marks`` holds the reference values drawn as lines (underflow levels, poles);
-    ``caption`` is the one-sentence description used in ``figures/README.md``.
-    """
-
-    stem: str
-    caption: str
-    columns: Mapping[str, np.ndarray]
-    marks: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def x(self) -> np.ndarray:
-        return self.columns["x"]
-
-    def to_csv(self) -> str:
-        """The columns as CSV text; floats in their shortest round-trip form (repr), so the
-        file holds the float64 values exactly and the same data gives the same bytes."""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(list(self.columns))
-        arrays = [np.asarray(c, dtype=np.float64) for c in self.columns.values()]
-        for row in zip(*(a.tolist() for a in arrays), strict=True):
-            writer.writerow([repr(v) for v in row])
-        return buf.getvalue()
-
-    def __str__(self) -> str:
-        x = self.x
-        lines = [f"{self.stem}: {self.caption}",
-                 f"  {x.size} points, x from {x.min():g} to {x.max():g}; columns:"]
-        for name, col in self.columns.items():
-            if name == "x":
-                continue
-            col = np.asarray(col)
-            finite = col[np.isfinite(col)]
-            span = f"{finite.min():.4g} .. {finite.max():.4g}" if finite.size else "no finite values"
-            lines.append(f"    {name:<28} {span}  ({col.size - finite.size} not finite)")
-        lines += [f"  mark {k} = {v:.6g}" for k, v in self.marks.items()]
-        return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ building blocks
 def _minus(v: float) -> str:
     """A number as text with a typographic minus."""
     return f"{v:g}".replace("-", "−")
-
-
-def _grid(lo: float, hi: float, per_unit: int) -> np.ndarray:
-    """Points lo, lo + 1/per_unit, …, hi, each the correctly rounded decimal (e.g. exactly -30.0)."""
-    return np.arange(round(lo * per_unit), round(hi * per_unit) + 1) / per_unit
 
 
 def _as_x(x: Any, default: np.ndarray) -> np.ndarray:
@@ -115,53 +67,6 @@ def _as_x(x: Any, default: np.ndarray) -> np.ndarray:
     if arr.size < 2 or not np.isfinite(arr).all():
         raise problem
     return arr
-
-
-def _activations(names: Iterable[Any], add: Iterable[Any]) -> list:
-    """Catalogue activations for ``names`` then ``add`` (names, formulas or Activations), first of each name kept."""
-    from ..symbolic.activation import Activation, get
-    from .commands._common import resolve
-
-    if isinstance(names, str) or isinstance(add, str):
-        raise FigureRequestError("names and add take a list of activations, e.g. names=['telu', 'gelu'], "
-                                 "add=['x*tanh(softplus(x))']")
-    acts = [get(n) for n in names] + [a if isinstance(a, Activation) else resolve(str(a)) for a in add]
-    unique: dict[str, Any] = {}
-    for act in acts:
-        unique.setdefault(act.name, act)
-    if not unique:
-        raise FigureRequestError("a figure needs at least one activation; pass names=[...] or add=[...]")
-    return list(unique.values())
-
-
-def _label(act: Any, n: int = 0, arg: bool = False) -> str:
-    """Legend text for f⁽ⁿ⁾: 'GELU′', 'TeLU″(x)' (``arg``), or '(x*tanh(softplus(x)))′' for a formula."""
-    base = _DISPLAY.get(act.name, act.name)
-    if base.isidentifier():
-        return base + _PRIME[n] + ("(x)" if arg else "")
-    return f"({base}){_PRIME[n]}" if n else base
-
-
-def _styles(acts: Sequence[Any]) -> list[style.LineStyle]:
-    """Fixed looks for the paper's group, numbered looks for the others in order of appearance."""
-    extra = [a.name for a in acts if a.name not in _DISPLAY]
-    return [style.line_style(a.name, extra.index(a.name) if a.name in extra else 0) for a in acts]
-
-
-def _curves(ax, x: np.ndarray, ys: Sequence[np.ndarray], labels: Sequence[str],
-            looks: Sequence[style.LineStyle]) -> list[Any]:
-    """Plot the curves; returns their lines in the order given (for the legend)."""
-    # in the order given: TeLU comes first, wide and solid, so the dashed curves that share
-    # its tail are drawn over it and stay visible
-    lines = []
-    for y, label, look in zip(ys, labels, looks, strict=True):
-        kwargs = look.kwargs()
-        shown = np.isfinite(y) & ((y > 0) if ax.get_yscale() == "log" else True)
-        if not shown.any():
-            # nothing to draw (ReLU′ = 0 on a log axis): matplotlib cannot place markers on an empty path
-            kwargs.pop("markevery", None)
-        lines.append(ax.plot(x, y, label=label, **kwargs)[0])
-    return lines
 
 
 # ------------------------------------------------------------------ the figures
@@ -282,7 +187,9 @@ def _quotient_columns(acts: Sequence[Any], reference: Any, x: np.ndarray
     only where ref′ = 0 exactly."""
     from ..analysis.quotient import quotient as gradient_quotient
 
-    results = [gradient_quotient(act, reference=reference, x=x, absolute=True) for act in acts]
+    # a figure always shows a gap at a pole: the two grid points on each side of it
+    blank = 2 * float(np.min(np.diff(x)))
+    results = [gradient_quotient(act, reference=reference, x=x, absolute=True, blank=blank) for act in acts]
     dref = reference.evaluate(x, 1)
     columns: dict[str, np.ndarray] = {"x": x}
     for act, result in zip(acts, results, strict=True):
@@ -505,7 +412,5 @@ def _readme(entries: Sequence[tuple[int, FigureData, Sequence[Path]]], command: 
     return "\n".join(lines)
 
 
-# figures 13-14 (signal propagation, issue 18) live in their own module, built on the helpers above
-from .propagation_figures import depth_scale, edge_of_chaos  # noqa: E402
-
+# figures 13-14 (signal propagation, issue 18) live in their own module, on the same building blocks
 FIGURES.update({13: ("fig13_edge_of_chaos", edge_of_chaos), 14: ("fig14_depth_scale", depth_scale)})

@@ -19,7 +19,12 @@ import numpy as np
 
 from ..catalog import PAPER_GROUP
 from . import style
-from .figures import FigureData, _activations, _curves, _grid, _label, _styles
+from .figure_parts import FigureData
+from .figure_parts import activations as _activations
+from .figure_parts import curves as _curves
+from .figure_parts import grid as _grid
+from .figure_parts import label as _label
+from .figure_parts import styles as _styles
 
 __all__ = ["edge_of_chaos", "depth_scale", "report_section", "SECTION_TITLE"]
 

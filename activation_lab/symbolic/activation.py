@@ -23,10 +23,11 @@ from typing import Any
 
 import sympy as sp
 
-from ..budget import bounded, count_nodes, short_text
 from .. import frameworks as _frameworks
+from ..budget import bounded, count_nodes, short_text
 from ..catalog import CATALOG, Entry
 from ..errors import ActivationLabError, FormulaError, FormulaTooComplexError, UnknownActivationError
+from ..requests import check_order
 from .parsing import X, exact_number, parse_formula
 
 __all__ = ["Activation", "names", "get", "define", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS", "MATCH_SECONDS"]
@@ -137,7 +138,7 @@ class Activation:
     # symbolic -------------------------------------------------------------------
     def derivative(self, n: int = 1) -> sp.Expr:
         """The n-th derivative f⁽ⁿ⁾ as a SymPy expression, simplified to a readable form."""
-        _check_order(n)
+        check_order(n)
         try:
             with bounded(f"derivative of order {n}", DERIVATIVE_SECONDS):
                 raw = _raw_derivative(self.expr, n)
@@ -148,7 +149,7 @@ class Activation:
 
     def latex(self, n: int = 0) -> str:
         """LaTeX of f⁽ⁿ⁾ (n = 0: f itself)."""
-        _check_order(n)
+        check_order(n)
         return sp.latex(self.expr if n == 0 else self.derivative(n))
 
     # numeric --------------------------------------------------------------------
@@ -169,7 +170,7 @@ class Activation:
 
     def mpmath(self, n: int = 0) -> Callable[[Any], Any]:
         """f⁽ⁿ⁾ as a callable on mpmath numbers, evaluated at the current ``mp.prec``."""
-        _check_order(n)
+        check_order(n)
         from ..numeric.mpmath_target import mpmath_function
         from ..numeric.rewrite import stable_derivative
 
@@ -189,19 +190,6 @@ def _text(value: object) -> str:
     if isinstance(value, numbers.Real):
         return repr(float(value))
     return f"<{type(value).__name__}>"
-
-
-#: highest derivative order: each order roughly doubles the expression (TeLU's f⁽¹⁴⁾ takes SymPy ~10 s)
-MAX_ORDER = 40
-
-
-def _check_order(n: object) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ActivationLabError(f"derivative order must be a non-negative integer, got {n!r}")
-    if n > MAX_ORDER:
-        raise ActivationLabError(f"derivative order {n} is over the limit of {MAX_ORDER}: the symbolic "
-                                 "derivative grows with every order; ask for an order up to "
-                                 f"{MAX_ORDER}")
 
 
 @functools.lru_cache(maxsize=512)

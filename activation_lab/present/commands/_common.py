@@ -60,7 +60,8 @@ def resolve(text: str, params: dict[str, Any] | None = None):
         raise formula_hint(err) from None
 
 
-_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?)(?![eE][+-]?\d)\s*([A-Za-z_(])")
+# a number written right against a name or a parenthesis (2x, 3(x+1)); "0 else" is no such slip
+_IMPLICIT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?)(?![eE][+-]?\d)([A-Za-z_(])")
 
 
 def formula_hint(err: FormulaError) -> FormulaError:
@@ -82,7 +83,7 @@ def formula_hint(err: FormulaError) -> FormulaError:
         name = err.problem.split("'")[1] if "'" in err.problem else "NAME"
         return FormulaError(text, err.position, err.problem,
                             f"the variable is x; on the command line give a parameter's value with "
-                            f"--param {name}=VALUE")
+                            f"--param {name}=value")
     return err
 
 
