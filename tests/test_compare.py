@@ -136,7 +136,7 @@ def test_properties_match_mpmath(comp):
         assert close(value, expected[label][0], 1e-6) and close(where, expected[label][1], 1e-6)
     assert close(numbers(row(props, "Lipschitz constant sup |f′|")[col])[0], expected["sup f′"][0], 1e-6)
     assert close(numbers(row(props, "E[f(Z)²]")[col])[0], e_f2, 1e-6)
-    assert close(numbers(row(props, "init gain 1/√E[f(Z)²]")[col])[0], 1 / mpmath.sqrt(e_f2), 1e-6)
+    assert close(numbers(row(props, "init gain, variance convention 1/√E[f(Z)²]")[col])[0], 1 / mpmath.sqrt(e_f2), 1e-6)
     assert row(props, "monotonic")[col] == "no"   # f′ < 0 at its infimum
     assert expected["inf f′"][0] < 0
 

@@ -156,7 +156,8 @@ class Properties:
         zero_crossings: the x where f changes sign.
         self_gated: g(x) when f = x·g(x) as written (TeLU: tanh(eˣ)), else None.
         E_f, E_f2, E_df, E_df2: E[f(Z)], E[f(Z)²], E[f′(Z)], E[f′(Z)²] for Z ~ N(0, 1).
-        init_gain: the variance-preserving gain 1/√E[f(Z)²].
+        init_gain: the gain in the "variance" convention, 1/√E[f(Z)²] (see :func:`activation_lab.gain`:
+            PyTorch's ``calculate_gain`` and the edge-of-chaos σ_w are the other conventions).
     """
 
     name: str
@@ -198,7 +199,7 @@ class Properties:
             ("self-gated", f"x*{self.self_gated}" if self.self_gated is not None else "no"),
             ("E[f(Z)], E[f(Z)^2]", f"{self.E_f:.15g}, {self.E_f2:.15g}"),
             ("E[f'(Z)], E[f'(Z)^2]", f"{self.E_df:.15g}, {self.E_df2:.15g}"),
-            ("init gain", f"{self.init_gain:.15g}"),
+            ("init gain (variance)", f"{self.init_gain:.15g}"),
         ]
         width = max(len(k) for k, _ in rows)
         return "\n".join([f"properties of {self.name}"] + [f"  {k.ljust(width)}  {v}" for k, v in rows])

@@ -477,6 +477,8 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
     references = _references(against)
     given = formula_or_name.formula if not isinstance(formula_or_name, str) else formula_or_name
     columns = (act, *(r for r in references if r.name != act.name))
+    from .propagation_figures import report_section
+
     step = progress or (lambda stage: None)
     step("equivalence")
     equivalence = equivalence_finding(act)
@@ -487,7 +489,7 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
     step("plots")
     figs = _plots(act, references) if plots else ()
     tables = (_property_table(columns, props), _saturation_table(columns, sats),
-              _quotient_table(columns, quots))
+              _quotient_table(columns, quots), Table(*report_section(columns)))
     if reports:
         tables += (_accuracy_table(reports),)
     return Comparison(
@@ -596,7 +598,7 @@ _PROPERTY_ROWS: tuple[tuple[str, Any], ...] = (
     ("E[f(Z)²]", lambda p: _num(p.E_f2, 7)),
     ("E[f′(Z)]", lambda p: _num(p.E_df, 7)),
     ("E[f′(Z)²]", lambda p: _num(p.E_df2, 7)),
-    ("init gain 1/√E[f(Z)²]", lambda p: _num(p.init_gain, 7)),
+    ("init gain, variance convention 1/√E[f(Z)²]", lambda p: _num(p.init_gain, 7)),
 )
 
 
@@ -795,7 +797,7 @@ def _shape_sentences(p: Any, t: Any | None) -> list[str]:
 
 def _gain_sentence(p: Any, t: Any | None) -> str:
     text = (f"For Z ~ N(0, 1): E[f(Z)] = {_num(p.E_f, 4)} and E[f(Z)²] = {_num(p.E_f2, 4)}, so the "
-            f"variance-preserving init gain 1/√E[f(Z)²] is {_num(p.init_gain, 4)}")
+            f"init gain in the variance convention, 1/√E[f(Z)²], is {_num(p.init_gain, 4)}")
     return _compared(text, None if t is None else _num(t.init_gain, 4)) + "."
 
 
