@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ActivationLabError, UnsupportedDtypeError
+from ..numeric.evaluate import evaluate
+from ..numeric.mpmath_target import mpmath_of
 
 if TYPE_CHECKING:
     from ..symbolic.activation import Activation
@@ -227,7 +229,7 @@ def condition_numbers(act: Any, n: int, xs: Sequence[float]) -> np.ndarray:
     """κ(x) = |x·g′(x)/g(x)| for g = f⁽ⁿ⁾ with mpmath (inf where g(x) = 0 ≠ x·g′(x), 1 where both vanish)."""
     import mpmath
 
-    g, dg = act.mpmath(n), act.mpmath(n + 1)
+    g, dg = mpmath_of(act.expr, n), mpmath_of(act.expr, n + 1)
     out = []
     with mpmath.workprec(REFERENCE_PREC):
         for v in xs:
@@ -291,7 +293,7 @@ def _special_input_mismatches(act, n: int, xs: np.ndarray, got: np.ndarray,
             continue   # no limit: any answer is defensible
         if want == 0:
             with mpmath.workprec(REFERENCE_PREC):
-                far = act.mpmath(n)(mpmath.mpf(math.copysign(1e300, x)))
+                far = mpmath_of(act.expr, n)(mpmath.mpf(math.copysign(1e300, x)))
             expected = math.copysign(0.0, float(far))
             if y != 0:
                 out.append(Mismatch(x, y, expected, "wrong limit at " + ("+inf" if x > 0 else "-inf")))
@@ -340,7 +342,7 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
 
     finite = np.flatnonzero(np.isfinite(xs))
     fx, fgot = xs[finite], got[finite]
-    fn = act.mpmath(n)
+    fn = mpmath_of(act.expr, n)
     exact_mp = _exact(fn, fx)
     hi, lo = split_exact(exact_mp)
     err = ulp_error(fgot, hi, lo, dt)
@@ -483,7 +485,7 @@ def _underflow_row(act: Activation, n: int, dt: np.dtype) -> UnderflowRow:
     from ..numeric.limits import limits
     from ..numeric.mpmath_target import reference
 
-    fn = act.mpmath(n)
+    fn = mpmath_of(act.expr, n)
     info = np.finfo(dt)
     half_tiny = mpmath.mpf(float(info.smallest_subnormal)) / 2
 
@@ -493,7 +495,7 @@ def _underflow_row(act: Activation, n: int, dt: np.dtype) -> UnderflowRow:
         return np.array([bool(abs(reference(fn, float(x), prec=64)) > half_tiny) for x in xs])
 
     def evaluated_nonzero(xs: np.ndarray) -> np.ndarray:
-        return act.evaluate(xs, n) != 0
+        return evaluate(act, xs, n) != 0
 
     mant = info.nmant     # ordinals per octave: 2**mant; four grid points per octave
     exact_x = _leftmost_nonzero(exact_or_limit, dt, 2 ** (mant - 2), exact=True)

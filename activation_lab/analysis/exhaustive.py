@@ -38,6 +38,8 @@ import numpy as np
 
 from ..atomic import write_atomic
 from ..errors import ActivationLabError
+from ..numeric.evaluate import evaluate
+from ..numeric.mpmath_target import mpmath_of
 from .accuracy import Case, Mismatch, order_label, tolerance
 
 __all__ = ["BINS", "BOUNDARY_REL", "ExhaustiveReport", "exhaustive"]
@@ -224,7 +226,7 @@ def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
     out["count"] = int(xs.size)
     finite_x = np.isfinite(xs)
     fin = np.flatnonzero(finite_x & np.isfinite(ref))
-    fn = act.mpmath(n)
+    fn = mpmath_of(act.expr, n)
 
     # 3. mpmath where the float64 reference is too close to a float32 rounding boundary to trust
     near = fin[rounding_boundary_distance(ref[fin], np.float32) <= BOUNDARY_REL]
@@ -278,7 +280,7 @@ def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
     if over.size:
         with np.errstate(all="ignore"):
             g0, xo = ref[over], x64[over]
-            kappa = np.abs(xo * act.evaluate(xo, n + 1) / g0)
+            kappa = np.abs(xo * evaluate(act, xo, n + 1) / g0)
             allowed = tol * np.maximum(1.0, kappa)
         close = np.abs(err[over] - allowed) <= KAPPA_MARGIN * allowed
         unsure = ~np.isfinite(kappa) | (g0 == 0) | ((kappa > 0.9) & close)

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..budget import bounded
 from ..errors import ActivationLabError
+from ..numeric.evaluate import evaluate
 from ..symbolic.activation import Activation, get
 
 __all__ = ["Propagation", "EdgeOfChaos", "EocCurve", "Gain", "Gains", "GAIN_CONVENTIONS", "TORCH_GAINS",
@@ -117,7 +118,7 @@ class _Kernel:
         s = math.sqrt(q)
         rules = [_rule(s, self.kinks, n) for n in (16, 10)]
         xs = np.concatenate([s * z for z, _ in rules])
-        f, df = self.act.evaluate(xs, n=(0, 1))
+        f, df = evaluate(self.act, xs, n=(0, 1))
         k = rules[0][0].size
         return _Sample(q, (rules[0][0], rules[1][0]), (rules[0][1], rules[1][1]), (f[:k], f[k:]), (df[:k], df[k:]))
 
@@ -129,7 +130,7 @@ def _kernel(act: Activation) -> _Kernel:
     with bounded("locating the kinks for the Gaussian integrals", formula=act.formula):
         kinks = tuple(float(k) for k in breakpoints(act.expr))
     tiny = np.array([-1e-300, 0.0, 1e-300])
-    f, df = act.evaluate(tiny, n=(0, 1))
+    f, df = evaluate(act, tiny, n=(0, 1))
     return _Kernel(act, kinks, float(f[1]), float((df[0] ** 2 + df[2] ** 2) / 2))
 
 
@@ -736,7 +737,7 @@ def _torch_gain(act: Activation) -> Gain:
         if act.expr != get(known).expr:
             known = None          # a catalogue entry with other parameters: not PyTorch's function
     if known in ("lrelu", "prelu"):
-        slope = -float(act.evaluate(np.array([-1.0]))[0])
+        slope = -float(evaluate(act, np.array([-1.0]))[0])
         value = math.sqrt(2 / (1 + slope * slope))
         extra = "" if known == "lrelu" else " (PyTorch has no 'prelu' gain; this is leaky_relu's at the same slope)"
         return Gain(act.name, "torch", True, value, 0.0,

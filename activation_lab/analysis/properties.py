@@ -23,6 +23,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError
+from ..numeric.evaluate import evaluate
+from ..numeric.mpmath_target import mpmath_of
 from ..symbolic.activation import Activation
 from ..symbolic.parsing import X
 
@@ -226,7 +228,7 @@ def _properties(act: Activation) -> Properties:
 
     from ..numeric.limits import limits
 
-    values = act.evaluate(GRID, n=(0, 1, 2))
+    values = evaluate(act, GRID, n=(0, 1, 2))
     if not np.all(np.isfinite(values[0])):
         bad = GRID[~np.isfinite(values[0])][0]
         raise ActivationLabError(f"properties() needs f finite on the real line; {act.name} is not finite near "
@@ -234,7 +236,7 @@ def _properties(act: Activation) -> Properties:
     lim = limits(act.expr, 0)
     kinks = breakpoints(act.expr)
     kink_values = [float(k) for k in kinks]
-    f = [act.mpmath(k) for k in range(3)]
+    f = [mpmath_of(act.expr, k) for k in range(3)]
     at0 = [_settled(fn, 0.0) for fn in f]
 
     snap = (0.0, *kink_values)

@@ -27,6 +27,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError
+from ..numeric.evaluate import evaluate
+from ..numeric.mpmath_target import mpmath_of
 from ..symbolic.activation import Activation
 from .properties import sign_change_roots
 from .saturation import _resolve, leading_term
@@ -106,7 +108,7 @@ def _grid(x: Any) -> np.ndarray:
 
 
 def _derivative_values(act: Activation, xs: np.ndarray) -> np.ndarray:
-    return np.asarray(act.evaluate(xs, n=1), dtype=np.float64)
+    return np.asarray(evaluate(act, xs, n=1), dtype=np.float64)
 
 
 def _ratio(f1: Any, r1: Any, x: float) -> float:
@@ -139,7 +141,7 @@ def quotient(act: Activation | str, reference: Activation | str = "telu", x: Any
         raise ActivationLabError(f"quotient: blank must be a distance >= 0, got {blank!r}; e.g. blank=0.01, "
                                  "or blank=0 to keep every point")
     xs = _grid(x)
-    f1m, r1m = f.mpmath(1), ref.mpmath(1)
+    f1m, r1m = mpmath_of(f.expr, 1), mpmath_of(ref.expr, 1)
 
     df, dr = _derivative_values(f, xs), _derivative_values(ref, xs)
     with np.errstate(all="ignore"):
@@ -241,7 +243,7 @@ def _sign_far_left(e: sp.Expr) -> int:
 
 def _numerical_limit(f: Activation, ref: Activation, absolute: bool) -> float:
     """q at x = −400, −800 with mpmath, extrapolated linearly in 1/x (Richardson)."""
-    f1m, r1m = f.mpmath(1), ref.mpmath(1)
+    f1m, r1m = mpmath_of(f.expr, 1), mpmath_of(ref.expr, 1)
     a, b = _ratio(f1m, r1m, -400.0), _ratio(f1m, r1m, -800.0)
     value = 2 * b - a
     if abs(b) > 1e6 * max(1.0, abs(a)):

@@ -31,6 +31,8 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError
+from ..numeric.evaluate import evaluate
+from ..numeric.mpmath_target import mpmath_of
 from ..symbolic.activation import Activation, get
 from ..symbolic.functions import dsigmoid, expm1, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
@@ -807,7 +809,7 @@ def _local_rate(act: Activation | None, order: int, x: Any) -> np.ndarray:
     if act is None:
         raise ActivationLabError("local_rate needs the activation; build the result with saturation()")
     xs = np.array(x, dtype=np.float64)   # a copy: the caller's array is never touched
-    d0, d1 = act.evaluate(xs, n=(order, order + 1))
+    d0, d1 = evaluate(act, xs, n=(order, order + 1))
     d0, d1 = np.atleast_1d(d0), np.atleast_1d(d1)
     flat = np.atleast_1d(xs)
     out = np.full(flat.shape, np.nan)
@@ -815,7 +817,7 @@ def _local_rate(act: Activation | None, order: int, x: Any) -> np.ndarray:
     out[good] = -d1[good] / d0[good]
     redo = np.flatnonzero(~good & np.isfinite(flat))
     if redo.size:
-        f0, f1 = act.mpmath(order), act.mpmath(order + 1)
+        f0, f1 = mpmath_of(act.expr, order), mpmath_of(act.expr, order + 1)
         with mpmath.workprec(80):
             for i in redo:
                 a = f0(mpmath.mpf(float(flat[i])))
