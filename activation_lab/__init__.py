@@ -29,9 +29,9 @@ __version__ = "0.1.0"
 
 # public name -> "module:attribute" (a module alone when the attribute is empty)
 _LAZY: dict[str, str] = {
-    "Activation": "activation_lab.symbolic.activation:Activation",
-    "get": "activation_lab.symbolic.activation:get",
-    "define": "activation_lab.symbolic.activation:define",
+    "Activation": "activation_lab.activation:Activation",
+    "get": "activation_lab.activation:get",
+    "define": "activation_lab.activation:define",
     "saturation": "activation_lab.analysis.saturation:saturation",
     "quotient": "activation_lab.analysis.quotient:quotient",
     "properties": "activation_lab.analysis.properties:properties",

@@ -785,7 +785,7 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
         fallback, lead = True, _fit(target, direction)
         kind, rate = _classify(lead)
     ratios = {float(direction * x): _ratio(target, lead.expr, direction * x) for x in RATIO_POINTS}
-    if fallback and not all(0.5 <= abs(r) <= 2 for x, r in ratios.items() if abs(x) >= 100):
+    if fallback and any(math.isfinite(r) and not 0.5 <= abs(r) <= 2 for x, r in ratios.items() if abs(x) >= 100):
         # a fit that does not hold far out describes nothing (snake's f' = 1 + sin 2x oscillates)
         raise ActivationLabError(
             f"no leading term for {describes} of {act.name} as x -> {'+' if direction > 0 else '-'}inf: the "

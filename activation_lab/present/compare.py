@@ -320,9 +320,9 @@ def equivalence_finding(act: Any) -> EquivalenceFinding:
     hold at 12 irregular points to 2⁻¹⁸⁰ relative at 256 bits, which no different analytic
     function does by accident.
     """
+    from ..activation import get
     from ..analysis.equivalence import catalog_fit, catalog_match, equivalent
     from ..catalog import CATALOG
-    from ..symbolic.activation import get
 
     shown = f"`{act.formula}`" if act.name == act.formula.strip() else f"{act.name} (`{act.formula}`)"
     # define() has already looked for a catalogue twin; a catalogue activation is its own
@@ -375,8 +375,8 @@ def _how(verdict: Any) -> str:
 
 # ------------------------------------------------------------------ the comparison
 def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] | None) -> Any:
+    from ..activation import Activation, define, get
     from ..errors import FormulaError, UnknownActivationError
-    from ..symbolic.activation import Activation, define, get
 
     if isinstance(formula_or_name, Activation):
         act = formula_or_name if not params else define(formula_or_name.formula,
@@ -429,7 +429,7 @@ def _exact_params(act: Any) -> dict[str, str]:
 
 
 def _references(against: Iterable[str] | str) -> tuple[Any, ...]:
-    from ..symbolic.activation import get
+    from ..activation import get
 
     names = against.split(",") if isinstance(against, str) else list(against)
     refs = [get(str(n).strip()) for n in names if str(n).strip()]

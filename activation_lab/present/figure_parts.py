@@ -74,7 +74,7 @@ def grid(lo: float, hi: float, per_unit: int) -> np.ndarray:
 
 def activations(names: Iterable[Any], add: Iterable[Any]) -> list:
     """Catalogue activations for ``names`` then ``add`` (names, formulas or Activations), first of each name kept."""
-    from ..symbolic.activation import Activation, get
+    from ..activation import Activation, get
     from .commands._common import resolve
 
     if isinstance(names, str) or isinstance(add, str):

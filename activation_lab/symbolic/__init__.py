@@ -1,4 +1,4 @@
-"""Symbolic layer: SymPy primitives, the safe formula parser and the Activation object."""
+"""Symbolic layer: SymPy primitives, the safe formula parser and the symbolic Activation (no evaluation)."""
 
 from .activation import Activation, define, get, names
 from .parsing import X, parse_formula

@@ -1,24 +1,22 @@
-"""The :class:`Activation` object: a SymPy formula with derivatives, LaTeX and evaluation.
+"""An activation's symbolic definition: a SymPy formula with derivatives and LaTeX, by name or formula.
 
-SymPy work is cached per activation (per formula and parameter values), so asking twice
-for ``get("telu").derivative(2)`` differentiates once.  Every SymPy step on the formula runs
-under a time budget (:mod:`activation_lab.budget`): each derivative order within
-:data:`DERIVATIVE_SECONDS` (past it, :class:`~activation_lab.errors.FormulaTooComplexError`),
+This layer knows nothing of evaluation: the object users hold, :class:`activation_lab.Activation`
+(:mod:`activation_lab.activation`), extends this class with ``.evaluate``, ``.mpmath`` and
+``.equals`` on top of the layers they need.  SymPy work is cached per activation (per formula and
+parameter values), so asking twice for ``get("telu").derivative(2)`` differentiates once.  Every
+SymPy step on the formula runs under a time budget (:mod:`activation_lab.budget`): each derivative
+order within :data:`DERIVATIVE_SECONDS` (past it, :class:`~activation_lab.errors.FormulaTooComplexError`),
 the tidying ``simplify`` within :data:`TIDY_SECONDS` (past it, the untidied derivative, which
-is the same function), the catalogue match behind ``.equals`` within :data:`MATCH_SECONDS`
-(past it, ``.equals`` is None and ``.equals_note`` says why).
+is the same function).
 """
 
 from __future__ import annotations
 
-import collections
 import difflib
-import enum
 import fractions
 import functools
 import numbers
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
@@ -30,25 +28,13 @@ from ..errors import ActivationLabError, FormulaError, FormulaTooComplexError, U
 from ..requests import check_order
 from .parsing import X, exact_number, parse_formula
 
-__all__ = ["Activation", "names", "get", "define", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS", "MATCH_SECONDS"]
+__all__ = ["Activation", "names", "get", "define", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS"]
 
 #: time budget of a derivative (SymPy's diff and piecewise_fold, all orders not cached yet), in
 #: seconds of CPU time (see activation_lab.budget: at most 2.5 times that in waiting)
 DERIVATIVE_SECONDS = 3.5
 #: time budget of the simplify that tidies a derivative for display; past it the raw form is kept
 TIDY_SECONDS = 3.0
-#: time budget of the catalogue match behind ``Activation.equals``
-MATCH_SECONDS = 3.0
-
-
-class _Match(enum.Enum):
-    """State of ``Activation.equals`` before the catalogue match ran (an enum: survives pickling)."""
-
-    PENDING = "pending"
-
-
-_PENDING = _Match.PENDING
-
 
 def _key(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
@@ -76,9 +62,6 @@ class Activation:
         expr: SymPy expression of f in ``x``, with parameter values substituted exactly.
         params: parameter values as floats.
         formula: the formula text it was parsed from.
-        equals: for :func:`define`: the catalogue entry this function equals, or None (computed
-            on first use, within :data:`MATCH_SECONDS`).
-        equals_note: why ``equals`` is None when the match could not be decided, else "".
     """
 
     def __init__(self, name: str, formula: str, params: Mapping[str, Any] | None = None, *,
@@ -93,28 +76,6 @@ class Activation:
         self.source = source
         self.family = family
         self.aliases = aliases
-        self._equals: object = None
-        #: why ``equals`` is None when the catalogue match was not decided (over budget, ...)
-        self.equals_note = ""
-
-    @property
-    def equals(self) -> str | None:
-        """For :func:`define`: the catalogue entry this formula equals, or None.
-
-        Computed on first use (SymPy and 256-bit checks, see
-        :func:`activation_lab.analysis.equivalence.catalog_match`) within :data:`MATCH_SECONDS`.
-        When it cannot be decided (over the budget, or the formula cannot be compared at the probe
-        points), it is None and :attr:`equals_note` says why: the match is a convenience, and a
-        formula that is too complex for it is still a valid activation.
-        """
-        if self._equals is _PENDING:
-            self._equals, self.equals_note = _catalog_match(self)
-        return self._equals  # type: ignore[return-value]
-
-    @equals.setter
-    def equals(self, value: str | None) -> None:
-        self._equals = value
-        self.equals_note = ""
 
     # identity -------------------------------------------------------------------
     def _id(self) -> tuple:
@@ -128,12 +89,7 @@ class Activation:
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v:g}" for k, v in self.params.items())
-        # the match is shown once known; repr never starts it (it may take seconds)
-        known = self._equals
-        if known is _PENDING:
-            known = (_known_match(self) or (None, ""))[0]
-        same = f", equals catalogue entry {known!r}" if known else ""
-        return f"Activation({self.name!r}: {self.expr}{extra}{same})"
+        return f"Activation({self.name!r}: {self.expr}{extra})"
 
     # symbolic -------------------------------------------------------------------
     def derivative(self, n: int = 1) -> sp.Expr:
@@ -151,33 +107,6 @@ class Activation:
         """LaTeX of f⁽ⁿ⁾ (n = 0: f itself)."""
         check_order(n)
         return sp.latex(self.expr if n == 0 else self.derivative(n))
-
-    # numeric --------------------------------------------------------------------
-    def evaluate(self, x: Any, n: int | tuple[int, ...] = 0, out: Any = None) -> Any:
-        """f⁽ⁿ⁾(x) on a scalar, list or array, accurate to a few ULP.
-
-        Array in, array of the same shape and floating dtype out (float16/32/64; bool and
-        integers give float64); the input is never modified.  ``n`` may be a tuple of
-        orders, e.g. ``(0, 1)``, to get several derivatives at once.  The array's library
-        chooses the backend: NumPy (fused, all cores), CuPy (one GPU kernel), or any other
-        array-API library; a NumPy masked array comes back masked.  ``out`` (NumPy and CuPy):
-        arrays to write into, one per order
-        (like a ufunc's ``out``), so that repeated calls take no new memory.
-        """
-        from ..numeric.evaluate import evaluate
-
-        return evaluate(self, x, n, out)
-
-    def mpmath(self, n: int = 0) -> Callable[[Any], Any]:
-        """f⁽ⁿ⁾ as a callable on mpmath numbers, evaluated at the current ``mp.prec``."""
-        check_order(n)
-        from ..numeric.mpmath_target import mpmath_function
-        from ..numeric.rewrite import stable_derivative
-
-        # the stable form is the same function; it keeps mpmath clear of cancellation
-        # (1 - tanh(u)**2 is 0 at 200 bits once u > 70, sech(u)**2 is not)
-        return mpmath_function(stable_derivative(self.expr, n))
-
 
 def _text(value: object) -> str:
     """Parameter value as exact decimal text (floats, NumPy's too, by their shortest repr)."""
@@ -302,7 +231,7 @@ def get(name: str | Activation, **params: Any) -> Activation:
     if isinstance(name, Activation):
         if not params:
             return name
-        return Activation(name.name, name.formula, {**{k: str(v) for k, v in name._exact_params.items()}, **params})
+        return type(name)(name.name, name.formula, {**{k: str(v) for k, v in name._exact_params.items()}, **params})
     if not isinstance(name, str):
         raise UnknownActivationError(repr(name), [])
     if _frameworks.split(name) is not None:
@@ -337,65 +266,11 @@ def define(formula: str, name: str | None = None, **params: Any) -> Activation:
 
     The formula is parsed safely (see :mod:`activation_lab.symbolic.parsing`) and validated;
     nothing else runs here, so ``define`` returns at once for any formula the parser accepts.
-    Parameters used in it must be given as keyword arguments.  ``.equals`` names the catalogue
-    entry the formula equals, if any (``define("x/(1+exp(-x))").equals == "silu"``), computed
-    on first use within :data:`MATCH_SECONDS` (None, with ``.equals_note`` saying why, where
-    it cannot be decided).
+    Parameters used in it must be given as keyword arguments.
     """
     if not isinstance(formula, str):
         raise FormulaError(repr(formula), None, f"a formula must be a string, got {type(formula).__name__}",
                            "pass text such as 'x*tanh(exp(x))'")
     if name is not None:
         _check_own_name(name)
-    act = Activation(name or formula.strip(), formula, params, source="user formula")
-    act._equals = _PENDING      # the catalogue match runs when .equals is first read
-    return act
-
-
-#: catalogue matches found so far, (name, formula, params) -> (twin or None, note); bounded
-_MATCHES: collections.OrderedDict[tuple, tuple[str | None, str]] = collections.OrderedDict()
-_MATCHES_LOCK = threading.Lock()
-_MATCHES_SIZE = 256
-
-
-def _known_match(act: Activation) -> tuple[str | None, str] | None:
-    """The catalogue match of an activation equal to ``act`` found before, else None (runs nothing)."""
-    with _MATCHES_LOCK:
-        return _MATCHES.get(act._id())
-
-
-def _catalog_match(act: Activation) -> tuple[str | None, str]:
-    """(catalogue twin or None, note), cached per formula and parameters, budget overruns too
-    (asking again would only spend the same seconds)."""
-    found = _known_match(act)
-    if found is None:
-        found = _decide_match(act)
-        with _MATCHES_LOCK:
-            _MATCHES[act._id()] = found
-            while len(_MATCHES) > _MATCHES_SIZE:
-                _MATCHES.popitem(last=False)
-    return found
-
-
-def _decide_match(act: Activation) -> tuple[str | None, str]:
-    """(catalogue twin or None, note): :func:`_match` with its failures as notes."""
-    try:
-        return _match(act), ""
-    except FormulaTooComplexError as err:
-        return None, f"not decided: {err.problem}"
-    except ActivationLabError as err:
-        return None, f"not decided: {err}"
-    except (ArithmeticError, TypeError, ValueError) as err:
-        # the probes may meet a pole (1/(x+2.5) at -2.5) or leave the reals (sqrt(x) at -0.7)
-        detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-        return None, f"not decided: the formula cannot be compared at the probe points ({detail})"
-
-
-def _match(act: Activation) -> str | None:
-    """The catalogue twin (TanhExp ≡ TeLU, x/(1+exp(-x)) ≡ SiLU) by a symbolic proof or a
-    randomised 300-bit check (analysis.equivalence), within :data:`MATCH_SECONDS`."""
-    # imported here, on use, to keep the symbolic layer free of the analysis layer at import time
-    from ..analysis.equivalence import catalog_match
-
-    with bounded("catalogue match", MATCH_SECONDS, formula=act.formula):
-        return catalog_match(act)
+    return Activation(name or formula.strip(), formula, params, source="user formula")

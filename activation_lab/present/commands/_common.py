@@ -46,7 +46,7 @@ def resolve(text: str, params: dict[str, Any] | None = None):
     The rule is the same for every verb: ``x^2`` and ``2x*tanh(x)`` are formulas, judged by the
     parser, with a hint for the usual slips (:func:`formula_hint`); ``tehlu`` is a misspelt name.
     """
-    from ...symbolic.activation import define, get
+    from ...activation import define, get
 
     params = dict(params or {})
     try:

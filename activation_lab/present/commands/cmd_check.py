@@ -155,7 +155,7 @@ def _slug(act) -> str:
     parameter values) with a digest, so x*tanh(exp(x)/2) and x*tanh(exp(x)*2) get their own files."""
     import hashlib
 
-    from ...symbolic.activation import get
+    from ...activation import get
 
     plain = "".join(ch if ch.isalnum() else "_" for ch in act.name)[:60]
     try:
