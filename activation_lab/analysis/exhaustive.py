@@ -192,7 +192,7 @@ def float64_reference(expr: Any, n: int, x64: np.ndarray) -> np.ndarray:
     """f⁽ⁿ⁾ at float64 inputs for float32 checks: the NumPy code in double (about 2⁻⁵⁰ relative, five
     times faster than long double), recomputed in long double where its terms cancel by more than
     :data:`CANCELLATION` (TeLU′ near its zero); tail zeros signed as ``evaluate`` signs them."""
-    from ..numeric.evaluate import WORK_DTYPE, evaluate_order, signed_zeros, term_scale
+    from ..numeric.accurate import WORK_DTYPE, evaluate_order, signed_zeros, term_scale
 
     with np.errstate(all="ignore"):
         ref = evaluate_order(expr, n, x64, "float64")

@@ -250,8 +250,8 @@ def c_kernel(expr: sp.Expr, orders: int | Sequence[int] = (0, 1), in_dtype: str 
 def _c_kernel(expr: sp.Expr, orders: tuple[int, ...], in_dtype: str, out_dtype: str | None) -> CKernel:
     import numpy as np
 
+    from ..requests import result_dtype
     from ..symbolic.parsing import X
-    from .evaluate import result_dtype
     from .limits import limits, zero_limit_sides
 
     if expr.free_symbols - {X}:

@@ -41,9 +41,9 @@ import sympy as sp
 
 from ..errors import ActivationLabError
 from ..requests import request
-from .backends import check_out, fill_out
-from .evaluate import WORK_DTYPE
+from .accurate import WORK_DTYPE
 from .native import NAN_RESULT, NONFINITE_X, ZERO_RESULT, native_kernel
+from .outputs import check_out, fill_out
 from .primitives import PRIMITIVES, numpy_namespace
 from .program import Program, program
 
@@ -413,7 +413,7 @@ def _fix_block(expr: sp.Expr, orders: tuple[int, ...], xb: np.ndarray, blocks: l
     """Elements of one block the fast code cannot give, done as the accurate path does them: where
     ``suspect``, each non-finite x or nan result again through the accurate path; in the outputs
     flagged in ``zeros``, underflowed tails take the sign of their limit."""
-    from .evaluate import evaluate_order, signed_zeros, wider_dtype
+    from .accurate import evaluate_order, signed_zeros, wider_dtype
 
     if suspect:
         bad = ~np.isfinite(xb)
@@ -447,7 +447,7 @@ def _run_accurate(expr: sp.Expr, spec: tuple[tuple[int, ...], str], x: np.ndarra
     """The accurate path (:func:`activation_lab.numeric.evaluate.evaluate_order`) over [start, stop),
     block by block: the same values as on the whole array, with block-sized temporaries (float64
     inputs compute in long double, 16 bytes an element per live value)."""
-    from .evaluate import evaluate_order, signed_zeros, wider_dtype
+    from .accurate import evaluate_order, signed_zeros, wider_dtype
 
     orders, work = spec
     with np.errstate(all="ignore"):

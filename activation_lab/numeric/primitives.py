@@ -91,13 +91,13 @@ def _xp_unary(name: str) -> Callable[[Any], Any]:
 
 
 def _xp_erf(xp: Any) -> Callable[[Any], Any]:
-    from .array_api import erf
+    from .xp_special import erf
 
     return lambda u: erf(xp, u)
 
 
 def _xp_erfc(xp: Any) -> Callable[[Any], Any]:
-    from .array_api import erfc
+    from .xp_special import erfc
 
     return lambda u: erfc(xp, u)
 
