@@ -51,6 +51,10 @@ def test_quotient_blank_distance_is_the_callers():
         al.quotient("silu", blank=-1)
 
 
+def _sig(t):
+    return 1 / (1 + mpmath.exp(-t))
+
+
 def _heav(t):
     return mpmath.mpf(1) if t > 0 else mpmath.mpf(0)
 
@@ -67,8 +71,26 @@ _D1_KINKED = {
     "softsign": lambda t: 1 / (1 + abs(t)) ** 2,
     "hardswish": lambda t: 0 if t <= -3 else (1 if t >= 3 else (2 * t + 3) / 6),
     "relu6": lambda t: 0 if t <= 0 or t >= 6 else 1,
+    # the entries added for issue 16, f′ of each one's defining formula
+    "hardsigmoid": lambda t: 0 if t <= -3 or t >= 3 else mpmath.mpf(1) / 6,
+    "hardtanh": lambda t: 0 if t <= -1 or t >= 1 else 1,
+    "rrelu": lambda t: 1 if t > 0 else mpmath.mpf(11) / 48,
+    "threshold": lambda t: 1 if t > 1 else 0,
+    "squared_relu": lambda t: 2 * t if t > 0 else 0,
+    "softshrink": lambda t: 1 if abs(t) > 0.5 else 0,
+    "hardshrink": lambda t: 1 if abs(t) > 0.5 else 0,
+    # x·σ(x) and (eˣ − 1)·σ(x): σ + x·σ·σ(−x) and eˣ·σ + (eˣ − 1)·σ·σ(−x)
+    "elish": lambda t: (_sig(t) + t * _sig(t) * _sig(-t)) if t > 0
+    else (mpmath.exp(t) * _sig(t) + mpmath.expm1(t) * _sig(t) * _sig(-t)),
+    "hard_elish": lambda t: ((2 * t + 1) / 2 if t < 1 else 1) if t > 0 else (
+        (mpmath.exp(t) * (t + 1) + mpmath.expm1(t)) / 2 if t > -1 else 0),
+    "sparse_plus": lambda t: 0 if t <= -1 else (1 if t >= 1 else (t + 1) / 2),
+    "sparse_sigmoid": lambda t: 0 if t <= -1 or t >= 1 else mpmath.mpf(1) / 2,
+    "isrlu": lambda t: 1 if t > 0 else (1 + t * t) ** mpmath.mpf(-1.5),
 }
-_KINKS = {"hardswish": [-3, 3], "relu6": [0, 6]}
+_KINKS = {"hardswish": [-3, 3], "relu6": [0, 6], "hardsigmoid": [-3, 3], "hardtanh": [-1, 1], "threshold": [1],
+          "softshrink": [-0.5, 0.5], "hardshrink": [-0.5, 0.5], "hard_elish": [-1, 0, 1], "sparse_plus": [-1, 1],
+          "sparse_sigmoid": [-1, 1]}
 
 
 def _moment(fn, k, kinks):
