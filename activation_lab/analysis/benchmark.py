@@ -273,6 +273,7 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
     from ..catalog import PAPER_GROUP
     from ..errors import ActivationLabError
     from ..numeric.backends import get_backend
+    from ..numeric.evaluate import evaluate
     from ..numeric.fused import workers
     from ..symbolic.activation import get
 
@@ -300,9 +301,9 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
         tasks[("", "numpy", "copy")] = x_host.copy
         for name, act in acts:
             for mode in MODES:
-                tasks[(name, "numpy", mode)] = lambda a=act, o=_ORDERS[mode]: a.evaluate(x_host, n=o)
+                tasks[(name, "numpy", mode)] = lambda a=act, o=_ORDERS[mode]: evaluate(a, x_host, n=o)
             reused = (np.empty_like(x_host), np.empty_like(x_host))
-            tasks[(name, "numpy", OUT_MODE)] = lambda a=act, r=reused: a.evaluate(x_host, n=(0, 1), out=r)
+            tasks[(name, "numpy", OUT_MODE)] = lambda a=act, r=reused: evaluate(a, x_host, n=(0, 1), out=r)
     if "cupy" in backends:
         cupy = sys.modules["cupy"]
         x_dev = cupy.asarray(x_host)
@@ -314,9 +315,9 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
         tasks[("", "cupy", "copy")] = on_gpu(x_dev.copy)
         for name, act in acts:
             for mode in MODES:
-                tasks[(name, "cupy", mode)] = on_gpu(lambda a=act, o=_ORDERS[mode]: a.evaluate(x_dev, n=o))
+                tasks[(name, "cupy", mode)] = on_gpu(lambda a=act, o=_ORDERS[mode]: evaluate(a, x_dev, n=o))
             reused = (cupy.empty_like(x_dev), cupy.empty_like(x_dev))
-            tasks[(name, "cupy", OUT_MODE)] = on_gpu(lambda a=act, r=reused: a.evaluate(x_dev, n=(0, 1), out=r))
+            tasks[(name, "cupy", OUT_MODE)] = on_gpu(lambda a=act, r=reused: evaluate(a, x_dev, n=(0, 1), out=r))
         gpu = cupy.cuda.runtime.getDeviceProperties(x_dev.device.id)["name"]
         notes.append(f"cupy {cupy.__version__} on {gpu.decode() if isinstance(gpu, bytes) else gpu}")
     if others:

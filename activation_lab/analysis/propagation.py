@@ -729,10 +729,23 @@ def gain(act: Activation | str, convention: str | None = None) -> Gain | Gains:
                 "σ_w with χ₁ = 1 at σ_b = 0" + (f"; {point.reason}" if point.reason else ""))
 
 
+def _twin(act: Activation) -> str | None:
+    """The catalogue entry a user formula equals (as ``Activation.equals`` says), None when undecided."""
+    from ..budget import bounded
+    from ..errors import FormulaTooComplexError
+    from .equivalence import catalog_match
+
+    try:
+        with bounded("catalogue match", 3.0, formula=act.formula):
+            return catalog_match(act)
+    except (FormulaTooComplexError, ActivationLabError, ArithmeticError, TypeError, ValueError):
+        return None
+
+
 def _torch_gain(act: Activation) -> Gain:
     from ..symbolic.parsing import X
 
-    known = act.name if act.source != "user formula" else ("linear" if act.expr == X else act.equals)
+    known = act.name if act.source != "user formula" else ("linear" if act.expr == X else _twin(act))
     if act.source != "user formula" and known is not None and known not in ("lrelu", "prelu"):
         if act.expr != get(known).expr:
             known = None          # a catalogue entry with other parameters: not PyTorch's function
