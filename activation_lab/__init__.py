@@ -24,8 +24,7 @@ from .errors import (
     UnknownActivationError,
     UnsupportedDtypeError,
 )
-
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401 - the package version, as activation_lab.__version__
 
 # public name -> "module:attribute" (a module alone when the attribute is empty)
 _LAZY: dict[str, str] = {

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import ActivationLabError, UnsupportedDtypeError
 from ..numeric.evaluate import evaluate
 from ..numeric.mpmath_target import mpmath_of
+from ..symbolic.activation import resolve
 
 if TYPE_CHECKING:
     from ..symbolic.activation import Activation
@@ -149,12 +150,6 @@ class AccuracyReport:
             if total > len(shown):
                 lines.append(f"  … {total - len(shown)} more {label}")
         return "\n".join(lines)
-
-
-def _activation(act: Any):
-    from ..symbolic.activation import Activation, get
-
-    return act if isinstance(act, Activation) else get(act)
 
 
 def _check_dtype(dtype: Any) -> np.dtype:
@@ -326,7 +321,7 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
     from .sweep import default_points
     from .ulp import split_exact, ulp_error
 
-    act = _activation(act)
+    act = resolve(act)
     check_order(n)
     dt = _check_dtype(dtype)
     if points is None:
@@ -469,7 +464,7 @@ def gradient_underflow(names: Sequence[Any] | None = None, dtypes: Sequence[str]
     check_order(n)
     rows = []
     for item in (all_names() if names is None else names):
-        act = _activation(item)
+        act = resolve(item)
         for dtype in dtypes:
             dt = _check_dtype(dtype)
             if dt.itemsize not in (2, 4):

@@ -44,10 +44,10 @@ import sympy as sp
 
 from ..budget import bounded
 from ..errors import ActivationLabError, FormulaTooComplexError
-from ..symbolic.activation import Activation
+from ..symbolic.activation import Activation, resolve
 from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, sigmoid, softplus
 from .properties import breakpoints
-from .saturation import _resolve, mp_value
+from .saturation import mp_value
 
 __all__ = ["Equivalence", "equivalent", "catalog_match", "catalog_fit", "PRECISION", "PROOF_SECONDS",
            "SEARCH_SECONDS", "OUTCOMES"]
@@ -353,7 +353,7 @@ def equivalent(a: Activation | str, b: Activation | str, *, points: int = 64, se
 
     from ..numeric.rewrite import stable
 
-    fa, fb = _resolve(a), _resolve(b)
+    fa, fb = resolve(a), resolve(b)
     if isinstance(points, bool) or not isinstance(points, int) or points < 8:
         raise ActivationLabError(f"points must be an integer >= 8, got {points!r}; e.g. points=64")
     diff = fa.expr - fb.expr
@@ -411,7 +411,7 @@ def catalog_match(act: Activation | str) -> str | None:
     from ..catalog import CATALOG
     from ..symbolic.activation import get
 
-    act = _resolve(act)
+    act = resolve(act)
     probe = (-2.5, -0.7, 0.3, 1.9, 4.2)
     mine = _mp(act.expr)
     with mpmath.workprec(64):
@@ -440,7 +440,7 @@ def catalog_fit(act: Activation | str) -> tuple[str, dict[str, str]] | None:
     from ..catalog import CATALOG
     from ..symbolic.activation import get
 
-    act = _resolve(act)
+    act = resolve(act)
     mine = _mp(act.expr)
     pivots = ("-0.61275", "3.17719", "-2.71734", "1.2917")   # a negative one first: the pieces for x < 0 hold α
     for entry in CATALOG:
@@ -494,11 +494,9 @@ def _short_fraction(v: float) -> str:
 @functools.lru_cache(maxsize=64)
 def _with_parameters(formula: str, names: tuple[str, ...]):
     """A catalogue formula as an mpmath function of (x, *parameters)."""
-    import ast
-
     from ..numeric.mpmath_target import MPMATH_NAMESPACE
-    from ..symbolic.parsing import X, _Builder
+    from ..symbolic.parsing import X, parse_with_symbols
 
     symbols = {n: sp.Symbol(f"p_{n}", real=True) for n in names}
-    expr = _Builder(formula, symbols, 0).build(ast.parse(formula.strip(), mode="eval").body)
+    expr = parse_with_symbols(formula, symbols)
     return sp.lambdify((X, *symbols.values()), expr, modules=[MPMATH_NAMESPACE, "mpmath"])

@@ -505,10 +505,10 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
     import pickle
 
     from ..requests import check_order
-    from .accuracy import _activation
+    from ..symbolic.activation import resolve
     from .sweep import float32_chunks
 
-    act = _activation(act)
+    act = resolve(act)
     check_order(n)
     chunks = float32_chunks(start, stop, chunk_size)
     identity = _identity(act, n, implementation, start, stop, chunk_size)

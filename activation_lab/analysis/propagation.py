@@ -34,7 +34,7 @@ import numpy as np
 from ..budget import bounded
 from ..errors import ActivationLabError
 from ..numeric.evaluate import evaluate
-from ..symbolic.activation import Activation, get
+from ..symbolic.activation import Activation, get, resolve
 
 __all__ = ["Propagation", "EdgeOfChaos", "EocCurve", "Gain", "Gains", "GAIN_CONVENTIONS", "TORCH_GAINS",
            "propagation", "edge_of_chaos", "eoc_curve", "gain", "variance_map", "correlation_map",
@@ -221,15 +221,6 @@ def _series(coeffs: np.ndarray, total: float, err: float, c: float) -> tuple[flo
 # ---------------------------------------------------------------------------------------------
 # inputs
 # ---------------------------------------------------------------------------------------------
-def _resolve(act: Activation | str) -> Activation:
-    if isinstance(act, Activation):
-        return act
-    if isinstance(act, str):
-        return get(act)
-    raise ActivationLabError(f"expected an Activation or a catalogue name, got {type(act).__name__} {act!r}; "
-                             "pass e.g. 'telu' or activation_lab.define('x*tanh(exp(x))')")
-
-
 def _number(value: Any, what: str, positive: bool = False) -> float:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     v = float(value) if ok else math.nan
@@ -261,7 +252,7 @@ def variance_map(act: Activation | str, q: float, sigma_w: float, sigma_b: float
 
     Raises ActivationLabError when the expectation is undefined at this q.
     """
-    kern = _kernel(_resolve(act))
+    kern = _kernel(resolve(act))
     sw, sb = _number(sigma_w, "sigma_w", positive=True), _number(sigma_b, "sigma_b")
     try:
         return sw * sw * _moment(kern, _number(q, "q"), "f2")[0] + sb * sb
@@ -272,7 +263,7 @@ def variance_map(act: Activation | str, q: float, sigma_w: float, sigma_b: float
 def correlation_map(act: Activation | str, c: float, sigma_w: float, sigma_b: float, q: float) -> float:
     """c ↦ (σ_w²·E[f(u₁)f(u₂)] + σ_b²)/V(q) for two inputs of variance q and correlation c
     (u₁ = √q·z₁, u₂ = √q·(c·z₁ + √(1−c²)·z₂)); at q = q* the denominator V(q*) is q*."""
-    kern = _kernel(_resolve(act))
+    kern = _kernel(resolve(act))
     sw, sb = _number(sigma_w, "sigma_w", positive=True), _number(sigma_b, "sigma_b")
     q = _number(q, "q", positive=True)
     if not (isinstance(c, (int, float, np.floating)) and -1 <= float(c) <= 1):
@@ -378,7 +369,7 @@ def propagation(act: Activation | str, sigma_w: float, sigma_b: float, *, q0: fl
     >>> p = propagation("tanh", 1.5, 0.1); p.phase
     'chaotic'
     """
-    act = _resolve(act)
+    act = resolve(act)
     sw, sb = _number(sigma_w, "sigma_w", positive=True), _number(sigma_b, "sigma_b")
     q0 = _number(q0, "q0", positive=True)
     kern = _kernel(act)
@@ -528,7 +519,7 @@ def edge_of_chaos(act: Activation | str, sigma_b: float) -> EdgeOfChaos:
     >>> round(edge_of_chaos("tanh", 0).sigma_w, 12)
     1.0
     """
-    act = _resolve(act)
+    act = resolve(act)
     sb = _number(sigma_b, "sigma_b")
     return _edge(_kernel(act), sb)
 
@@ -653,7 +644,7 @@ class EocCurve:
 
 def eoc_curve(act: Activation | str, sigma_b: Any = None) -> EocCurve:
     """:func:`edge_of_chaos` at each σ_b (default 0, 0.05, …, 1); the caller's array is not modified."""
-    act = _resolve(act)
+    act = resolve(act)
     values = np.linspace(0, 1, 21) if sigma_b is None else np.array(sigma_b, dtype=np.float64).ravel()
     kern = _kernel(act)
     return EocCurve(act.name, tuple(_edge(kern, _number(float(b), "sigma_b")) for b in values))
@@ -705,7 +696,7 @@ def gain(act: Activation | str, convention: str | None = None) -> Gain | Gains:
     >>> gain("relu", "torch").value == 2 ** 0.5
     True
     """
-    act = _resolve(act)
+    act = resolve(act)
     if convention is None:
         return Gains(act.name, *(gain(act, c) for c in GAIN_CONVENTIONS))
     if convention not in GAIN_CONVENTIONS:

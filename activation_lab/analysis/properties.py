@@ -25,7 +25,7 @@ import sympy as sp
 from ..errors import ActivationLabError
 from ..numeric.evaluate import evaluate
 from ..numeric.mpmath_target import mpmath_of
-from ..symbolic.activation import Activation
+from ..symbolic.activation import Activation, resolve
 from ..symbolic.parsing import X
 
 __all__ = ["Properties", "properties", "breakpoints", "sign_change_roots", "GRID"]
@@ -217,9 +217,8 @@ def properties(act: Activation | str) -> Properties:
     >>> p = properties("telu"); round(p.minimum[0], 5), round(p.minimum[1], 5)
     (-1.07886, -0.35329)
     """
-    from .saturation import _resolve
 
-    act = _resolve(act)
+    act = resolve(act)
     return _properties(act)
 
 

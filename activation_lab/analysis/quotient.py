@@ -29,9 +29,9 @@ import sympy as sp
 from ..errors import ActivationLabError
 from ..numeric.evaluate import evaluate
 from ..numeric.mpmath_target import mpmath_of
-from ..symbolic.activation import Activation
+from ..symbolic.activation import Activation, resolve
 from .properties import sign_change_roots
-from .saturation import _resolve, leading_term
+from .saturation import leading_term
 
 __all__ = ["Quotient", "quotient", "DEFAULT_X", "DEFAULT_BLANK"]
 
@@ -134,7 +134,7 @@ def quotient(act: Activation | str, reference: Activation | str = "telu", x: Any
     1
     """
 
-    f, ref = _resolve(act), _resolve(reference)
+    f, ref = resolve(act), resolve(reference)
     if blank is None:
         blank = DEFAULT_BLANK if x is None else 0.0
     if isinstance(blank, bool) or not isinstance(blank, (int, float)) or not 0 <= blank < math.inf:

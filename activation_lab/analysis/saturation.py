@@ -33,7 +33,7 @@ import sympy as sp
 from ..errors import ActivationLabError
 from ..numeric.evaluate import evaluate
 from ..numeric.mpmath_target import mpmath_of
-from ..symbolic.activation import Activation, get
+from ..symbolic.activation import Activation, resolve
 from ..symbolic.functions import dsigmoid, expm1, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
 
@@ -515,15 +515,6 @@ def _check_direction(direction: object) -> None:
         raise ActivationLabError(f"direction must be -1 (x → −∞) or +1 (x → +∞), got {direction!r}")
 
 
-def _resolve(act: Activation | str) -> Activation:
-    if isinstance(act, Activation):
-        return act
-    if isinstance(act, str):
-        return get(act)
-    raise ActivationLabError(f"expected an Activation or a catalogue name, got {type(act).__name__} {act!r}; "
-                             "pass e.g. 'telu' or activation_lab.define('x*tanh(exp(x))')")
-
-
 # ---------------------------------------------------------------------------------------------
 # classification
 # ---------------------------------------------------------------------------------------------
@@ -758,7 +749,7 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
     from ..numeric.rewrite import stable, stable_derivative
     from ..requests import check_order
 
-    act = _resolve(act)
+    act = resolve(act)
     _check_direction(direction)
     check_order(order)
     if not (isinstance(time_limit, (int, float)) and time_limit >= 0):

@@ -39,7 +39,7 @@ _EPILOG = ("A formula that starts with '-' would read as an option: put it after
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from ..version import __version__
 
     parser = argparse.ArgumentParser(
         prog="activation-lab",

@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import ActivationLabError
 
 __all__ = ["Comparison", "EquivalenceFinding", "equivalence_finding", "Formulas", "Plot", "Table", "Unavailable",
-           "compare", "check_real", "DEFAULT_AGAINST"]
+           "compare", "check_real", "attempt", "resolve_subject", "DEFAULT_AGAINST"]
 
 #: the stages of :func:`compare`, in order (its ``progress`` callback is called with each)
 STAGES: tuple[str, ...] = ("equivalence", "analyses", "accuracy", "plots")
@@ -374,7 +374,7 @@ def _how(verdict: Any) -> str:
 
 
 # ------------------------------------------------------------------ the comparison
-def _resolve(formula_or_name: Any, name: str | None, params: Mapping[str, Any] | None) -> Any:
+def resolve_subject(formula_or_name: Any, name: str | None, params: Mapping[str, Any] | None) -> Any:
     from ..activation import Activation, define, get
     from ..errors import FormulaError, UnknownActivationError
 
@@ -473,7 +473,7 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
         A frozen :class:`Comparison`.  Bad formulas raise
         :class:`~activation_lab.errors.FormulaError` before any work is done.
     """
-    act = _resolve(formula_or_name, name, params)
+    act = resolve_subject(formula_or_name, name, params)
     references = _references(against)
     given = formula_or_name.formula if not isinstance(formula_or_name, str) else formula_or_name
     columns = (act, *(r for r in references if r.name != act.name))
@@ -502,7 +502,7 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
     )
 
 
-def _attempt(fn: Any, *args: Any, **kwargs: Any) -> Any:
+def attempt(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """fn(*args, **kwargs), or :class:`Unavailable` with the analysis's own message when it
     cannot handle this activation (an oscillating tail, a pole on the real line, …)."""
     try:
@@ -518,17 +518,17 @@ def _analyses(columns: Sequence[Any]) -> tuple[dict, dict, dict]:
     from ..analysis.quotient import quotient
     from ..analysis.saturation import saturation
 
-    props = {a.name: _attempt(properties, a) for a in columns}
-    sats = {a.name: (_attempt(saturation, a, direction=-1, order=1), _attempt(saturation, a, direction=1, order=0))
+    props = {a.name: attempt(properties, a) for a in columns}
+    sats = {a.name: (attempt(saturation, a, direction=-1, order=1), attempt(saturation, a, direction=1, order=0))
             for a in columns}
-    quots = {a.name: _attempt(quotient, a, reference="telu") for a in columns}
+    quots = {a.name: attempt(quotient, a, reference="telu") for a in columns}
     return props, sats, quots
 
 
 def _accuracy(act: Any) -> tuple[Any, ...]:
     from ..analysis.accuracy import accuracy
 
-    reports = tuple(_attempt(accuracy, act, n=n, dtype=dt) for n in ACCURACY_ORDERS for dt in ACCURACY_DTYPES)
+    reports = tuple(attempt(accuracy, act, n=n, dtype=dt) for n in ACCURACY_ORDERS for dt in ACCURACY_DTYPES)
     return tuple(r for r in reports if not isinstance(r, Unavailable)) or reports[:1]
 
 

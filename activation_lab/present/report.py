@@ -29,14 +29,11 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .. import __version__
 from ..atomic import check_output_folder, remove_stale_temps, write_atomic
 from ..errors import ActivationLabError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .compare import Comparison
+from ..version import __version__
 
 __all__ = ["MARKER", "FORMATS", "OutputDirectoryError", "check_formats", "check_out_dir", "to_markdown",
            "to_html", "latex_svg", "figure_png", "report_files", "write_report",
@@ -222,7 +219,7 @@ def _md_prose(text: str, user: Iterable[str] = ()) -> str:
                    for i, p in enumerate(parts))
 
 
-def to_markdown(comp: Comparison, images: Mapping[str, str] | None = None) -> str:
+def to_markdown(comp: Any, images: Mapping[str, str] | None = None) -> str:
     """The report as Markdown; ``images`` maps a plot key to the file name it was written to
     (plots without a file are listed by title only)."""
     images = images or {}
@@ -293,7 +290,7 @@ def _math_html(tex: str, svg_cache: dict[str, bytes | None]) -> str:
     return f'<span class="math"><img alt="{_esc(tex)}" src="{_data_uri("image/svg+xml", svg)}"></span>'
 
 
-def to_html(comp: Comparison, images: Mapping[str, bytes] | None = None) -> str:
+def to_html(comp: Any, images: Mapping[str, bytes] | None = None) -> str:
     """The report as one HTML page; ``images`` maps a plot key to its PNG bytes (default: drawn now)."""
     if images is None:
         images = {plot.key: figure_png(plot.figure) for plot in comp.plots if plot.figure is not None}
@@ -334,7 +331,7 @@ def to_html(comp: Comparison, images: Mapping[str, bytes] | None = None) -> str:
 
 
 # ------------------------------------------------------------------ writing
-def report_files(comp: Comparison, formats: Iterable[str] = FORMATS, dpi: int = PLOT_DPI) -> list[tuple[str, bytes]]:
+def report_files(comp: Any, formats: Iterable[str] = FORMATS, dpi: int = PLOT_DPI) -> list[tuple[str, bytes]]:
     """(file name, bytes) of every file of the report in ``formats``, images (at ``dpi``) first."""
     formats = check_formats(formats)
     check_dpi(dpi)
@@ -367,7 +364,7 @@ def check_dpi(dpi: object) -> int:
     return dpi
 
 
-def write_report(comp: Comparison, out_dir: str | os.PathLike[str], formats: Iterable[str] = FORMATS,
+def write_report(comp: Any, out_dir: str | os.PathLike[str], formats: Iterable[str] = FORMATS,
                  force: bool = False, dpi: int = PLOT_DPI) -> list[Path]:
     """Write the report into ``out_dir`` (see the module docstring for the rules); returns the paths written.
 

@@ -28,7 +28,7 @@ from ..errors import ActivationLabError, FormulaError, FormulaTooComplexError, U
 from ..requests import check_order
 from .parsing import X, exact_number, parse_formula
 
-__all__ = ["Activation", "names", "get", "define", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS"]
+__all__ = ["Activation", "names", "get", "define", "resolve", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS"]
 
 #: time budget of a derivative (SymPy's diff and piecewise_fold, all orders not cached yet), in
 #: seconds of CPU time (see activation_lab.budget: at most 2.5 times that in waiting)
@@ -248,6 +248,16 @@ def get(name: str | Activation, **params: Any) -> Activation:
                                  f"its parameters (with defaults) are: {allowed}")
     key = tuple(sorted((k, _text(v)) for k, v in params.items()))
     return _from_catalog(entry.name, key)
+
+
+def resolve(act: Activation | str) -> Activation:
+    """``act`` itself if it is an Activation, else the catalogue's by name (the rule of every analysis)."""
+    if isinstance(act, Activation):
+        return act
+    if isinstance(act, str):
+        return get(act)
+    raise ActivationLabError(f"expected an Activation or a catalogue name, got {type(act).__name__} {act!r}; "
+                             "pass e.g. 'telu' or activation_lab.define('x*tanh(exp(x))')")
 
 
 def _check_own_name(name: object) -> None:

@@ -26,7 +26,7 @@ from ..budget import bounded
 from ..errors import FormulaError
 from .functions import STABLE_FUNCTIONS
 
-__all__ = ["X", "exact_number", "parse_formula", "FUNCTIONS", "MAX_LENGTH", "MAX_EXPONENT"]
+__all__ = ["X", "exact_number", "parse_formula", "parse_with_symbols", "FUNCTIONS", "MAX_LENGTH", "MAX_EXPONENT"]
 
 #: the real variable every activation is a function of
 X = sp.Symbol("x", real=True)
@@ -168,6 +168,14 @@ def parse_formula(formula: str, params: Mapping[str, object] | None = None) -> s
                            f"remove {'them' if len(unused) > 1 else 'it'} or check the spelling; "
                            f"parameters the formula uses: {used}")
     return expr
+
+
+def parse_with_symbols(formula: str, symbols: Mapping[str, sp.Symbol]) -> sp.Expr:
+    """A (catalogue) formula with its parameters left as the given SymPy symbols, e.g. to fit
+    their values; parsed by the same safe rules as :func:`parse_formula`."""
+    tree = ast.parse(formula.strip(), mode="eval")
+    with bounded("parsing", PARSE_SECONDS, formula=formula):
+        return _Builder(formula, dict(symbols), 0).build(tree.body)
 
 
 def _param_value(formula: str, name: str, value: object) -> sp.Expr:

@@ -51,13 +51,13 @@ def analyse(act: Any, against: Any, param_text: dict[str, str] | None = None) ->
     from ...analysis.properties import Properties, properties
     from ...analysis.quotient import quotient
     from ...analysis.saturation import saturation
-    from ..compare import Unavailable, _attempt, check_real, equivalence_finding
+    from ..compare import Unavailable, attempt, check_real, equivalence_finding
 
     check_real(act)
     # parameters as the user wrote them (1.702, not 851/500)
     shown = param_text or {k: f"{v:g}" for k, v in act.params.items()}
     params = "".join(f"; {k}={v}" for k, v in shown.items() if k in act.params)
-    finding = _attempt(equivalence_finding, act)
+    finding = attempt(equivalence_finding, act)
     info: dict[str, Any] = {"name": act.name, "formula": str(act.expr), "formula_text": act.formula + params,
                             "equals": None, "relation": None, "unavailable": {}}
     if isinstance(finding, Unavailable):
@@ -66,15 +66,15 @@ def analyse(act: Any, against: Any, param_text: dict[str, str] | None = None) ->
         info["equals"] = finding.match if finding.relation == "identical" else None
         info["relation"] = finding.statement
         info["relation_short"] = "catalogue entry" if finding.match == act.name else _short(finding)
-    props = _attempt(properties, act)
+    props = attempt(properties, act)
     for k in Properties.__dataclass_fields__:
         if k != "name":
             info[k] = None if isinstance(props, Unavailable) else getattr(props, k)
     if isinstance(props, Unavailable):
         info["unavailable"]["properties"] = props.reason
-    neg = _attempt(saturation, act, direction=-1, order=1)
-    pos = _attempt(saturation, act, direction=1, order=0)
-    quot = _attempt(quotient, act, reference=against)
+    neg = attempt(saturation, act, direction=-1, order=1)
+    pos = attempt(saturation, act, direction=1, order=0)
+    quot = attempt(quotient, act, reference=against)
     info["saturation_neg_inf"] = _fields(neg, ("kind", "leading", "constant", "rate", "prefactor_power", "ratios",
                                               "agree", "numerical_fallback"))
     info["approach_pos_inf"] = _fields(pos, ("describes", "asymptote", "kind", "leading", "rate", "agree",

@@ -39,12 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 @long_command()
 def run(args: argparse.Namespace) -> int:
     from ...errors import ActivationLabError
-    from ..compare import STAGES, _resolve, compare
+    from ..compare import STAGES, compare, resolve_subject
     from ..report import check_dpi, check_formats, check_out_dir, write_report
 
     params = parse_params(args.param)
     # every check that can fail comes before the slow part and before anything is written
-    _resolve(args.formula, args.name, params)
+    resolve_subject(args.formula, args.name, params)
     check_dpi(args.dpi)
     if args.out is None and args.format != "md,html":
         raise ActivationLabError("--format applies to files written with --out DIR; "
