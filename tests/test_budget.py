@@ -332,3 +332,24 @@ def test_cli_prints_one_line_never_a_traceback(monkeypatch, capsys, exc, status,
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err and err.count("\n") == 1
 
+
+
+def test_the_quoted_formulas_evaluate_in_time():
+    """((x+1)**16+1)**16 and the sum of twelve relus evaluate to the right values within the bound
+    (the first hung in the rewrite's cancel, the second took ~30 s folding 2^12 branches)."""
+    for formula, x, exact in (
+            ("((x+1)**16+1)**16", 0.5, lambda t: ((t + 1) ** 16 + 1) ** 16),
+            (RELU_SUM, 7.5, lambda t: sum(max(t - k, 0) for k in range(1, 13)))):
+        start = time.monotonic()
+        act = al.define(formula)
+        with mpmath.workprec(200):
+            want = float(exact(mpmath.mpf(x)))
+        got = act.evaluate([x, x])
+        assert got[0] == want or abs(got[0] - want) <= 2 * np.spacing(want), (formula, got, want)
+        big = act.evaluate(np.full(5000, x, dtype=np.float32))
+        with np.errstate(over="ignore"):     # 1.2e45 is beyond float32: inf is the right value
+            want32 = np.float32(want)
+        assert np.all(big == want32), (formula, big[:2], want32)
+        assert time.monotonic() - start < QUOTED_BOUND_S, formula
+    # f' of the relu sum counts the k below x
+    assert list(al.define(RELU_SUM).evaluate([0.5, 3.5, 20.0], n=1)) == [0, 3, 12]

@@ -33,6 +33,9 @@ import functools
 
 import sympy as sp
 
+from ..budget import bounded, short_text
+from ..errors import FormulaTooComplexError
+from ..symbolic.activation import fold_pieces
 from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
 
@@ -315,9 +318,24 @@ def _reduce_radical(e: sp.Expr) -> sp.Expr:
     return out if sp.count_ops(out) < sp.count_ops(e) else e
 
 
+#: time budget of putting one rational piece over one denominator (an optional tidying: past it,
+#: the piece is kept as written, ``((x+1)**16+1)**16`` would expand to 257 terms of 77-digit numbers)
+CANCEL_SECONDS = 1.0
+#: time budget of the whole stable rewrite of one expression
+STABLE_SECONDS = 6.0
+
+
 def _cancel_pieces(e: sp.Expr) -> sp.Expr:
     if isinstance(e, sp.Piecewise):
         return sp.Piecewise(*[(_cancel_pieces(v), c) for v, c in e.args])
+    try:
+        with bounded("putting a rational function over one denominator", CANCEL_SECONDS):
+            return _one_denominator(e)
+    except FormulaTooComplexError:
+        return e
+
+
+def _one_denominator(e: sp.Expr) -> sp.Expr:
     if not e.is_Number and _one_radical(e) is not None:
         return _reduce_radical(e)
     if e.is_rational_function(X) and not e.is_Number:
@@ -331,15 +349,17 @@ def _cancel_pieces(e: sp.Expr) -> sp.Expr:
 
 @functools.lru_cache(maxsize=2048)
 def stable(expr: sp.Expr) -> sp.Expr:
-    """``expr`` rewritten into numerically stable primitives (same function)."""
-    previous = None
-    e = expr
-    for _ in range(4):          # rules can expose one another; a few passes reach a fixed point
-        if e == previous:
-            break
-        previous = e
-        e = sp.piecewise_fold(_bottom_up(e))
-    return _cancel_pieces(e)
+    """``expr`` rewritten into numerically stable primitives (same function), within
+    :data:`STABLE_SECONDS` (else :class:`~activation_lab.errors.FormulaTooComplexError`)."""
+    with bounded("the stable rewrite", STABLE_SECONDS, formula=short_text(expr)):
+        previous = None
+        e = expr
+        for _ in range(4):          # rules can expose one another; a few passes reach a fixed point
+            if e == previous:
+                break
+            previous = e
+            e = fold_pieces(_bottom_up(e))
+        return _cancel_pieces(e)
 
 
 @functools.lru_cache(maxsize=2048)

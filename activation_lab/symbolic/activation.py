@@ -28,7 +28,7 @@ from ..errors import ActivationLabError, FormulaError, FormulaTooComplexError, U
 from ..requests import check_order
 from .parsing import X, exact_number, parse_formula
 
-__all__ = ["Activation", "names", "get", "define", "resolve", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS"]
+__all__ = ["Activation", "names", "get", "define", "resolve", "fold_pieces", "X", "DERIVATIVE_SECONDS", "TIDY_SECONDS"]
 
 #: time budget of a derivative (SymPy's diff and piecewise_fold, all orders not cached yet), in
 #: seconds of CPU time (see activation_lab.budget: at most 2.5 times that in waiting)
@@ -126,6 +126,18 @@ def _parse(formula: str, params: tuple[tuple[str, str], ...]) -> sp.Expr:
     return parse_formula(formula, dict(params))
 
 
+#: at most this many Piecewise in an expression are folded into one (2^k branches): a sum of
+#: twelve relus stays a sum of twelve two-branch pieces, which every target computes as written
+FOLD_PIECES = 6
+
+
+def fold_pieces(e: sp.Expr) -> sp.Expr:
+    """``sympy.piecewise_fold`` where the result stays small (see :data:`FOLD_PIECES`), else ``e``."""
+    if sum(1 for _ in e.atoms(sp.Piecewise)) > FOLD_PIECES:
+        return e
+    return sp.piecewise_fold(e)
+
+
 @functools.lru_cache(maxsize=2048)
 def _raw_derivative(expr: sp.Expr, n: int) -> sp.Expr:
     """f⁽ⁿ⁾ as SymPy differentiates it; each order within :data:`DERIVATIVE_SECONDS` (and within
@@ -138,8 +150,8 @@ def _raw_derivative(expr: sp.Expr, n: int) -> sp.Expr:
         if n == 1 and expr.has(sp.Abs):
             # |u| as a Piecewise, so derivatives are sign-free and DiracDelta never appears
             previous = previous.replace(sp.Abs, lambda u: sp.Piecewise((u, u >= 0), (-u, True)))
-            previous = sp.piecewise_fold(previous)
-        return sp.piecewise_fold(sp.diff(previous, X))
+            previous = fold_pieces(previous)
+        return fold_pieces(sp.diff(previous, X))
 
 
 def _sech_form(expr: sp.Expr) -> sp.Expr:
