@@ -144,3 +144,20 @@ def test_activation_with_a_pole_of_its_own():
     telu_prime = mpmath.tanh(e) - 5 * e * mpmath.sech(e) ** 2      # written out here
     want = float((mpmath.mpf(1) / 25) / abs(telu_prime))
     assert abs(q.q[i] - want) <= 1e-12 * want
+
+
+@pytest.mark.parametrize("name", al.names())
+def test_limit_of_every_catalogue_entry(name):
+    """|f′/TeLU′| at −∞ for every entry, from the leading terms of f′ derived by hand in
+    test_saturation (TeLU′ ~ x·eˣ): lim |lead(x)/(x·eˣ)| by SymPy here; snake′ = 1 + sin 2x has none."""
+    import sympy as sp
+
+    from .test_saturation import EXPECTED, NO_LEADING_TERM, x
+
+    got = al.quotient(name).limit_exact
+    if name in NO_LEADING_TERM:
+        assert got is None
+        return
+    _, lead = EXPECTED[name]
+    want = sp.limit(sp.Abs(lead / (x * sp.exp(x))), x, -sp.oo) if lead != 0 else 0
+    assert sp.simplify(got - want) == 0 if want != sp.oo else got == sp.oo, (name, got, want)
