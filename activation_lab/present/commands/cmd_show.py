@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import emit_json, resolve
+from ...errors import FormulaTooComplexError
+from ._common import as_written, emit_json, resolve
 
 HELP = "show one activation: formula, f', f'', values at 0 and limits at ±inf"
 
@@ -43,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     for k, name in enumerate(("f(0)", "f'(0)", "f''(0)")):
         info[name] = float(at0[k][0])
     for k in (0, 1):
-        lo, hi = limits(act.expr, k)
+        try:
+            lo, hi = limits(act.expr, k)
+        except FormulaTooComplexError:   # undecided within the budget: said, not an exit
+            lo = hi = None
         info[f"f{chr(39) * k}(-inf)"] = lo
         info[f"f{chr(39) * k}(+inf)"] = hi
     record = _catalogue_record(args.name, act)
@@ -59,13 +63,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"  source:  {act.source}")
     if act.equals:
         print(f"  equals the catalogue entry {act.equals!r}")
-    print(f"  f(x)   = {act.expr}")
-    print(f"  f'(x)  = {info['derivative_1']}")
-    print(f"  f''(x) = {info['derivative_2']}")
+    elif getattr(act, "equals_note", ""):
+        print(f"  catalogue match {act.equals_note}")
+    # numbers as the user wrote them: sigmoid(1.702*x), not sigmoid(851*x/500)
+    print(f"  f(x)   = {as_written(act.expr)}")
+    print(f"  f'(x)  = {as_written(act.derivative(1))}")
+    print(f"  f''(x) = {as_written(act.derivative(2))}")
     if act.params:
         print("  params: " + ", ".join(f"{k}={v:g}" for k, v in act.params.items()))
     for key in ("f(0)", "f'(0)", "f''(0)", "f(-inf)", "f(+inf)", "f'(-inf)", "f'(+inf)"):
-        print(f"  {key:<9}= {info[key]!r}")
+        value = "not decided within its budget" if info[key] is None else repr(info[key])
+        print(f"  {key:<9}= {value}")
     return 0
 
 
