@@ -157,6 +157,15 @@ def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[
     for ax, keep in ((ax1, inside), (ax2, np.ones_like(inside))):
         ax.set_yscale("log", nonpositive="mask")
         lines = _curves(ax, x[keep], [y[keep] for y in ys], labels, _styles(acts))
+    shared = [_label(a) for a in acts if a.name in ("telu", "silu", "mish", "logish", "smish")]
+    if len(shared) > 1 and lo <= -20 <= hi:
+        # the |x|eˣ curves coincide to the eye: say so where they run together
+        at = int(np.argmin(np.abs(x - (-20.0))))
+        level = float(np.median([y[at] for a, y in zip(acts, ys, strict=True) if _label(a) in shared]))
+        # (TeLU is drawn first and widest: its black edges show beside the curves drawn over it)
+        ax1.annotate(f"{', '.join(shared)}:\none |x|eˣ tail, the curves coincide", (-20.0, level),
+                     xytext=(0.16, 0.06), textcoords="axes fraction", fontsize=6.5, ha="left", va="bottom",
+                     arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 0.6})
     for ax in (ax1, ax2):
         ymin = bottom if ax is ax1 else FLOAT64_TINY
         for (name, level), dash in zip(marks.items(), ((0, (4, 2)), (0, (1, 1.5))), strict=True):
