@@ -232,9 +232,14 @@ def _mathtext_printer():
 
 
 def _formulas(act: Any) -> Formulas:
+    import sympy as sp
+
+    from .written import written_expr
+
     printer = _mathtext_printer()
-    exprs = [act.expr, act.derivative(1), act.derivative(2)]
-    latex = tuple(act.latex(n) for n in range(3))
+    # numbers as the user wrote them: sigmoid(1.702 x), not sigmoid(851 x/500)
+    exprs = [written_expr(e) for e in (act.expr, act.derivative(1), act.derivative(2))]
+    latex = tuple(sp.latex(e) for e in exprs)
     label = _prose(act.name) if act.name in _PROSE_NAMES else act.name
     return Formulas(act.name, label, latex, tuple(printer.doprint(e) for e in exprs))  # type: ignore[arg-type]
 

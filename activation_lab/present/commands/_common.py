@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ...errors import ActivationLabError, FormulaError, UnknownActivationError
+from ..written import as_written  # noqa: F401 - the verbs import it from here
 
 PARAM_HELP = "value of a parameter of the formula, e.g. --param a=0.5 (repeatable)"
 
@@ -85,28 +86,6 @@ def formula_hint(err: FormulaError) -> FormulaError:
                             f"the variable is x; on the command line give a parameter's value with "
                             f"--param {name}=value")
     return err
-
-
-def as_written(expr: Any) -> str:
-    """``expr`` as text with exact decimals shown as a user writes them: sigmoid(1.702*x), not
-    sigmoid(851*x/500) (a rational whose denominator has only the factors 2 and 5)."""
-    import decimal
-
-    import sympy as sp
-
-    def shown(r: sp.Rational) -> sp.Expr:
-        d = int(r.q)
-        for p in (2, 5):
-            while d % p == 0:
-                d //= p
-        if d != 1 or r.q == 1:
-            return r
-        text = format(decimal.Decimal(int(r.p)) / decimal.Decimal(int(r.q)), "f")
-        return sp.Symbol(text) if len(text) <= 20 else r
-    if not isinstance(expr, sp.Basic):
-        return str(expr)
-    swap = {r: shown(r) for r in expr.atoms(sp.Rational)}
-    return str(expr.xreplace({k: v for k, v in swap.items() if v is not k}))
 
 
 # ------------------------------------------------------------------ progress on stderr
