@@ -221,3 +221,12 @@ def test_derivative_order_is_bounded_with_a_clear_error():
         al.get("relu").derivative(600)
     with pytest.raises(ActivationLabError, match="over the limit"):
         al.get("telu").evaluate([1.0], n=1000)
+
+
+def test_a_real_power_of_a_negative_constant_is_refused():
+    """(−1)^(1/3) is not real (SymPy keeps it as an unevaluated complex power, without I): refused
+    at its position, from a literal or a parameter, like sqrt(-1); found by the cross-target draft."""
+    for formula, params in (("(-8)**(1/3)*x", {}), ("(a)**(1/3) + x", {"a": "-1"})):
+        with pytest.raises(al.FormulaError, match="not a real number"):
+            al.define(formula, **params)
+    assert float(al.define("2**(1/3)*x").evaluate(1.0)) == pytest.approx(2 ** (1 / 3), rel=1e-15)

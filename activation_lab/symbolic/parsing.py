@@ -227,7 +227,7 @@ class _Builder:
         if expr.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
             raise self.fail(node, f"{self.token(node)!r} is undefined or infinite (a division by zero, log(0), ...)",
                             "rewrite that part so that it is finite")
-        if expr.has(sp.I):
+        if expr.has(sp.I) or (expr.is_number and expr.is_extended_real is False):   # (-1)**(1/3) too
             raise self.fail(node, f"{self.token(node)!r} is not a real number",
                             "activations are real functions: keep square roots and logs of negative "
                             "constants out")
