@@ -128,3 +128,17 @@ def gelu_tanh(t):
     without the cancellation of 1 + tanh(u) far on the left (u ≈ −300 at x = −20)."""
     u = mpmath.sqrt(2 / mpmath.pi) * (t + mpmath.mpf("0.044715") * t**3)
     return t * sig(2 * u)
+
+
+#: SELU's constants as the frameworks document them (Klambauer et al. 2017)
+SELU_SCALE = mpmath.mpf("1.0507009873554804934193349852946")
+SELU_ALPHA = mpmath.mpf("1.6732632423543772848170429916717")
+
+
+def relu6(t):
+    return clip(t, 0, 6)
+
+
+def hard_silu(t):
+    """x·relu6(x + 3)/6, hardswish as the frameworks write it."""
+    return t * relu6(t + 3) / 6

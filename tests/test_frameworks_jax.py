@@ -5,18 +5,23 @@ import mpmath
 
 from activation_lab.catalog import NOT_ELEMENTWISE
 
-from ._frameworks import check_framework, clip, gelu_tanh, sig, softplus, where
+from ._frameworks import (
+    SELU_ALPHA,
+    SELU_SCALE,
+    check_framework,
+    clip,
+    gelu_tanh,
+    hard_silu,
+    relu6,
+    sig,
+    softplus,
+    where,
+)
 
-SCALE = mpmath.mpf("1.0507009873554804934193349852946")
-ALPHA = mpmath.mpf("1.6732632423543772848170429916717")
+SCALE = SELU_SCALE
+ALPHA = SELU_ALPHA
 
 
-def relu6(t):
-    return clip(t, 0, 6)
-
-
-def hard_silu(t):
-    return t * relu6(t + 3) / 6
 
 
 #: f'(0) at kinks, JAX's autodiff

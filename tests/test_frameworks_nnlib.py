@@ -3,10 +3,10 @@ defaults, against ``al.get("nnlib:NAME")`` (tests/_frameworks.py)."""
 
 import mpmath
 
-from ._frameworks import check_framework, clip, gelu_tanh, log_cosh, phi, sig, softplus, where
+from ._frameworks import SELU_ALPHA, SELU_SCALE, check_framework, clip, gelu_tanh, log_cosh, phi, sig, softplus, where
 
-SCALE = mpmath.mpf("1.0507009873554804934193349852946")
-ALPHA = mpmath.mpf("1.6732632423543772848170429916717")
+SCALE = SELU_SCALE
+ALPHA = SELU_ALPHA
 HALF = mpmath.mpf("0.5")
 
 

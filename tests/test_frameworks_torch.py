@@ -5,14 +5,11 @@ import mpmath
 
 from activation_lab.catalog import NOT_ELEMENTWISE
 
-from ._frameworks import check_framework, clip, phi, sig, softplus, where
+from ._frameworks import SELU_ALPHA, SELU_SCALE, check_framework, clip, phi, relu6, sig, softplus, where
 
-SCALE = mpmath.mpf("1.0507009873554804934193349852946")     # torch.nn.SELU's documented constants
-ALPHA = mpmath.mpf("1.6732632423543772848170429916717")
+SCALE = SELU_SCALE     # torch.nn.SELU's documented constants
+ALPHA = SELU_ALPHA
 
-
-def relu6(t):
-    return clip(t, 0, 6)
 
 
 #: f'(x) at the test points that are kinks (x = 0; softplus: its threshold 20), PyTorch's autograd
