@@ -13,7 +13,8 @@ longdouble the callable for long-double arrays, where it differs (SciPy's erf is
 c          the C expression (CuPy kernels and the native CPU loop); ``c_float32``: the cheaper
            form where results are rounded to float32 (CPU only)
 array_api  ``factory(xp) -> callable`` for an array-API namespace
-mpmath     the callable on mpmath numbers (the reference; see :mod:`.mpmath_target`)
+mpmath     where mpmath's own function needs a guard (arguments whose exponential no mpf holds),
+           the guarded callable of :mod:`.mpmath_target`, which the reference uses; None: mpmath's own
 targets    room for targets to come (``{"torch": …, "jax": …}``)
 ========== =========================================================================================
 

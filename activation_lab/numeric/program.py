@@ -28,6 +28,7 @@ from sympy.core.mul import _keep_coeff
 
 from ..symbolic.functions import dsigmoid, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
+from .primitives import primitive_of
 
 __all__ = ["Ref", "Step", "Program", "program", "straight_line", "fold_numbers", "expand_exp_based", "constant_text"]
 
@@ -232,8 +233,6 @@ class _Builder:
         if e is sp.false:
             return ("c", "False", "bool")
         if isinstance(e, sp.Function):
-            from .primitives import primitive_of
-
             name = primitive_of(e)
             if name == "sech" and self.expand:   # 1/cosh(u), as numpy computes it
                 return self.emit("div", ("c", "1.0", "float"), self.emit("cosh", self.value(e.args[0], env)))
