@@ -60,7 +60,7 @@ def test_check_exhaustive_on_a_slice(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["check", "telu", "--exhaustive", "--dtype", "float64"], "float32 only"),
+    (["check", "telu", "--exhaustive", "--dtype", "float64"], "float64's 2^64 inputs"),
     (["check", "telu", "--order", "one"], "--order"),
     (["check", "telu", "--dtype", "float8"], "--dtype"),
     (["check", "telu", "--scheduler", "tcp://x:1"], "--exhaustive"),

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import ActivationLabError, UnsupportedDtypeError
 from ..numeric.evaluate import evaluate
 from ..numeric.mpmath_target import mpmath_of
+from ..requests import finfo, float_dtype, is_float_dtype
 from ..symbolic.activation import resolve
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ __all__ = ["AccuracyReport", "Case", "GradientUnderflow", "Mismatch", "Underflow
 REFERENCE_PREC = 128
 #: how many worst inputs and failures a report keeps
 KEEP = 5
-FORMAT_NAMES = ("float16", "float32", "float64")
+FORMAT_NAMES = ("float16", "bfloat16", "float32", "float64")
 
 
 def tolerance(n: int) -> float:
@@ -153,10 +154,7 @@ class AccuracyReport:
 
 
 def _check_dtype(dtype: Any) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise UnsupportedDtypeError(dtype) from None
+    dt = float_dtype(dtype)
     if dt.name not in FORMAT_NAMES:
         raise UnsupportedDtypeError(dt)
     return dt
@@ -193,7 +191,7 @@ def run_implementation(act: Any, n: int, xs: np.ndarray, implementation: Callabl
             f"implementation {name} failed on a {xs.dtype} NumPy array of {xs.size} points: {err}; it must take "
             "a NumPy array and return an array-like of the same shape (for PyTorch: "
             "lambda x: f(torch.from_numpy(x)).cpu().numpy())") from err
-    if out.shape != xs.shape or out.dtype.kind not in "fiu":
+    if out.shape != xs.shape or not (out.dtype.kind in "fiu" or is_float_dtype(out.dtype)):
         raise ActivationLabError(
             f"implementation {name} returned {out.dtype} of shape {out.shape} for {xs.dtype} input of shape "
             f"{xs.shape}; it must return floating values of the input's shape")
@@ -254,7 +252,7 @@ def _zero_sign_mismatches(fn, xs, got, exact, err, dtype) -> list[Mismatch]:
     import mpmath
 
     out = []
-    tiny = float(np.finfo(dtype).smallest_subnormal)
+    tiny = float(finfo(dtype).smallest_subnormal)
     for i in np.flatnonzero((got == 0) & (err <= 0.5)):
         want = exact[i]
         if want == 0 and xs[i] == 0:
@@ -307,7 +305,7 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
     Args:
         act: an :class:`~activation_lab.Activation` or a catalogue name.
         n: derivative order (0: f itself).
-        dtype: "float16", "float32" or "float64".
+        dtype: "float16", "bfloat16", "float32" or "float64".
         points: inputs (converted to ``dtype``); default :func:`~activation_lab.analysis.sweep.default_points`.
         implementation: a callable taking a NumPy array of ``dtype`` and returning f⁽ⁿ⁾ of it
             (any library's function, wrapped to NumPy); default the project's own evaluation.
@@ -356,7 +354,7 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
         failures = _cases(over[bad][order], fx, fgot, exact, err, kappa[bad][order], allowed[bad][order])
 
     specials, zeros = _special_input_mismatches(act, n, xs, got, dt)
-    finite_exact = np.isfinite(hi) & (np.abs(hi) <= float(np.finfo(dt).max))
+    finite_exact = np.isfinite(hi) & (np.abs(hi) <= float(finfo(dt).max))
     for i in np.flatnonzero(finite_exact & ~np.isfinite(fgot)):
         specials.append(Mismatch(float(fx[i]), float(fgot[i]), float(exact[i]), "nan or inf for a finite exact value"))
     zeros += _zero_sign_mismatches(fn, fx, fgot, exact_mp, err, dt)
@@ -426,7 +424,7 @@ def _leftmost_nonzero(nonzero: Callable[[np.ndarray], np.ndarray], dtype: np.dty
     Between the last nonzero grid point and the next (zero) one, the evaluation is scanned
     float by float and the exact model is bisected (it crosses the underflow threshold once).
     """
-    top = int(np.array(np.finfo(dtype).max, dtype=dtype).view({2: np.uint16, 4: np.uint32}[dtype.itemsize]))
+    top = int(np.array(finfo(dtype).max, dtype=dtype).view({2: np.uint16, 4: np.uint32}[dtype.itemsize]))
     grid = np.unique(np.append(np.arange(0, top, step, dtype=np.int64), top))
     flags = nonzero(_negative_floats(dtype, grid))
     if flags[-1]:
@@ -468,7 +466,8 @@ def gradient_underflow(names: Sequence[Any] | None = None, dtypes: Sequence[str]
         for dtype in dtypes:
             dt = _check_dtype(dtype)
             if dt.itemsize not in (2, 4):
-                raise ActivationLabError(f"the gradient-underflow scan covers float32 and float16, not {dt.name}")
+                raise ActivationLabError(f"the gradient-underflow scan covers float32, float16 and bfloat16, "
+                                         f"not {dt.name}")
             rows.append(_underflow_row(act, n, dt))
     return GradientUnderflow(n, tuple(rows))
 
@@ -481,7 +480,7 @@ def _underflow_row(act: Activation, n: int, dt: np.dtype) -> UnderflowRow:
     from ..numeric.mpmath_target import reference
 
     fn = mpmath_of(act.expr, n)
-    info = np.finfo(dt)
+    info = finfo(dt)
     half_tiny = mpmath.mpf(float(info.smallest_subnormal)) / 2
 
     def exact_or_limit(xs: np.ndarray) -> np.ndarray:

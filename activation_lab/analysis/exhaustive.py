@@ -1,8 +1,9 @@
-"""Exhaustive float32 checks: every one of the 2³² inputs, in chunks, on local cores or a Dask cluster.
+"""Exhaustive checks: every one of the 2³² float32 inputs, in chunks, on local cores or a Dask cluster;
+every one of the 2¹⁶ float16 or bfloat16 inputs in seconds.
 
 For each chunk of bit patterns (:func:`~activation_lab.analysis.sweep.float32_chunks`):
 
-1. the implementation (default: the project's evaluation) gives f⁽ⁿ⁾ in float32;
+1. the implementation (default: the project's evaluation) gives f⁽ⁿ⁾ in the format (float32 below);
 2. the reference is a float64 evaluation of the stable form of f⁽ⁿ⁾ on the inputs widened to
    float64 (:func:`float64_reference`: the NumPy code in double, recomputed in long double where
    its terms cancel by more than 2¹⁰, as TeLU′ does near its zero);
@@ -13,6 +14,10 @@ For each chunk of bit patterns (:func:`~activation_lab.analysis.sweep.float32_ch
 4. a few points per chunk (and the worst ones) are also recomputed with mpmath to measure
    the float64 reference's own error, reported as ``reference_max_rel_error``: the argument
    in 3 holds where that stays below 2⁻⁴⁰.
+
+The same holds for float16 and bfloat16 (their rounding boundaries in step 3).  :func:`reference`
+and :func:`judge` are the two halves of a chunk, so several implementations can be measured
+against one reference (the framework audit does).
 
 ULP errors are measured against the (confirmed) reference.  Inputs over the plain target T
 get κ(x) = |x·g′(x)/g(x)| from float64 evaluations of g = f⁽ⁿ⁾ and g′; where that is not
@@ -42,7 +47,8 @@ from ..numeric.evaluate import evaluate
 from ..numeric.mpmath_target import mpmath_of
 from .accuracy import Case, Mismatch, order_label, tolerance
 
-__all__ = ["BINS", "BOUNDARY_REL", "ExhaustiveReport", "exhaustive"]
+__all__ = ["BINS", "BOUNDARY_REL", "ExhaustiveReport", "Reference", "exhaustive", "format_inputs", "judge",
+           "reference"]
 
 #: the float64 reference is confirmed with mpmath within this relative distance of a float32 rounding boundary
 BOUNDARY_REL = 2.0**-40
@@ -60,7 +66,7 @@ CONNECT_TIMEOUT = "10s"
 
 @dataclass(frozen=True)
 class ExhaustiveReport:
-    """An exhaustive float32 check of f⁽ⁿ⁾ over the bit patterns [start, stop).
+    """An exhaustive check of f⁽ⁿ⁾ in ``dtype`` (float32, float16, bfloat16) over the bit patterns [start, stop).
 
     ``counts[i]`` counts the finite inputs with error in (BINS[i−1], BINS[i]] ULP (the
     first bin: ≤ 0.5); ``p99_ulp`` is the bin edge that 99 % of them stay within.  nan and
@@ -139,7 +145,7 @@ class ExhaustiveReport:
     def __str__(self) -> str:
         share = (lambda k: f"{k} ({k / self.finite:.6%})") if self.finite else str
         lines = [
-            f"{self.name} {order_label(self.n)} float32 exhaustive [{self.implementation}]: "
+            f"{self.name} {order_label(self.n)} {self.dtype} exhaustive [{self.implementation}]: "
             f"{self.count} inputs ({self.finite} finite), {self.chunks_done}/{self.chunks} chunks, "
             f"{self.seconds:.1f} s",
             f"  max {self.max_ulp:.10g} ULP, p99 ≤ {self.p99_ulp:g} ULP; within 0.5 ULP {share(self.within(0.5))}, "
@@ -206,51 +212,106 @@ def float64_reference(expr: Any, n: int, x64: np.ndarray) -> np.ndarray:
     return ref
 
 
-def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
-    """Measure one chunk [lo, hi) of float32 bit patterns; returns (lo, partial result)."""
+def format_inputs(dtype: Any, lo: int, hi: int) -> np.ndarray:
+    """The values of ``dtype`` (float16, bfloat16 or float32) whose bit patterns are lo, …, hi − 1."""
+    from ..requests import float_dtype
+    from .sweep import float32_inputs
+
+    dt = float_dtype(dtype)
+    if dt.itemsize == 4:
+        return float32_inputs(lo, hi)
+    return np.arange(lo, hi, dtype=np.uint32).astype(np.uint16).view(dt)
+
+
+def _inputs_count(dt: np.dtype) -> int:
+    """How many bit patterns ``dt`` has: 2¹⁶ for the 16-bit formats, 2³² for float32."""
+    if dt.name not in ("float16", "bfloat16", "float32"):
+        raise ActivationLabError(f"exhaustive checks cover float16, bfloat16 and float32, not {dt.name}; "
+                                 "float64 has 2**64 inputs: use the default sweep (check without --exhaustive)")
+    return 2 ** (8 * dt.itemsize)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The exact values of f⁽ⁿ⁾ at inputs ``xs`` of one format, as the exhaustive check computes them.
+
+    ``ref``: the float64 reference (steps 2 and 3 of the module docstring: mpmath's value where
+    it lies near a rounding boundary); ``lo``: the low parts of mpmath's double-double values
+    there (0 elsewhere); ``near``: those confirmed inputs; ``checked``/``rel``: the inputs
+    whose float64 reference was compared with mpmath, and its relative error there.
+    """
+
+    xs: np.ndarray
+    x64: np.ndarray
+    ref: np.ndarray
+    lo: np.ndarray
+    near: np.ndarray
+    corrected: int
+    checked: int
+    max_rel: float
+
+
+def reference(act: Any, n: int, xs: np.ndarray, seed: int = 0) -> Reference:
+    """Exact values of f⁽ⁿ⁾ at ``xs`` (float16, bfloat16 or float32; any points, not only whole
+    chunks): computed once, then shared by every implementation measured on the same inputs."""
     import mpmath
 
-    from .accuracy import REFERENCE_PREC, condition_numbers, real_reference, run_implementation
-    from .sweep import float32_inputs
+    from ..requests import finfo
+    from .accuracy import REFERENCE_PREC, real_reference
     from .ulp import rounding_boundary_distance, split_exact, ulp_error
 
-    act, n, implementation, lo, hi = task
-    xs = float32_inputs(lo, hi)
-    bits = np.arange(lo, hi, dtype=np.int64)
-    got = run_implementation(act, n, xs, implementation)
+    dt = xs.dtype
     with np.errstate(all="ignore"):      # widening a signalling-nan pattern raises "invalid"
         x64 = xs.astype(np.float64)
     ref = float64_reference(act.expr, n, x64)
-    err = ulp_error(got, ref, 0.0, np.float32)
-    out = _empty()
-    out["count"] = int(xs.size)
-    finite_x = np.isfinite(xs)
-    fin = np.flatnonzero(finite_x & np.isfinite(ref))
+    lo = np.zeros_like(ref)
+    fin = np.flatnonzero(np.isfinite(x64) & np.isfinite(ref))
     fn = mpmath_of(act.expr, n)
-
-    # 3. mpmath where the float64 reference is too close to a float32 rounding boundary to trust
-    near = fin[rounding_boundary_distance(ref[fin], np.float32) <= BOUNDARY_REL]
-    rng = np.random.default_rng(lo)
+    # 3. mpmath where the float64 reference is too close to a rounding boundary of the format to trust
+    near = fin[rounding_boundary_distance(ref[fin], dt) <= BOUNDARY_REL]
+    rng = np.random.default_rng(seed)
     useful = fin[ref[fin] != 0]
     sample = rng.choice(useful, size=min(REFERENCE_SAMPLE, useful.size), replace=False) if useful.size else useful
     checked = np.unique(np.concatenate([near, sample]))
-    shown = ref      # the exact values shown in reports: the reference, or mpmath's where computed
+    corrected, max_rel = 0, 0.0
     if checked.size:
-        exact_mp = [real_reference(fn, float(xs[i])) for i in checked]
+        exact_mp = [real_reference(fn, float(x64[i])) for i in checked]
         m_hi, m_lo = split_exact(exact_mp)
         is_near = np.isin(checked, near)
-        err[checked[is_near]] = ulp_error(got[checked[is_near]], m_hi[is_near], m_lo[is_near], np.float32)
-        rounded = ref[checked[is_near]].astype(np.float32)
-        shown = ref.copy()
-        shown[checked] = m_hi
-        out["confirmed"] = int(is_near.sum())
-        out["corrected"] = int(np.count_nonzero(ulp_error(rounded, m_hi[is_near], m_lo[is_near], np.float32) > 0.5))
-        floor = mpmath.mpf(2) ** -150    # below half float32's smallest subnormal only the side of 0 matters
+        rounded = ref[checked[is_near]].astype(dt)
+        corrected = int(np.count_nonzero(ulp_error(rounded, m_hi[is_near], m_lo[is_near], dt) > 0.5))
+        # below half the format's smallest subnormal only the side of 0 matters
+        floor = mpmath.mpf(float(finfo(dt).smallest_subnormal)) / 2
         with mpmath.workprec(REFERENCE_PREC):
             rel = [abs(mpmath.mpf(float(ref[i])) - v) / max(abs(v), floor)
                    for i, v in zip(checked, exact_mp, strict=True)]
-        out["ref_checks"] = int(checked.size)
-        out["ref_max_rel"] = float(max(rel))
+        max_rel = float(max(rel))
+        ref = ref.copy()
+        ref[checked] = m_hi
+        lo[checked] = m_lo
+    return Reference(xs, x64, ref, lo, near, corrected, int(checked.size), max_rel)
+
+
+def judge(act: Any, n: int, exact: Reference, got: np.ndarray, bits: np.ndarray | None = None
+          ) -> tuple[dict[str, Any], np.ndarray]:
+    """The exhaustive check's partial result for results ``got`` against ``exact``, and the ULP errors.
+
+    ``bits`` orders ties (default: the input's position).  The κ-aware verdict and the special
+    values are judged as the module docstring says.
+    """
+    from .accuracy import condition_numbers
+    from .ulp import ulp_error
+
+    xs, x64, ref, dt = exact.xs, exact.x64, exact.ref, exact.xs.dtype
+    bits = np.arange(xs.size, dtype=np.int64) if bits is None else bits
+    err = ulp_error(got, ref, exact.lo, dt)
+    out = _empty()
+    out["count"] = int(xs.size)
+    out["confirmed"] = int(exact.near.size)
+    out["corrected"] = exact.corrected
+    out["ref_checks"] = exact.checked
+    out["ref_max_rel"] = exact.max_rel
+    finite_x = np.isfinite(x64)
 
     # statistics over finite inputs; specials judged apart
     ferr = err[finite_x]
@@ -262,7 +323,7 @@ def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
         counts[0] = ferr.size - big.size
         out["counts"] = [int(c) for c in counts]
     finite_idx = np.flatnonzero(finite_x)
-    out["worst"] = [_row(err, i, bits, got, shown) for i in _top(err, finite_idx, bits, KEEP)]
+    out["worst"] = [_row(err, i, bits, got, ref) for i in _top(err, finite_idx, bits, KEEP)]
 
     special = ~np.isfinite(err) | (~finite_x & (err > tolerance(n)))
     special_idx = np.flatnonzero(special)
@@ -292,10 +353,20 @@ def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
         failures_n += int(np.count_nonzero(bad))
         shown_fail = _top(err, over[bad], bits, KEEP)
         kappa_mp = condition_numbers(act, n, x64[shown_fail])       # the failures shown: κ from mpmath
-        out["failures"] = [_row(err, i, bits, got, shown, (float(k), float(tol * max(1.0, k))))
+        out["failures"] = [_row(err, i, bits, got, ref, (float(k), float(tol * max(1.0, k))))
                            for i, k in zip(shown_fail, kappa_mp, strict=True)]
     out["failures_n"] = failures_n
-    return lo, out
+    return out, err
+
+
+def _check_chunk(task: tuple) -> tuple[int, dict[str, Any]]:
+    """Measure one chunk [lo, hi) of bit patterns of a format; returns (lo, partial result)."""
+    from .accuracy import run_implementation
+
+    act, n, implementation, lo, hi, *rest = task
+    xs = format_inputs(rest[0] if rest else "float32", lo, hi)
+    got = run_implementation(act, n, xs, implementation)
+    return lo, judge(act, n, reference(act, n, xs, seed=lo), got, np.arange(lo, hi, dtype=np.int64))[0]
 
 
 # --- merging, state -----------------------------------------------------------------------------
@@ -319,13 +390,17 @@ def _merge(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _identity(act, n: int, implementation: Callable | None, start: int, stop: int, chunk_size: int) -> dict:
+def _identity(act, n: int, implementation: Callable | None, start: int, stop: int, chunk_size: int,
+              dtype: str = "float32") -> dict:
     from .accuracy import implementation_name
 
-    return {"activation": act.name, "formula": act.formula,
-            "params": {k: repr(v) for k, v in sorted(act.params.items())},
-            "n": n, "implementation": implementation_name(implementation), "start": start, "stop": stop,
-            "chunk_size": chunk_size, "version": STATE_VERSION}
+    identity = {"activation": act.name, "formula": act.formula,
+                "params": {k: repr(v) for k, v in sorted(act.params.items())},
+                "n": n, "implementation": implementation_name(implementation), "start": start, "stop": stop,
+                "chunk_size": chunk_size, "version": STATE_VERSION}
+    if dtype != "float32":      # float32 state files written before the 16-bit formats stay valid
+        identity["dtype"] = dtype
+    return identity
 
 
 def _load_state(path: Path, identity: dict) -> tuple[set[int], dict[str, Any], float]:
@@ -344,27 +419,26 @@ def _load_state(path: Path, identity: dict) -> tuple[set[int], dict[str, Any], f
     return set(state["done"]), state["totals"], float(state["seconds"])
 
 
-def _to_cases(rows: list) -> tuple[Case, ...]:
-    from .sweep import float32_inputs
-
-    return tuple(Case(float(float32_inputs(r[1], r[1] + 1)[0]), r[2], r[3], r[0], *r[4:6]) for r in rows)
+def _to_cases(rows: list, dtype: str = "float32") -> tuple[Case, ...]:
+    return tuple(Case(float(format_inputs(dtype, r[1], r[1] + 1)[0]), r[2], r[3], r[0], *r[4:6]) for r in rows)
 
 
-def _report(act, n, implementation, start, stop, totals, seconds, done, chunks) -> ExhaustiveReport:
+def _report(act, n, implementation, start, stop, totals, seconds, done, chunks,
+            dtype: str = "float32") -> ExhaustiveReport:
     from .accuracy import implementation_name
-    from .sweep import float32_inputs
 
-    specials = tuple(Mismatch(float(float32_inputs(b, b + 1)[0]), got, want, "nan, inf or limit wrong")
-                     for b, got, want in totals["special_examples"])
+    with np.errstate(invalid="ignore"):   # a signalling-nan pattern widened
+        specials = tuple(Mismatch(float(format_inputs(dtype, b, b + 1)[0]), got, want, "nan, inf or limit wrong")
+                         for b, got, want in totals["special_examples"])
     return ExhaustiveReport(
         name=act.name, n=n, implementation=implementation_name(implementation), start=start, stop=stop,
         count=totals["count"], finite=totals["finite"], max_ulp=totals["max_ulp"], counts=tuple(totals["counts"]),
-        worst=_to_cases(totals["worst"]), n_special_mismatches=totals["special"], special_mismatches=specials,
+        worst=_to_cases(totals["worst"], dtype), n_special_mismatches=totals["special"], special_mismatches=specials,
         n_signed_zero_mismatches=totals["signed_zero"], over_tolerance=totals["over"],
-        n_failures=totals["failures_n"], failures=_to_cases(totals["failures"]),
+        n_failures=totals["failures_n"], failures=_to_cases(totals["failures"], dtype),
         kappa_mpmath=totals["kappa_mpmath"], confirmed=totals["confirmed"], corrected=totals["corrected"],
         reference_checks=totals["ref_checks"], reference_max_rel_error=totals["ref_max_rel"], seconds=seconds,
-        chunks_done=done, chunks=chunks)
+        chunks_done=done, chunks=chunks, dtype=dtype)
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -483,21 +557,23 @@ def _run_dask(address: str, tasks: list[tuple], on_result: Callable) -> None:
 
 
 def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, start: int = 0,
-               stop: int = 2**32, chunk_size: int = 2**22, state: str | os.PathLike | None = None,
+               stop: int | None = None, chunk_size: int = 2**22, state: str | os.PathLike | None = None,
                workers: int | None = None, scheduler: str | None = None,
-               progress: bool | Callable[[int, int], None] = True) -> ExhaustiveReport:
-    """Check f⁽ⁿ⁾ in float32 on every input with bit pattern in [start, stop) (default: all 2³²).
+               progress: bool | Callable[[int, int], None] = True, dtype: Any = "float32") -> ExhaustiveReport:
+    """Check f⁽ⁿ⁾ in ``dtype`` on every input with bit pattern in [start, stop) (default: all of them).
 
     Args:
         act: an Activation or a catalogue name.
         n: derivative order.
-        implementation: callable on a float32 NumPy array (default: the project's evaluation);
+        implementation: callable on a NumPy array of ``dtype`` (default: the project's evaluation);
             it must be picklable (a module-level function) to run in worker processes.
-        start, stop, chunk_size: the bit-pattern range and the inputs per chunk.
+        start, stop, chunk_size: the bit-pattern range (default: all 2³² float32 inputs, all 2¹⁶
+            of a 16-bit format) and the inputs per chunk.
         state: JSON file for partial results; an existing one for the same run is resumed.
         workers: local processes (default: all cores; 1 runs in this process).
         scheduler: address of a dask.distributed scheduler to run the chunks on instead.
         progress: True for a progress bar on stderr, or a callable(done_chunks, total_chunks).
+        dtype: float32 (2³² inputs, minutes per function), float16 or bfloat16 (2¹⁶, seconds).
 
     Returns:
         :class:`ExhaustiveReport` (see :mod:`activation_lab.analysis.exhaustive` for the method).
@@ -506,12 +582,18 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
 
     from ..requests import check_order
     from ..symbolic.activation import resolve
+    from .accuracy import _check_dtype
     from .sweep import float32_chunks
 
     act = resolve(act)
     check_order(n)
+    dt = _check_dtype(dtype)
+    total = _inputs_count(dt)
+    stop = total if stop is None else stop
+    if stop > total:
+        raise ActivationLabError(f"{dt.name} has {total} bit patterns; stop={stop} is beyond them")
     chunks = float32_chunks(start, stop, chunk_size)
-    identity = _identity(act, n, implementation, start, stop, chunk_size)
+    identity = _identity(act, n, implementation, start, stop, chunk_size, dt.name)
     path = Path(state) if state is not None else None
     done, totals, seconds_before = _load_state(path, identity) if path else (set(), _empty(), 0.0)
     pending = [c for c in chunks if c[0] not in done]
@@ -523,9 +605,10 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
             raise ActivationLabError(
                 f"implementation {implementation!r} cannot be sent to worker processes (it does not pickle); "
                 "define it as a module-level function, or pass workers=1 to run in this process") from None
-    bar = _Bar(f"{act.name} {order_label(n)} float32", len(chunks), len(done)) if progress is True else progress or None
+    label = f"{act.name} {order_label(n)} {dt.name}"
+    bar = _Bar(label, len(chunks), len(done)) if progress is True else progress or None
     if progress is True and done:
-        sys.stderr.write(f"{act.name} {order_label(n)} float32: resuming from {path}: {len(done)} of "
+        sys.stderr.write(f"{label}: resuming from {path}: {len(done)} of "
                          f"{len(chunks)} chunks done earlier\n")
         sys.stderr.flush()
     t0 = time.monotonic()
@@ -547,7 +630,7 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
         if bar:
             bar(len(done), len(chunks))
 
-    tasks = [(act, n, implementation, lo, hi) for lo, hi in pending]
+    tasks = [(act, n, implementation, lo, hi, dt.name) for lo, hi in pending]
     try:
         if scheduler:
             _run_dask(scheduler, tasks, on_result)
@@ -558,4 +641,4 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
     if bar and not pending:
         bar(len(done), len(chunks))
     return _report(act, n, implementation, start, stop, totals, seconds_before + time.monotonic() - t0,
-                   len(done), len(chunks))
+                   len(done), len(chunks), dt.name)

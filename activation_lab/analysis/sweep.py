@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from ..requests import finfo, float_dtype
+
 __all__ = ["CRITICAL_POINTS", "FLOAT32_INPUTS", "default_points", "float32_chunks", "float32_inputs",
            "format_edges"]
 
@@ -41,7 +43,7 @@ FLOAT32_INPUTS = 2**32
 
 def format_edges(dtype: Any) -> tuple[float, ...]:
     """The exp edges of a format: ln(max), ln(smallest normal), ln(smallest subnormal), ln(smallest subnormal/2)."""
-    info = np.finfo(np.dtype(dtype))
+    info = finfo(dtype)
     tiny_sub = float(info.smallest_subnormal)
     return (float(np.log(float(info.max))), float(np.log(float(info.smallest_normal))),
             float(np.log(tiny_sub)), float(np.log(tiny_sub) - np.log(2.0)))
@@ -68,12 +70,12 @@ def default_points(dtype: Any = "float32", magnitudes: int | None = None, dense:
     points on [−8, 8], ``wide`` points on ±1.05·|ln(smallest subnormal/2)|,
     ``neighbours`` floats each side of every critical point and extreme.
     """
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or dtype.name not in ("float16", "float32", "float64"):
+    dtype = float_dtype(dtype)
+    if dtype.name not in ("float16", "bfloat16", "float32", "float64"):
         from ..errors import UnsupportedDtypeError
 
         raise UnsupportedDtypeError(dtype)
-    info = np.finfo(dtype)
+    info = finfo(dtype)
     tiny_sub, big = float(info.smallest_subnormal), float(info.max)
     reach = 1.05 * abs(format_edges(dtype)[3])
     if magnitudes is None:

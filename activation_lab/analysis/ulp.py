@@ -8,6 +8,11 @@ of a binary floating-point format with p significand bits and minimum exponent e
 so a correctly rounded result scores at most 0.5 and subnormal results are measured in
 units of the subnormal spacing.  Exact values are carried as float64 pairs (hi + lo, a
 106-bit "double-double"), enough for every format up to float64.
+
+bfloat16 (``ml_dtypes.bfloat16``: float32's exponent range with an 8-bit significand) is one
+more row of :data:`FORMATS`.  :func:`ulp_distance` counts the floats between two results of one
+format from their bit patterns, viewed as unsigned integers of the format's width and put in
+numeric order (an ml_dtypes array viewed as a NumPy integer type is its raw bits).
 """
 
 from __future__ import annotations
@@ -17,18 +22,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMATS", "rounding_boundary_distance", "split_exact", "ulp", "ulp_error"]
+from ..requests import float_dtype
+
+__all__ = ["FORMATS", "rounding_boundary_distance", "split_exact", "ulp", "ulp_distance", "ulp_error"]
 
 #: dtype name -> (significand bits p, minimum normal exponent emin, largest finite value)
 FORMATS: dict[str, tuple[int, int, float]] = {
     "float16": (11, -14, 65504.0),
+    "bfloat16": (8, -126, float.fromhex("0x1.fep127")),
     "float32": (24, -126, float(np.finfo(np.float32).max)),
     "float64": (53, -1022, float(np.finfo(np.float64).max)),
 }
 
+_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
 
 def _format(dtype: Any) -> tuple[int, int, float]:
-    name = np.dtype(dtype).name
+    name = float_dtype(dtype).name
     if name not in FORMATS:
         raise TypeError(f"ULPs are defined here for {', '.join(FORMATS)}, not {name}")
     return FORMATS[name]
@@ -80,7 +90,7 @@ def ulp_error(got: Any, hi: Any, lo: Any = 0.0, dtype: Any = None) -> np.ndarray
     inf (≥ max + ulp/2) is treated as inf.
     """
     got_arr = np.asarray(got)
-    dtype = np.dtype(dtype if dtype is not None else got_arr.dtype)
+    dtype = float_dtype(dtype if dtype is not None else got_arr.dtype)
     _, _, largest = _format(dtype)
     y = np.asarray(got_arr, dtype=np.float64)
     hi = np.asarray(hi, dtype=np.float64)
@@ -121,7 +131,7 @@ def rounding_boundary_distance(r: Any, dtype: Any = "float32") -> np.ndarray:
     the same ``dtype`` value as the exact one.  Values of r that ``dtype`` holds exactly
     (zero included) give inf; nan gives nan.
     """
-    dtype = np.dtype(dtype)
+    dtype = float_dtype(dtype)
     _, _, largest = _format(dtype)
     r = np.asarray(r, dtype=np.float64)
     with np.errstate(all="ignore"):
@@ -135,3 +145,29 @@ def rounding_boundary_distance(r: Any, dtype: Any = "float32") -> np.ndarray:
             dist = np.where(big, np.abs(np.abs(r) - overflow_edge), dist)
             dist = np.where(np.isinf(r), np.inf, dist)
         return dist / np.abs(r)
+
+
+def _ordered(y: np.ndarray) -> np.ndarray:
+    """Bit patterns of ``y`` as int64 in numeric order: −0 and +0 both 0, the negatives below."""
+    bits = y.view(_UINT[y.dtype.itemsize]).astype(np.int64)
+    sign = np.int64(1) << np.int64(8 * y.dtype.itemsize - 1)
+    return np.where(bits >= sign, sign - bits, bits)
+
+
+def ulp_distance(a: Any, b: Any) -> np.ndarray:
+    """How many floats of their common format lie from a to b: 0 for equal values (±0 alike), 1 for
+    neighbours, across zero and powers of two alike; nan where either is nan.
+
+    ``a`` and ``b`` are arrays of one floating format (float16, bfloat16, float32 or float64).
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype:
+        raise TypeError(f"ulp_distance compares arrays of one format, got {a.dtype} and {b.dtype}")
+    _format(a.dtype)
+    a, b = np.broadcast_arrays(a, b)
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    dist = np.abs(_ordered(a) - _ordered(b)).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        nan = np.isnan(a.astype(np.float32) if a.dtype.itemsize == 2 else a) | np.isnan(
+            b.astype(np.float32) if b.dtype.itemsize == 2 else b)
+    return np.where(nan, np.nan, dist)

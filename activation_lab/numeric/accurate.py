@@ -2,7 +2,8 @@
 
 Pipeline for each order n: the stable derivative (:mod:`activation_lab.rewrite`) is
 compiled to NumPy (:mod:`activation_lab.codegen`) and run in float64 on a copy of the
-input; float16 and float32 inputs are computed in float64 and rounded once, which keeps
+input; float16, bfloat16 and float32 inputs are computed in float64 and rounded once (one
+rounding from float64 straight to the format: no double rounding through float32), which keeps
 their results within about half an ULP, subnormal results included.  Elements where the
 fast code returns nan for a finite input are recomputed with the guarded code (inf·0 = 0);
 x = ±inf takes the limit of f⁽ⁿ⁾, found once per activation with mpmath; nan stays nan.
@@ -20,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ActivationLabError, UnsupportedDtypeError
+from ..requests import is_float_dtype
 from .limits import limits, zero_limit_sides
 
 __all__ = ["evaluate_order", "signed_zeros", "term_scale", "wider_dtype", "as_array", "WORK_DTYPE"]
@@ -41,7 +43,7 @@ def as_array(x: Any) -> tuple[np.ndarray, bool]:
                 shown = repr(x) if len(repr(x)) <= 60 else repr(x)[:57] + "..."
                 raise ActivationLabError(f"cannot evaluate on {shown}: an integer beyond float64's range "
                                          "(about 1.8e308)") from None
-        if arr.dtype.kind == "O" or arr.dtype.kind in "USV":
+        if arr.dtype.kind == "O" or (arr.dtype.kind in "USV" and not is_float_dtype(arr.dtype)):
             raise UnsupportedDtypeError(arr.dtype)
         return arr, arr.ndim == 0 and not isinstance(x, (list, tuple))
     raise ActivationLabError(
@@ -57,9 +59,11 @@ def _all_ints(x: Any) -> bool:
 
 #: float64 inputs are computed in x87 extended precision (64-bit significand) where the
 #: platform has it: 11 spare bits absorb the rounding of intermediate sums (TeLU' cancels by
-#: a factor of ~4 near x = -1.8) and of subnormal results.  float16/32 use float64.
+#: a factor of ~4 near x = -1.8) and of subnormal results.  float16, bfloat16 and float32 use
+#: float64 (ml_dtypes rounds float64 to bfloat16 directly, correctly).
 WORK_DTYPE = {
     "float16": "float64",
+    "bfloat16": "float64",
     "float32": "float64",
     "float64": "longdouble" if np.finfo(np.longdouble).nmant >= 63 else "float64",
 }

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ActivationLabError, UnsupportedDtypeError
-from ..requests import SUPPORTED_DTYPES, orders_of, result_dtype
+from ..requests import SUPPORTED_DTYPES, is_float_dtype, orders_of, result_dtype
 from .accurate import WORK_DTYPE, as_array, evaluate_order, signed_zeros, term_scale, wider_dtype
 from .backends import dispatch
 from .limits import limits
@@ -39,12 +39,12 @@ def evaluate(act: Any, x: Any, n: int | tuple[int, ...] | list[int] = 0, out: An
     if routed is not NotImplemented:
         return routed
     arr, scalar = as_array(x)
-    if arr.dtype.kind not in "fbiu":
+    if arr.dtype.kind not in "fbiu" and not is_float_dtype(arr.dtype):
         raise UnsupportedDtypeError(arr.dtype)
     dtype = result_dtype(arr.dtype)
     if out is not None:
         return fill_out(check_out(out, n, arr, dtype), evaluate(act, arr, orders), n)
-    with np.errstate(invalid="ignore"):  # a signalling nan in float32 warns on the cast
+    with np.errstate(invalid="ignore"):  # a signalling nan in float32 or bfloat16 warns on the cast
         x64 = np.array(arr, dtype=np.float64)  # a copy: the caller's array is never touched
     results = []
     for k in orders:

@@ -1,9 +1,11 @@
 """``activation-lab check``: ULP accuracy of the evaluation against mpmath, as a table, worst cases to CSV.
 
 Default: every catalogue activation, f and f′, float32 and float64, on the default sweep,
-then the gradient-underflow scan (float32/float16).  ``--exhaustive``: every float32 input
-(resumable; state files in ``--out``, else in the cache folder), locally or on a Dask cluster
-(``--scheduler``).  Exit status 0 when every row meets its target, 1 when one does not.
+then the gradient-underflow scan (float32/float16).  ``--dtype`` also takes float16 and
+bfloat16.  ``--exhaustive``: every input of the format: the 2³² float32 inputs (resumable;
+state files in ``--out``, else in the cache folder), locally or on a Dask cluster
+(``--scheduler``); the 2¹⁶ float16 or bfloat16 inputs in seconds.  Exit status 0 when every
+row meets its target, 1 when one does not.
 
 Files are written only where asked: the worst cases go to ``--out DIR/check-worst.csv``
 (none without ``--out``); the folder is checked before the work starts, and a
@@ -23,7 +25,7 @@ from pathlib import Path
 from ...errors import ActivationLabError
 from ._common import add_param_option, add_quiet_option, emit_json, long_command, parse_params, progress, resolve, table
 
-HELP = "check accuracy against mpmath (ULP; default sweep or exhaustive float32), worst cases to CSV"
+HELP = "check accuracy against mpmath (ULP; default sweep or every input of a format), worst cases to CSV"
 
 CSV_NAME = "check-worst.csv"
 CSV_HEADER = ("activation", "order", "dtype", "mode", "kind", "rank", "x", "got", "exact", "ulp_error", "kappa",
@@ -36,10 +38,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", default=None, metavar="0,1",
                    help="derivative orders, comma-separated (default 0,1; 0 with --exhaustive)")
     p.add_argument("--dtype", default=None, metavar="float32,float64",
-                   help="float16, float32, float64, comma-separated "
+                   help="float16, bfloat16, float32, float64, comma-separated "
                         "(default float32,float64; float32 with --exhaustive)")
     p.add_argument("--exhaustive", action="store_true",
-                   help="every one of the 2^32 float32 inputs (minutes per function; resumable)")
+                   help="every input of the format: the 2^32 float32 inputs (minutes per function; resumable), "
+                        "the 2^16 float16 or bfloat16 inputs (seconds)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="with --exhaustive: run the chunks on this dask.distributed scheduler (e.g. tcp://host:8786)")
     add_param_option(p)
@@ -63,10 +66,13 @@ def _orders(text: str) -> list[int]:
 
 
 def _dtypes(text: str) -> list[str]:
-    dtypes = [t.strip() for t in text.split(",") if t.strip()]
-    bad = [d for d in dtypes if d not in ("float16", "float32", "float64")]
+    from ...requests import SUPPORTED_DTYPES
+
+    dtypes = list(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    bad = [d for d in dtypes if d not in SUPPORTED_DTYPES]
     if not dtypes or bad:
-        raise ActivationLabError(f"--dtype {text!r}: use float16, float32 and/or float64, e.g. --dtype float32,float64")
+        raise ActivationLabError(f"--dtype {text!r}: use {', '.join(SUPPORTED_DTYPES[:-1])} and/or "
+                                 f"{SUPPORTED_DTYPES[-1]}, e.g. --dtype float32,float64")
     return dtypes
 
 
@@ -107,7 +113,8 @@ def _write_csv(out: Path | None, rows: list[tuple]) -> Path | None:
 def _engine() -> str:
     from ...numeric.native import status
 
-    return f"float32 by {status()}; float16 by NumPy blocks in double; float64 in long double (numpy.longdouble)"
+    return (f"float32 by {status()}; float16 and bfloat16 by NumPy blocks in double; float64 in long double "
+            "(numpy.longdouble)")
 
 
 def _sweep(acts, orders, dtypes, args, out: Path | None) -> int:
@@ -181,7 +188,7 @@ def state_folder(out: Path | None) -> Path:
     return folder
 
 
-def _exhaustive(acts, orders, args, out: Path | None) -> int:
+def _exhaustive(acts, orders, dtypes, args, out: Path | None) -> int:
     from ...analysis.accuracy import order_label
     from ...analysis.exhaustive import exhaustive
 
@@ -190,18 +197,20 @@ def _exhaustive(acts, orders, args, out: Path | None) -> int:
     reports, csv_rows = [], []
     for act in acts:
         for n in orders:
-            state = states / f"check-exhaustive-{_slug(act)}-{n}.json"
-            r = exhaustive(act, n, state=state, scheduler=args.scheduler,
-                           progress=not (args.json or args.quiet))
-            reports.append((r, state))
-            csv_rows += _csv_rows(act.name, n, "float32", "exhaustive", r)
+            for dtype in dtypes:
+                suffix = "" if dtype == "float32" else f"-{dtype}"
+                state = states / f"check-exhaustive-{_slug(act)}-{n}{suffix}.json"
+                r = exhaustive(act, n, state=state, scheduler=args.scheduler, dtype=dtype,
+                               progress=not (args.json or args.quiet))
+                reports.append((r, state))
+                csv_rows += _csv_rows(act.name, n, dtype, "exhaustive", r)
     csv_path = _write_csv(out, csv_rows)
     failed = [r for r, _ in reports if not r.passed]
     if args.json:
         emit_json({"rows": [{**r.to_dict(), "state": str(s)} for r, s in reports],
                    "csv": str(csv_path) if csv_path else None, "passed": not failed})
         return 1 if failed else 0
-    rows = [(r.name, order_label(r.n), "float32", r.count, f"{r.max_ulp:.10g}", f"<={r.p99_ulp:g}", r.within(0.5),
+    rows = [(r.name, order_label(r.n), r.dtype, r.count, f"{r.max_ulp:.10g}", f"<={r.p99_ulp:g}", r.within(0.5),
              r.within(1.0), r.within(2.0), r.n_special_mismatches, r.confirmed, r.corrected,
              f"{r.reference_max_rel_error:.2g}", f"{r.seconds:.0f}", "met" if r.passed else "NOT met")
             for r, _ in reports]
@@ -226,8 +235,9 @@ def run(args: argparse.Namespace) -> int:
 
     orders = _orders(("0" if args.exhaustive else "0,1") if args.order is None else args.order)
     dtypes = _dtypes(("float32" if args.exhaustive else "float32,float64") if args.dtype is None else args.dtype)
-    if args.exhaustive and dtypes != ["float32"]:
-        raise ActivationLabError(f"--exhaustive covers float32 only, not {','.join(dtypes)}; use --dtype float32")
+    if args.exhaustive and "float64" in dtypes:
+        raise ActivationLabError("--exhaustive covers float16, bfloat16 and float32 (float64's 2^64 inputs are "
+                                 "too many); drop float64 from --dtype, e.g. --dtype float32")
     if args.scheduler and not args.exhaustive:
         raise ActivationLabError("--scheduler runs exhaustive checks on a Dask cluster; add --exhaustive")
     out = None
@@ -243,4 +253,6 @@ def run(args: argparse.Namespace) -> int:
         state_folder(None)
     params = parse_params(args.param)
     acts = [resolve(name, params) for name in (args.names or [e.name for e in CATALOG])]
-    return _exhaustive(acts, orders, args, out) if args.exhaustive else _sweep(acts, orders, dtypes, args, out)
+    if args.exhaustive:
+        return _exhaustive(acts, orders, dtypes, args, out)
+    return _sweep(acts, orders, dtypes, args, out)
