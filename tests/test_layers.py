@@ -1,4 +1,4 @@
-"""The package's layers go one way: catalog → symbolic → numeric → analysis → the Activation users hold
+"""The package's layers go one way: catalog → symbolic → numeric → export → analysis → the Activation users hold
 → present.  Every import of every module is read with ``ast`` (imports inside functions and
 type-checking blocks included): none may point up a layer, none may close a cycle, and no private
 (_underscore) name may be imported from another module.
@@ -17,10 +17,11 @@ LAYERS = {
     "errors": 0, "version": 0, "requests": 0, "budget": 0, "atomic": 0, "catalog": 0, "frameworks": 0,
     "symbolic": 1,
     "numeric": 2,
-    "analysis": 3,
-    "activation": 4,          # the object users hold: symbolic Activation + evaluation + .equals
-    "present": 5,
-    "__init__": 6, "__main__": 6,
+    "export": 3,              # PyTorch, JAX and standalone files printed from numeric's programs
+    "analysis": 4,
+    "activation": 5,          # the object users hold: symbolic Activation + evaluation + .equals
+    "present": 6,
+    "__init__": 7, "__main__": 7,
 }
 
 

@@ -1,0 +1,84 @@
+"""JAX wiring of an exported activation: ``jax.custom_jvp`` functions over printed programs.
+
+Imported by :func:`activation_lab.export.jax_function` only (importing activation_lab never
+imports jax), and copied, from the marker line on, into the standalone files that
+``activation-lab export --to jax`` writes.
+
+``programs(orders)`` gives a function of x (in the working dtype) returning f⁽ⁿ⁾ for each n of
+``orders``.  float16 and bfloat16 compute in float32; float32 in float64 where 64-bit types are
+enabled (``jax_enable_x64``), else in float32; results are rounded once to x's dtype.  Each
+order f⁽ᵏ⁾ is a custom_jvp function whose tangent is f⁽ᵏ⁺¹⁾ from its own stable program, computed
+with f⁽ᵏ⁾ in one pass; so ``grad``, ``grad(grad(...))``, ``jit`` and ``vmap`` all see the stable
+forms, never autodiff of them.
+"""
+
+# --- runtime: the text below is copied into standalone files ---
+import functools
+
+import jax
+import jax.numpy as jnp
+
+
+def _work_dtype(dtype):
+    if dtype in (jnp.float16, jnp.bfloat16):
+        return jnp.float32
+    if dtype == jnp.float32:   # float64 where 64-bit types are enabled, else float32 op by op
+        return jnp.float64 if jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64 else jnp.float32
+    if dtype == jnp.float64:
+        return jnp.float64
+    raise TypeError(f"expected a floating-point array (float16, bfloat16, float32 or float64), got {dtype}; "
+                    "convert it first, e.g. x.astype(jnp.float32)")
+
+
+def patch_nan(x, y, guarded):
+    """y where it is a number, the guarded program (inf*0 = 0) where y is nan at a number x."""
+    return jnp.where(jnp.isnan(y) & ~jnp.isnan(x), guarded(x), y)
+
+
+def make_function(programs, name="activation"):
+    """The exported activation: a ``jax.custom_jvp`` function of one array."""
+
+    def evaluate(orders, x):
+        x = jnp.asarray(x)
+        work = _work_dtype(x.dtype)
+        ys = programs(orders)(x.astype(work))
+        return tuple(jnp.broadcast_to(y, x.shape).astype(x.dtype) for y in ys)
+
+    @functools.cache
+    def order(k):
+        @jax.custom_jvp
+        def fk(x):
+            return evaluate((k,), x)[0]
+
+        @fk.defjvp
+        def fk_jvp(primals, tangents):
+            (x,), (t,) = primals, tangents
+            y, dy = pair(k)(x)
+            return y, dy * t
+
+        return fk
+
+    @functools.cache
+    def pair(k):
+        @jax.custom_jvp
+        def fk_and_next(x):
+            return evaluate((k, k + 1), x)
+
+        @fk_and_next.defjvp
+        def fk_and_next_jvp(primals, tangents):
+            (x,), (t,) = primals, tangents
+            a, b = pair(k)(x)
+            _, c = pair(k + 1)(x)
+            return (a, b), (b * t, c * t)
+
+        return fk_and_next
+
+    activation = order(0)
+
+    def derivative(x, n=1):
+        """f^(n)(x) as a custom_jvp function of x (differentiable through f^(n+1))."""
+        return order(n)(x)
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.derivative = derivative
+    return activation

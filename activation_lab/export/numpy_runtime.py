@@ -1,0 +1,40 @@
+"""NumPy wiring of an exported activation, for the standalone files of ``activation-lab export --to numpy``.
+
+``programs(orders)`` gives a function of x (float64 here) returning f⁽ⁿ⁾ for each n of
+``orders``; float16 and float32 compute in float64 and round once, float64 in float64.  (Within
+activation_lab, :meth:`activation_lab.Activation.evaluate` is the NumPy path, computing float64
+in long double where the platform has it; these files are for users without the package.)
+"""
+
+# --- runtime: the text below is copied into standalone files ---
+import numpy as np
+
+
+def patch_nan(x, y, guarded):
+    """y where it is a number, the guarded program (inf*0 = 0) where y is nan at a number x."""
+    bad = np.isnan(y) & ~np.isnan(x)
+    if not bad.any():
+        return y
+    return np.where(bad, guarded(x), y)
+
+
+def make_function(programs, name="activation"):
+    """The exported activation: ``activation(x)`` and ``activation.derivative(x, n=1)``."""
+
+    def evaluate(n, x):
+        x = np.asarray(x)
+        dtype = x.dtype if x.dtype in (np.float16, np.float32, np.float64) else np.dtype(np.float64)
+        with np.errstate(all="ignore"):   # intermediate overflow is expected and guarded
+            (y,) = programs((n,))(x.astype(np.float64))
+            return np.broadcast_to(y, x.shape).astype(dtype)
+
+    def activation(x):
+        return evaluate(0, x)
+
+    def derivative(x, n=1):
+        """f^(n)(x), computed in float64 and rounded once to x's dtype."""
+        return evaluate(n, x)
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.derivative = derivative
+    return activation

@@ -1,0 +1,216 @@
+"""The PyTorch, JAX and standalone-NumPy targets: the program printed as framework source.
+
+One printer for the three (the target names a column of the table of primitives,
+:mod:`activation_lab.numeric.primitives`, ``targets``): each step of the program
+(:mod:`activation_lab.numeric.program`) becomes one line ``v<i> = <the row's text>``, constants
+become Python float literals (the float64 nearest the program's 40-digit text) and the function
+returns one value per order.  What the program leaves to its targets is printed after the
+steps, only where a probe at export time finds it needed (so that TeLU costs no extra pass):
+
+* the guarded program (every product ``inf·0 = 0``) where the plain one gives nan at finite x
+  (the probe runs the printed NumPy text in float32 and float64 over ±10⁻⁴⁵ … ±10³⁰⁸);
+* the limits at ±inf (:func:`activation_lab.numeric.limits.limits`) where the steps do not
+  reach them;
+* the sign of tail zeros (TeLU′(−800) = −0.0), as :func:`activation_lab.numeric.evaluate.signed_zeros`.
+
+The source never contains user text: names are ``x``, ``v<i>``, ``y<k>`` and the framework's.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ..errors import FormulaTooComplexError
+from ..numeric.limits import limits, zero_limit_sides
+from ..numeric.primitives import PRIMITIVES
+from ..numeric.program import Program, Ref, program
+
+__all__ = ["TARGETS", "Target", "print_program", "program_source", "Finish", "finish_of"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A framework the printer writes for: its array namespace's name and the imports its text needs."""
+
+    name: str
+    xp: str
+    imports: tuple[str, ...]
+
+
+TARGETS: dict[str, Target] = {
+    "torch": Target("torch", "torch", ("import torch",)),
+    "jax": Target("jax", "jnp", ("import jax", "import jax.numpy as jnp", "import jax.scipy.special")),
+    "numpy": Target("numpy", "np", ("import numpy as np", "import scipy.special")),
+}
+
+#: the guarded product, in every target's namespace (torch, jnp and np share these names)
+_MUL_GUARDED = '''\
+def _mul_guarded(*factors):
+    """A product in which inf*0 is 0, signed as the product of the signs: where exp(x) has
+    overflowed beside a factor that underflowed faster, the exact product is below every subnormal."""
+    out = factors[0]
+    for f in factors[1:]:
+        prod = out * f
+        bad = {xp}.isnan(prod) & ~{xp}.isnan(out) & ~{xp}.isnan(f)
+        out = {xp}.where(bad, {xp}.copysign({xp}.zeros_like(prod), {xp}.sign(out) * {xp}.sign(f)), prod)
+    return out
+'''
+
+
+def _literal(text: str) -> str:
+    """A program constant as a Python literal (the float64 nearest its 40-digit text)."""
+    value = float(text)
+    if math.isnan(value):
+        return 'float("nan")'
+    if math.isinf(value):
+        return 'float("inf")' if value > 0 else '(-float("inf"))'
+    out = repr(value)
+    return f"({out})" if out.startswith("-") else out
+
+
+def _text(a: Ref) -> str:
+    if a[0] == "x":
+        return "x"
+    if a[0] == "v":
+        return f"v{a[1]}"
+    if a[2] == "nan":
+        return 'float("nan")'
+    if a[2] in ("K", "float"):
+        return _literal(a[1])
+    return f"({a[1]})" if a[1].startswith("-") else a[1]
+
+
+def _fill(target: Target, value: str) -> str:
+    return f"{target.xp}.full_like(x, {value})"
+
+
+def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, ...] = ()) -> str:
+    """``def name(x): ...`` computing the program's outputs (a tuple when there are several)
+    with ``target``'s text from the table of primitives; ``finish[i]`` says which fix-ups
+    output i needs (see :class:`Finish`)."""
+    tgt = TARGETS[target]
+    last_use = {a[1]: i for i, step in enumerate(prog.steps) for a in step.args if a[0] == "v"}
+    kept = {a[1] for a in prog.outputs if a[0] == "v"}
+    lines = [f"def {name}(x):"]
+    for i, step in enumerate(prog.steps):
+        args = [_text(a) for a in step.args]
+        if step.op == "where" and all(a[0] == "c" for a in step.args[1:]):
+            args[2] = _fill(tgt, args[2])   # a select of two numbers: an array of the working dtype
+        if step.op == "mul_guarded":
+            args = [_fill(tgt, t) if a[0] == "c" else t for a, t in zip(step.args, args, strict=True)]
+        lines.append(f"    v{i} = {PRIMITIVES[step.op].targets[target].format(*args, args=', '.join(args))}")
+        dead = sorted({a[1] for a in step.args if a[0] == "v" and last_use[a[1]] == i and a[1] not in kept})
+        if dead:   # dropped after their last use, as a nested expression drops its temporaries
+            lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
+    names = []
+    for k, out in enumerate(prog.outputs):
+        value = _fill(tgt, _text(out)) if out[0] == "c" else _text(out)
+        lines.append(f"    y{k} = {value}")
+        if k < len(finish):
+            lines += [f"    {line}" for line in finish[k].lines(tgt, f"y{k}")]
+        names.append(f"y{k}")
+    lines.append(f"    return {', '.join(names)}{',' if len(names) == 1 else ''}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What order n's output needs after the steps, each only where the probe found it missing:
+    the guarded program's value where the plain one is nan at finite x (``guarded``: the name of
+    the function computing it), the limits at ±inf (``at_inf``: (sign, limit) pairs) and the
+    signed zeros of the tails (``zero_sides``: (sign, signed zero) pairs)."""
+
+    guarded: str | None = None
+    at_inf: tuple[tuple[int, float], ...] = ()
+    zero_sides: tuple[tuple[int, float], ...] = ()
+
+    def lines(self, tgt: Target, y: str) -> list[str]:
+        xp = tgt.xp
+        out = []
+        if self.guarded:
+            out.append(f"{y} = patch_nan(x, {y}, lambda x: {self.guarded}(x)[0])")
+        for sign, limit in self.at_inf:
+            inf = 'float("inf")' if sign > 0 else '-float("inf")'
+            out.append(f"{y} = {xp}.where(x == {inf}, {_literal(repr(limit))}, {y})")
+        for sign, zero in self.zero_sides:
+            side = "x <= -1.0" if sign < 0 else "x >= 1.0"
+            out.append(f"{y} = {xp}.where(({y} == 0) & ({side}), {_literal(repr(zero))}, {y})"
+                       "   # a tail's zero takes its limit's sign")
+        return out
+
+
+def _probe_points() -> dict[str, np.ndarray]:
+    mags = np.logspace(-45, 308, 3000)
+    mags = np.concatenate([mags, np.linspace(0, 1000, 4001), [5e-324, 1.4e-45, 3.4e38, 1.7e308]])
+    x = np.concatenate([mags, -mags])
+    out = {}
+    with np.errstate(all="ignore"):
+        for dtype in ("float32", "float64"):
+            pts = x.astype(dtype)
+            out[dtype] = pts[np.isfinite(pts)]
+    return out
+
+
+def _run_numpy(source: str, name: str, x: np.ndarray) -> tuple:
+    import scipy.special
+
+    namespace = {"np": np, "scipy": scipy}
+    exec(_MUL_GUARDED.format(xp="np"), namespace)  # noqa: S102 - the printer's own helper text
+    exec(compile(source, "<activation_lab export probe>", "exec"), namespace)  # noqa: S102 - printed from a program
+    with np.errstate(all="ignore"):
+        return namespace[name](x)
+
+
+@functools.lru_cache(maxsize=512)
+def finish_of(expr: sp.Expr, k: int) -> Finish:
+    """The fix-ups f⁽ᵏ⁾'s printed program needs: found by running the printed NumPy text of the
+    plain program on the probe points and at ±inf, in float32 and float64."""
+    plain = print_program(program(expr, (k,)), "numpy", "_plain")
+    try:
+        lo_hi: tuple[float, float] | None = limits(expr, k)
+    except FormulaTooComplexError:
+        lo_hi = None   # the steps' own values at ±inf (as evaluate gives them then)
+    guarded, at_inf, zeros = None, set(), set()
+    tail_zeros = dict(zero_limit_sides(expr, k))
+    for dtype, pts in _probe_points().items():
+        (y,) = _run_numpy(plain, "_plain", pts)
+        y = np.broadcast_to(y, pts.shape)
+        if np.any(np.isnan(y)):
+            guarded = f"_guarded{k}"
+        for sign, zero in tail_zeros.items():
+            side = (y == 0) & ((pts <= -1) if sign < 0 else (pts >= 1))
+            if np.any(np.signbit(y[side]) != (math.copysign(1.0, zero) < 0)):
+                zeros.add((sign, zero))
+        if lo_hi is not None:
+            (y_inf,) = _run_numpy(plain, "_plain", np.array([-np.inf, np.inf], dtype=dtype))
+            for sign, got, want in zip((-1, 1), np.broadcast_to(y_inf, (2,)), lo_hi, strict=True):
+                same = (math.isnan(got) and math.isnan(want)) or (got == want and np.signbit(got) == np.signbit(want))
+                if not same:
+                    at_inf.add((sign, want))
+    # a guarded value may be a zero of either sign: its tail's sign is then set after it
+    if guarded:
+        zeros |= set(tail_zeros.items())
+    return Finish(guarded, tuple(sorted(at_inf)), tuple(sorted(zeros)))
+
+
+def program_source(expr: sp.Expr, target: str, functions: dict[str, tuple[int, ...]]) -> str:
+    """Source of each ``def name(x)`` of ``functions`` (name → orders) returning f⁽ⁿ⁾ for each n
+    of its orders, fix-ups included, then of the guarded programs they call (``_guarded<n>``)."""
+    parts, guarded = [], {}
+    for name, orders in functions.items():
+        finish = tuple(finish_of(expr, k) for k in orders)
+        parts.append(print_program(program(expr, orders), target, name, finish))
+        guarded.update({fin.guarded: k for k, fin in zip(orders, finish, strict=True) if fin.guarded})
+    for name, k in guarded.items():
+        parts.append(print_program(program(expr, (k,), guarded=True), target, name))
+    return "\n\n".join(parts)
+
+
+def helpers_source(target: str) -> str:
+    """The helpers printed programs may call (the guarded product); ``patch_nan`` is the runtime's."""
+    return _MUL_GUARDED.format(xp=TARGETS[target].xp)

@@ -1,0 +1,92 @@
+"""PyTorch wiring of an exported activation: autograd Functions over printed programs.
+
+Imported by :func:`activation_lab.export.torch_function` only (importing activation_lab never
+imports torch), and copied, from the marker line on, into the standalone files that
+``activation-lab export --to torch`` writes: the library and the files run the same text.
+
+``programs(orders)`` gives a function of x (in the working dtype) returning f⁽ⁿ⁾ for each n of
+``orders``.  float16 and bfloat16 compute in float32, float32 and float64 in float64, and each
+result is rounded once to x's dtype.  The forward pass computes f and f′ together when x needs
+a gradient and keeps f′ for the backward pass; the backward pass is itself an autograd Function
+whose backward uses f″ (and so on: each order's Function differentiates through the next), so
+double backward gives f″ from its own stable program.
+"""
+
+# --- runtime: the text below is copied into standalone files ---
+import torch
+
+_WORK = {torch.float16: torch.float32, torch.bfloat16: torch.float32,
+         torch.float32: torch.float64, torch.float64: torch.float64}
+
+
+def _work_dtype(x):
+    work = _WORK.get(x.dtype)
+    if work is None:
+        raise TypeError(f"expected a floating-point tensor (float16, bfloat16, float32 or float64), got {x.dtype}; "
+                        "convert it first, e.g. x.float()")
+    return work
+
+
+def patch_nan(x, y, guarded):
+    """y where it is a number, the guarded program (inf*0 = 0) where y is nan at a number x.
+    Eager CPU runs the guarded program only when some y is nan; compiled or on a GPU it is
+    computed alongside (no data-dependent branch, no device synchronisation)."""
+    bad = torch.isnan(y) & ~torch.isnan(x)
+    if x.device.type == "cpu" and not torch.compiler.is_compiling() and not bool(bad.any()):
+        return y
+    return torch.where(bad, guarded(x), y)
+
+
+def make_function(programs, name="activation"):
+    """The exported activation: a function of one tensor backed by ``torch.autograd.Function``."""
+
+    def evaluate(orders, x):
+        work = _work_dtype(x)
+        ys = programs(orders)(x.to(work))
+        return tuple(y.to(x.dtype) for y in ys)
+
+    class Derivative(torch.autograd.Function):
+        """g * f^(k)(x), f^(k)(x) given (fk) or computed; differentiable through f^(k+1)."""
+
+        @staticmethod
+        def forward(ctx, g, x, fk, k):
+            if fk is None:
+                (fk,) = evaluate((k,), x)
+            ctx.save_for_backward(g, x, fk)
+            ctx.k = k
+            return g * fk
+
+        @staticmethod
+        def backward(ctx, grad):
+            g, x, fk = ctx.saved_tensors
+            dg = Derivative.apply(grad, x, fk, ctx.k) if ctx.needs_input_grad[0] else None
+            dx = Derivative.apply(grad * g, x, None, ctx.k + 1) if ctx.needs_input_grad[1] else None
+            return dg, dx, None, None
+
+    class Activation(torch.autograd.Function):
+        """f(x); with a gradient wanted, f and f' in one pass, f' kept for backward."""
+
+        @staticmethod
+        def forward(ctx, x):
+            if ctx.needs_input_grad[0]:
+                y, dy = evaluate((0, 1), x)
+                ctx.save_for_backward(x, dy)
+            else:
+                (y,) = evaluate((0,), x)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, dy = ctx.saved_tensors
+            return Derivative.apply(grad, x, dy, 1)
+
+    def activation(x):
+        return Activation.apply(x)
+
+    def derivative(x, n=1):
+        """f^(n)(x), without autograd (rounded once to x's dtype)."""
+        return evaluate((n,), x)[0]
+
+    activation.__name__ = activation.__qualname__ = name
+    activation.derivative = derivative
+    return activation
