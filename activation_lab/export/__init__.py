@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .build import compiled_program, resolve_activation
+from .build import program_table, resolve_activation
 from .learnable import torch_module
 from .standalone import module_source
 
@@ -41,8 +41,7 @@ def torch_function(act: Any, **params: Any) -> Any:
     from . import torch_runtime
 
     a = resolve_activation(act, params)
-    return torch_runtime.make_function(lambda orders: compiled_program(a.expr, "torch", orders),
-                                       _identifier(a.name))
+    return torch_runtime.make_function(program_table(a.expr, "torch"), _identifier(a.name))
 
 
 def jax_function(act: Any, **params: Any) -> Any:
@@ -53,7 +52,7 @@ def jax_function(act: Any, **params: Any) -> Any:
     from . import jax_runtime
 
     a = resolve_activation(act, params)
-    return jax_runtime.make_function(lambda orders: compiled_program(a.expr, "jax", orders), _identifier(a.name))
+    return jax_runtime.make_function(program_table(a.expr, "jax"), _identifier(a.name))
 
 
 def _identifier(name: str) -> str:

@@ -17,7 +17,7 @@ from ..errors import ActivationLabError, UnknownActivationError
 from ..symbolic.activation import Activation, define, get, resolve
 from .printer import helpers_source, program_source
 
-__all__ = ["resolve_activation", "compiled_program", "namespace"]
+__all__ = ["resolve_activation", "compiled_program", "namespace", "ProgramTable", "program_table"]
 
 
 def resolve_activation(act: Any, params: Mapping[str, Any] | None = None) -> Activation:
@@ -76,3 +76,29 @@ def compiled_program(expr: sp.Expr, target: str, orders: tuple[int, ...]) -> Cal
     fn = ns["_program"]
     fn.__doc__ = source
     return fn
+
+
+class ProgramTable:
+    """``table(orders)``: the compiled program of those orders; the usual ones are built up front
+    (a tracer such as torch.compile then only reads a dict), other orders on first use."""
+
+    def __init__(self, expr: sp.Expr, target: str, orders: tuple[tuple[int, ...], ...]):
+        self.expr = expr
+        self.target = target
+        self.table = {o: compiled_program(expr, target, o) for o in orders}
+
+    def __call__(self, orders: tuple[int, ...]) -> Callable[[Any], tuple]:
+        if orders in self.table:
+            return self.table[orders]
+        fn = self.table[orders] = compiled_program(self.expr, self.target, orders)
+        return fn
+
+
+#: the programs each runtime asks for in the forward pass and two levels of backward
+USUAL_ORDERS = {"torch": ((0,), (0, 1), (1,), (2,)), "jax": ((0,), (0, 1), (1, 2), (1,), (2,)),
+                "numpy": ((0,), (1,), (2,))}
+
+
+def program_table(expr: sp.Expr, target: str) -> ProgramTable:
+    """The programs of ``expr`` for ``target``, the usual orders built now."""
+    return ProgramTable(expr, target, USUAL_ORDERS[target])

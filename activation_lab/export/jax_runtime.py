@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 
-def _work_dtype(dtype):
+def work_dtype(dtype):
     if dtype in (jnp.float16, jnp.bfloat16):
         return jnp.float32
     if dtype == jnp.float32:   # float64 where 64-bit types are enabled, else float32 op by op
@@ -40,7 +40,7 @@ def make_function(programs, name="activation"):
 
     def evaluate(orders, x):
         x = jnp.asarray(x)
-        work = _work_dtype(x.dtype)
+        work = work_dtype(x.dtype)
         ys = programs(orders)(x.astype(work))
         return tuple(jnp.broadcast_to(y, x.shape).astype(x.dtype) for y in ys)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,13 +74,16 @@ def _literal(text: str) -> str:
     return f"({out})" if out.startswith("-") else out
 
 
-def _text(a: Ref) -> str:
+def _text(a: Ref, constants: Mapping[str, str] | None = None) -> str:
     if a[0] == "x":
         return "x"
     if a[0] == "v":
         return f"v{a[1]}"
     if a[2] == "nan":
         return 'float("nan")'
+    if a[2] == "K" and constants and a[1].removeprefix("-") in constants:
+        text = constants[a[1].removeprefix("-")]
+        return f"(-{text})" if a[1].startswith("-") else text
     if a[2] in ("K", "float"):
         return _literal(a[1])
     return f"({a[1]})" if a[1].startswith("-") else a[1]
@@ -89,16 +93,18 @@ def _fill(target: Target, value: str) -> str:
     return f"{target.xp}.full_like(x, {value})"
 
 
-def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, ...] = ()) -> str:
-    """``def name(x): ...`` computing the program's outputs (a tuple when there are several)
-    with ``target``'s text from the table of primitives; ``finish[i]`` says which fix-ups
-    output i needs (see :class:`Finish`)."""
+def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, ...] = (),
+                  arguments: tuple[str, ...] = (), constants: Mapping[str, str] | None = None) -> str:
+    """``def name(x): ...`` computing the program's outputs (a tuple) with ``target``'s text from
+    the table of primitives; ``finish[i]`` says which fix-ups output i needs (see :class:`Finish`).
+    ``arguments``: names of further arguments, which ``constants`` (40-digit text → printed
+    expression) may use in place of constants (the learnable parameters)."""
     tgt = TARGETS[target]
     last_use = {a[1]: i for i, step in enumerate(prog.steps) for a in step.args if a[0] == "v"}
     kept = {a[1] for a in prog.outputs if a[0] == "v"}
-    lines = [f"def {name}(x):"]
+    lines = [f"def {name}({', '.join(('x', *arguments))}):"]
     for i, step in enumerate(prog.steps):
-        args = [_text(a) for a in step.args]
+        args = [_text(a, constants) for a in step.args]
         if step.op == "where" and all(a[0] == "c" for a in step.args[1:]):
             args[2] = _fill(tgt, args[2])   # a select of two numbers: an array of the working dtype
         if step.op == "mul_guarded":
@@ -109,7 +115,7 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
             lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
     names = []
     for k, out in enumerate(prog.outputs):
-        value = _fill(tgt, _text(out)) if out[0] == "c" else _text(out)
+        value = _fill(tgt, _text(out, constants)) if out[0] == "c" else _text(out)
         lines.append(f"    y{k} = {value}")
         if k < len(finish):
             lines += [f"    {line}" for line in finish[k].lines(tgt, f"y{k}")]

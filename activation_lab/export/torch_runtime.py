@@ -19,7 +19,7 @@ _WORK = {torch.float16: torch.float32, torch.bfloat16: torch.float32,
          torch.float32: torch.float64, torch.float64: torch.float64}
 
 
-def _work_dtype(x):
+def work_dtype(x):
     work = _WORK.get(x.dtype)
     if work is None:
         raise TypeError(f"expected a floating-point tensor (float16, bfloat16, float32 or float64), got {x.dtype}; "
@@ -41,7 +41,7 @@ def make_function(programs, name="activation"):
     """The exported activation: a function of one tensor backed by ``torch.autograd.Function``."""
 
     def evaluate(orders, x):
-        work = _work_dtype(x)
+        work = work_dtype(x)
         ys = programs(orders)(x.to(work))
         return tuple(y.to(x.dtype) for y in ys)
 
