@@ -289,3 +289,112 @@ def test_fig14_depth_scale_peaks_at_the_edge(made):
     # ReLU at σ_b = 0.1, σ_w < √2: c* = 1 and ξ_c = −1/log(σ_w²/2)
     assert np.allclose(relu[ok], -1 / np.log(xs[ok] ** 2 / 2), rtol=1e-12)
     assert np.isnan(relu[xs > math.sqrt(2)]).all()          # q grows without bound there
+
+
+# ----------------------------------------------------------------- added curves, jumps, one term (issue 15)
+ADDED = [f"s{k}=x*sigmoid({k + 2}*x)" for k in range(10)]   # cheap formulas, each with a name of its own
+
+
+def _panel_sizes(fig) -> list[tuple[float, float]]:
+    """Width and height in inches of each panel after layout."""
+    fig.draw_without_rendering()
+    w, h = fig.get_size_inches()
+    return [(ax.get_position().width * w, ax.get_position().height * h) for ax in fig.axes]
+
+
+@pytest.mark.parametrize("make", ["telu", "linear_units", "saturation", "quotient"])
+def test_added_curves_keep_the_panels_size(make):
+    fn = getattr(al.figures, make)
+    x = np.linspace(-40, 0, 81) if make == "saturation" else np.linspace(-3, 3, 61)
+    plain, added = (_panel_sizes(fn(x=x, add=add)[0]) for add in ([], ADDED))
+    assert len(plain) == len(added)
+    for (w0, h0), (w1, h1) in zip(plain, added, strict=True):
+        # the legend grows by 10-30 entries: the figure grows with it, the panels do not shrink
+        assert abs(h1 - h0) <= 0.03 * h0 and abs(w1 - w0) <= 0.03 * w0, (make, plain, added)
+
+
+def test_added_curves_have_colours_of_their_own():
+    import matplotlib.colors as mc
+
+    for make in (al.figures.linear_units, al.figures.derivatives):
+        fig, _ = make(x=np.linspace(-3, 3, 31), add=ADDED)
+        lines = {ln.get_label(): mc.to_hex(ln.get_color()) for ln in fig.axes[0].lines}
+        group = {lines[lab] for lab in lines if lab.rstrip("′") in
+                 ("TeLU", "ReLU", "ELU", "SiLU", "GELU", "Mish", "Logish", "Smish")}
+        assert len(group) == 8
+        mine = [lines[lab] for lab in lines if lab.rstrip("′") in {f"s{k}" for k in range(10)}]
+        assert len(mine) == 10
+        assert not set(mine) & group, f"added curves take the group's colours: {set(mine) & group}"
+        assert len(set(mine)) == 10, "the first ten added curves should each have their own colour"
+
+
+def test_add_name_equals_formula_names_the_curve(tmp_path):
+    fig, data = al.figures.linear_units(names=["telu"], x=[-1.0, 0.5], add=["mine = x*tanh(log(1+exp(x)))"])
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == ["TeLU", "mine"]
+    assert list(data.columns) == ["x", "telu", "mine"]
+    for k, xv in enumerate([-1.0, 0.5]):
+        assert_close(float(data.columns["mine"][k]), exact("mish", xv), f"mine({xv})")
+    # comparisons in a formula are not names
+    _, data = al.figures.linear_units(names=[], x=[-1.0, 0.5], add=["where(x >= 0, x, 0)"])
+    assert list(data.columns) == ["x", "where(x >= 0, x, 0)"]
+    with pytest.raises(ActivationLabError, match="catalogue's 'telu'"):
+        al.figures.linear_units(add=["telu=x*tanh(exp(x))"])
+    out = tmp_path / "figs"
+    assert main(["figures", "--out", str(out), "--only", "9", "--add", "mine=x*tanh(softplus(x))",
+                 "--dpi", "40"]) == 0
+    header, _ = read_csv(out / "fig09_linear_units.csv")
+    assert header[-1] == "mine"
+    assert "--add 'mine=x*tanh(softplus(x))'" in (out / "README.md").read_text()
+
+
+def _segments(line) -> list[tuple[float, float, float, float]]:
+    """The drawn segments of a line: consecutive points, both finite."""
+    xs, ys = (np.asarray(v, dtype=float) for v in line.get_data())
+    return [(xs[i], ys[i], xs[i + 1], ys[i + 1]) for i in range(xs.size - 1)
+            if np.isfinite([xs[i], ys[i], xs[i + 1], ys[i + 1]]).all()]
+
+
+def test_relu_jump_is_drawn_as_a_jump():
+    x = np.arange(-100, 101) / 50
+    with mp.workprec(200):
+        right = float(1 / mp.diff(PLAIN["telu"], mp.mpf(0)))     # |ReLU′/TeLU′| just right of 0
+    for make, label, left_value, right_value in ((al.figures.derivatives, "ReLU′", 0.0, 1.0),
+                                                  (al.figures.quotient, "ReLU", 0.0, right)):
+        fig, _ = make(names=["telu", "relu"], x=x)
+        ax = fig.axes[0]
+        (line,) = [ln for ln in ax.lines if ln.get_label() == label]
+        segs = _segments(line)
+        # no segment joins the two sides: each drawn segment stays on one side of the kink
+        across = [s for s in segs if s[0] < 0 < s[2] or (s[0] == s[2] == 0 and s[1] != s[3])
+                  or (min(s[0], s[2]) == 0 and abs(s[3] - s[1]) > 0.5)]
+        assert not across, f"{make.__name__}: a segment joins the sides of the jump: {across}"
+        xs, ys = (np.asarray(v, dtype=float) for v in line.get_data())
+        at0 = ys[xs == 0]
+        assert left_value in at0 and any(abs(v - right_value) < 1e-12 for v in at0[np.isfinite(at0)]), at0
+        # a filled dot at the value taken at 0 (PyTorch: ReLU′(0) = 0), an open one at the right limit
+        dots = [(ln.get_xdata()[0], ln.get_ydata()[0], ln.get_markerfacecolor()) for ln in ax.lines
+                if ln.get_marker() == "o" and len(ln.get_xdata()) == 1 and ln.get_xdata()[0] == 0]
+        assert any(y == left_value and face != "white" for _, y, face in dots), dots
+        assert any(abs(y - right_value) < 1e-12 and face == "white" for _, y, face in dots), dots
+    # smooth curves are not broken: TeLU′ draws every segment of its grid
+    fig, _ = al.figures.derivatives(names=["telu", "relu"], x=x)
+    (telu,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "TeLU′"]
+    assert len(_segments(telu)) == x.size - 1
+
+
+def test_fig11_says_smallest_subnormal_everywhere_with_the_legend_below():
+    fig, data = al.figures.saturation(x=np.linspace(-760, 0, 761))
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    texts += [t.get_text() for ax in fig.axes for t in ax.texts] + [ax.get_title() for ax in fig.axes]
+    assert not [t for t in texts if "underflow" in t], texts
+    # the CSV's README marks and the figure name the same levels the same way
+    assert set(data.marks) == {"float32 smallest subnormal", "float64 smallest subnormal"}
+    for mark in data.marks:
+        assert any(t.startswith(mark) for t in fig.legends[0].get_texts() for t in [t.get_text()]), mark
+        assert any(t.get_text() == mark for ax in fig.axes for t in ax.texts), mark
+    assert "underflow" not in data.caption
+    # the legend sits below the panels, so its long entries take no width from them
+    fig.draw_without_rendering()
+    legend_top = fig.legends[0].get_window_extent().y1
+    assert all(legend_top < ax.get_window_extent().y0 for ax in fig.axes)

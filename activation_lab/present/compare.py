@@ -551,7 +551,8 @@ def _plots(act: Any, references: Sequence[Any]) -> tuple[Plot, ...]:
               f"The first derivative f′(x) of {new} beside {refs}: the gradient each passes back."),
              ("saturation", "|f′(x)| on a log axis as x → −∞", figures.saturation,
               f"|f′(x)| of {new} beside {refs} as x → −∞ on a log axis: the steeper the fall, the faster "
-              "the gradient saturates; the dotted lines are where float32 and float64 underflow to 0."),
+              "the gradient saturates; the grey lines mark the float32 and float64 smallest subnormals (below "
+              "half of one, a result rounds to 0)."),
              ("quotient", "gradient quotient |f′/TeLU′|", figures.quotient,
               f"The gradient quotient |f′(x)/TeLU′(x)| of {new} and {refs}: above 1 a function passes back "
               "more gradient than TeLU at the same x, below 1 less; it is undefined at TeLU′'s zero."))

@@ -30,10 +30,13 @@ from ..catalog import PAPER_GROUP
 from . import style
 from .figure_parts import FigureData
 from .figure_parts import activations as _activations
+from .figure_parts import added_labels as _added_labels
 from .figure_parts import curves as _curves
 from .figure_parts import grid as _grid
+from .figure_parts import jumps as _jumps
 from .figure_parts import label as _label
 from .figure_parts import styles as _styles
+from .figure_parts import written_as as _written_as
 from .propagation_figures import depth_scale, edge_of_chaos
 from .style import FigureRequestError
 
@@ -83,16 +86,18 @@ def telu(x: Any = None, add: Iterable[Any] = ()) -> tuple[Any, FigureData]:
         for n, y in enumerate(act.evaluate(x, (0, 1, 2))):
             columns[act.name + "'" * n] = y
     fig, (ax1, ax2) = style.new_figure(2, width=7.0, height=3.3)
+    added: set[str] = set()
     for act, look in zip(acts, _styles(acts), strict=True):
         formulas = _TELU_FORMULAS if act.name == "telu" else ("",) * 3
+        labels = [_label(act, n, arg=True) + formulas[n] for n in range(3)]
+        added |= _added_labels([act] * 3, labels)
         for n, ax in ((0, ax1), (1, ax1), (2, ax2)):
-            ax.plot(x, columns[act.name + "'" * n], label=_label(act, n, arg=True) + formulas[n],
-                    **style.order_style(look, n).kwargs())
+            ax.plot(x, columns[act.name + "'" * n], label=labels[n], **style.order_style(look, n).kwargs())
     ax1.set(xlabel="$x$", ylabel="$f(x)$,  $f\\,'(x)$", xlim=(x[0], x[-1]), title="TeLU and its first derivative")
     ax2.set(xlabel="$x$", ylabel="$f\\,''(x)$", xlim=(x[0], x[-1]), title="Second derivative")
     for ax in (ax1, ax2):
         ax.axhline(0, color="#808080", linewidth=0.6, zorder=0)
-    style.place_legend(fig, (ax1, ax2), below=True)
+    style.place_legend(fig, (ax1, ax2), below=True, added=added)
     return fig, FigureData("fig08_telu", "TeLU(x) = x·tanh(eˣ) with its first derivative (left) and second "
                            "derivative (right).", columns)
 
@@ -106,10 +111,13 @@ def _group_figure(stem: str, caption: str, n: int, names: Iterable[Any], x: Any,
     for act in acts:
         columns[act.name + "'" * n] = act.evaluate(x, n)
     fig, (ax,) = style.new_figure(1, width=6.0, height=3.4)
-    lines = _curves(ax, x, list(columns.values())[1:], [_label(a, n) for a in acts], _styles(acts))
+    labels = [_label(a, n) for a in acts]
+    # a jump of f⁽ⁿ⁾ at a kink (ReLU′ at 0) is drawn as a jump, not as a steep segment
+    steps = [_jumps(a, x, lambda t, a=a: a.evaluate(t, n)) for a in acts]
+    lines = _curves(ax, x, list(columns.values())[1:], labels, _styles(acts), steps)
     ax.axhline(0, color="#808080", linewidth=0.6, zorder=0)
     ax.set(xlabel="$x$", ylabel=ylabel, title=title, xlim=(x[0], x[-1]))
-    style.place_legend(fig, (ax,), first=lines)
+    style.place_legend(fig, (ax,), first=lines, added=_added_labels(acts, labels))
     return fig, FigureData(stem, caption, columns)
 
 
@@ -122,10 +130,15 @@ def linear_units(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterabl
 
 
 def derivatives(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[Any] = ()) -> tuple[Any, FigureData]:
-    """Figure 10: first derivatives f′(x) of the linear-unit group (ReLU′(0) = 0, ELU′(0) = 1: left values)."""
+    """Figure 10: first derivatives f′(x) of the linear-unit group.
+
+    ReLU′ jumps from 0 to 1 at x = 0: the line breaks there, a filled dot marks the value taken
+    at the kink (ReLU′(0) = 0, as PyTorch's autograd) and an open dot the limit from the right.
+    """
     return _group_figure("fig10_derivatives",
-                         "First derivatives f′(x) of the same group; at the kink x = 0 ReLU and ELU take "
-                         "their left-hand values, as autograd does.",
+                         "First derivatives f′(x) of the same group; ReLU′ jumps from 0 to 1 at the kink x = 0, "
+                         "drawn as a jump: the filled dot is the value taken there (0, as PyTorch's autograd "
+                         "gives), the open dot the limit from the right.",
                          1, names, x, add, _grid(-5, 3, 50), "$f\\,'(x)$", "First derivatives f′(x)")
 
 
@@ -135,8 +148,9 @@ def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[
 
     Left: ``detail`` range (default −40 ≤ x ≤ 0), where the classes part: GELU′ decays like
     |x|·φ(x) (Gaussian), ELU′ = eˣ, and TeLU, SiLU, Mish, Logish, Smish like |x|·eˣ.  Right: the
-    whole ``x`` range (default down to −760), each curve followed until float64 underflows,
-    with the float32 and float64 smallest subnormals 2⁻¹⁴⁹ and 2⁻¹⁰⁷⁴ drawn.  ReLU′ = 0 for
+    whole ``x`` range (default down to −760), each curve followed down to float64's smallest
+    subnormal, with the float32 and float64 smallest subnormals 2⁻¹⁴⁹ and 2⁻¹⁰⁷⁴ drawn (one term
+    in the figure, its marks and README).  ReLU′ = 0 for
     x < 0 has no place on a log axis; its column is all zeros there.
     """
     x = _as_x(x, np.concatenate([_grid(-760, -41, 1), _grid(-40, 0, 20)]))
@@ -171,21 +185,23 @@ def saturation(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[
         for (name, level), dash in zip(marks.items(), ((0, (4, 2)), (0, (1, 1.5))), strict=True):
             if level < ymin:
                 continue
-            short = name.replace(" smallest subnormal", "")
+            # one term everywhere (legend, labels, CSV marks, README): the mark's own name
             ax.axhline(level, color="#555555", linewidth=0.9, linestyle=dash, zorder=0, clip_on=False,
-                       label=f"{short} underflow, 2$^{{{round(math.log2(level))}}}$")
+                       label=f"{name}, 2$^{{{round(math.log2(level))}}}$")
             # the label sits left of centre, where the tails are far below these levels
-            ax.annotate(f"{short} underflow", (0.3, level), xycoords=("axes fraction", "data"),
+            ax.annotate(name, (0.3, level), xycoords=("axes fraction", "data"),
                         xytext=(0, 2), textcoords="offset points", fontsize=6.5, color="#555555", va="bottom")
     ax1.set(xlabel="$x$", ylabel="$|f\\,'(x)|$", xlim=(lo, hi), ylim=(bottom, 10),
             title=f"{_minus(lo)} ≤ x ≤ {_minus(hi)}: where the Gaussian,\neˣ and |x|eˣ tails separate")
     ax2.set(xlabel="$x$", ylabel="$|f\\,'(x)|$", xlim=(x[0], x[-1]), ylim=(FLOAT64_TINY, 1e3),
-            title="The whole tail, followed\nto float64 underflow")
-    style.place_legend(fig, (ax1, ax2), first=lines)
+            title="The whole tail, followed down to\nfloat64's smallest subnormal")
+    # the legend below the panels, so its long entries take no width from them
+    style.place_legend(fig, (ax1, ax2), first=lines, below=True, ncols=4, added=_added_labels(acts, labels))
     return fig, FigureData("fig11_saturation",
                            "Saturation as x → −∞: |f′(x)| on a log scale, separating GELU's Gaussian decay, "
                            "ELU's eˣ and the |x|eˣ of TeLU, SiLU, Mish, Logish and Smish, down to the float32 "
-                           "and float64 underflow levels.", columns, marks)
+                           "and float64 smallest subnormals (below half of one, a result rounds to 0).",
+                           columns, marks)
 
 
 def _quotient_columns(acts: Sequence[Any], reference: Any, x: np.ndarray
@@ -228,8 +244,12 @@ def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[An
     fig, (ax1, ax2) = style.new_figure(2, width=7.4, height=3.3)
     top = 2.5
     lo, hi = max(zoom[0], x[0]), min(zoom[1], x[-1])
+    def sides(act: Any) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda t: np.abs(act.evaluate(t, 1) / ref.evaluate(t, 1))
+    # a jump of f′ at a kink (ReLU′ at 0) is drawn as a jump, not as a steep segment
+    steps = [_jumps(a, x, sides(a)) for a in acts]
     for ax, keep in ((ax1, np.ones(x.size, bool)), (ax2, (x >= lo) & (x <= hi))):
-        lines = _curves(ax, x[keep], [q[keep] for q in curves], labels, _styles(acts))
+        lines = _curves(ax, x[keep], [q[keep] for q in curves], labels, _styles(acts), steps)
         ax.axhline(1, color="#808080", linewidth=0.6, zorder=0)
         for p in poles:
             if x[keep][0] <= p <= x[keep][-1]:
@@ -245,13 +265,14 @@ def quotient(names: Iterable[Any] = PAPER_GROUP, x: Any = None, add: Iterable[An
             title=f"A pole where {_label(ref, 1)} = 0\n({pole_text}, a gap ▼)")
     ax2.set(xlabel="$x$", ylabel=ylabel, xlim=(lo, hi), ylim=(0, top),
             title=f"Zoom: the small-negative\nrange {_minus(lo)} ≤ x ≤ {_minus(hi)}")
-    style.place_legend(fig, (ax1, ax2), first=lines)
+    style.place_legend(fig, (ax1, ax2), first=lines, added=_added_labels(acts, labels))
     marks = {f"pole {k + 1} ({_label(ref, 1)} = 0)": p for k, p in enumerate(poles)}
     return fig, FigureData("fig12_quotient",
                            f"Gradient vanishing quotient |f′(x)/{_label(ref, 1, arg=True)}| with {_label(ref)} ≡ 1 as "
                            f"the baseline, absolute values, a gap at the pole where {_label(ref, 1)} = 0 "
                            f"({pole_text}), and a zoom into the small-negative range; the CSV also holds the values "
-                           "at the gap's grid points.", columns, marks)
+                           "at the gap's grid points. ReLU′ jumps at x = 0: drawn as a jump (filled dot: the value "
+                           "taken there, open dot: the limit from the right).", columns, marks)
 
 
 # ------------------------------------------------------------------ writing everything
@@ -275,7 +296,7 @@ def _command(out_dir: str, formats: Sequence[str], only: Sequence[int] | None, a
     if only is not None:
         parts += ["--only", ",".join(str(n) for n in only)]
     for a in add:
-        parts += ["--add", getattr(a, "formula", str(a))]
+        parts += ["--add", _written_as(a)]
     if dpi != style.DPI:
         parts += ["--dpi", str(dpi)]
     return " ".join(shlex.quote(p) for p in parts)

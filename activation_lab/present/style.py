@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from ..atomic import write_atomic
 from ..errors import ActivationLabError
 
-__all__ = ["FigureRequestError", "PALETTE", "LineStyle", "line_style", "order_style", "context", "new_figure",
+__all__ = ["FigureRequestError", "PALETTE", "ADDED", "LineStyle", "line_style", "order_style", "context", "new_figure",
            "place_legend", "save", "FORMATS", "DPI"]
 
 class FigureRequestError(ActivationLabError, ValueError):
@@ -40,8 +41,11 @@ DASHES: tuple[Any, ...] = (
     (0, (3, 1, 1, 1, 1, 1)), (0, (2.5, 1.5)), (0, (8, 1.5, 1.5, 1.5, 1.5, 1.5)),
 )
 
-# colour order for curves; black is kept for TeLU, yellow (low contrast on white) comes last
-_CYCLE = ("orange", "skyblue", "green", "blue", "vermillion", "purple", "grey", "yellow")
+#: colours of added activations (``figures --add``), none of them a colour of the paper's group:
+#: Paul Tol's indigo, olive, wine and sand, ColorBrewer's dark red, brown, magenta, teal, lime and
+#: a lavender; each is at least 30 CIELAB units from every colour of the group and 20 from the others
+ADDED: tuple[str, ...] = ("#332288", "#A50026", "#005F5F", "#999933", "#C51B7D", "#8C510A", "#9988DD",
+                          "#7FBF3F", "#882255", "#DDCC77")
 
 # fixed looks for the paper's group, so an activation looks the same in every figure
 _FIXED: dict[str, tuple[str, int]] = {
@@ -96,14 +100,14 @@ _MARKERS = ("o", "s", "^", "D", "v", "P")
 def line_style(name: str, extra: int = 0) -> LineStyle:
     """The look of activation ``name``: the paper's group has fixed looks (TeLU black, solid,
     a little heavier), so each reads the same in every figure.  Any other activation is the
-    ``extra``-th added one: it cycles colours and dash patterns and carries a marker, which
-    keeps it apart from the group even where a colour repeats.
+    ``extra``-th added one: a colour of its own from :data:`ADDED` (never one of the group's),
+    with a dash pattern and a marker; past ten added curves the colours repeat, with other
+    marker and dash combinations.
     """
     if name in _FIXED:
         colour, dash = _FIXED[name]
         return LineStyle(PALETTE[colour], DASHES[dash], 2.0 if name == "telu" else 1.4)
-    return LineStyle(PALETTE[_CYCLE[extra % len(_CYCLE)]], DASHES[extra % len(DASHES)], 1.2,
-                     _MARKERS[extra % len(_MARKERS)])
+    return LineStyle(ADDED[extra % len(ADDED)], DASHES[extra % len(DASHES)], 1.2, _MARKERS[extra % len(_MARKERS)])
 
 
 def order_style(base: LineStyle, n: int) -> LineStyle:
@@ -144,19 +148,59 @@ def new_figure(ncols: int = 1, width: float = 7.0, height: float = 2.9, **subplo
     return fig, list(axes)
 
 
-def place_legend(fig, axes: Sequence[Any], first: Sequence[Any] = (), below: bool = False) -> None:
-    """One legend for the figure, outside the plotting area (right, or ``below``), so it covers no curve.
+def place_legend(fig, axes: Sequence[Any], first: Sequence[Any] = (), below: bool = False, ncols: int = 1,
+                 added: Collection[str] = ()) -> Any:
+    """One legend for the figure, outside the plotting area (right, or ``below`` in ``ncols``
+    columns), so it covers no curve; returns it.
 
     Entries: the artists in ``first`` in their order, then the other labelled artists of
-    ``axes``; the first occurrence of each label wins.
+    ``axes``; the first occurrence of each label wins.  Entries whose label is in ``added``
+    (the curves of added activations) do not take room from the panels: the figure grows by
+    what they add to the legend (taller below, wider at the right), and a legend that would
+    outgrow the figure's width (below) or height (right) is set in more or fewer columns.
+    Without such entries the figure is laid out exactly as before.
     """
     handles: dict[str, Any] = {h.get_label(): h for h in first}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     where = "outside lower center" if below else "outside right center"
+    extra = [label for label in handles if label in added]
     with context():
-        fig.legend(list(handles.values()), list(handles), loc=where)
+        if not extra:
+            return fig.legend(list(handles.values()), list(handles), loc=where, ncols=ncols)
+        base = {label: h for label, h in handles.items() if label not in added}
+        width, height = fig.get_size_inches()
+        base_w, base_h = _legend_size(fig, base, where, ncols) if base else (0.0, 0.0)
+        rows = math.ceil(len(base) / ncols) if base else 3
+        if below:
+            # as many rows as before where the width allows (fig. 8: one column per activation)
+            cols = max(ncols, math.ceil(len(handles) / rows))
+            while cols > 1 and _legend_size(fig, handles, where, cols)[0] > width:
+                cols -= 1
+        else:
+            cols = ncols
+            while _legend_size(fig, handles, where, cols)[1] > 0.95 * height and cols < len(handles):
+                cols += 1
+        legend = fig.legend(list(handles.values()), list(handles), loc=where, ncols=cols)
+        grown_w, grown_h = _legend_size(fig, handles, where, cols, legend)
+        if below:
+            fig.set_size_inches(width, height + max(0.0, grown_h - base_h))
+        else:
+            fig.set_size_inches(width + max(0.0, grown_w - base_w), height)
+    return legend
+
+
+def _legend_size(fig, handles: dict[str, Any], where: str, ncols: int, legend: Any = None) -> tuple[float, float]:
+    """Width and height in inches of the legend of ``handles`` in ``ncols`` columns (``legend``
+    itself when given, else a trial legend, removed again)."""
+    trial = legend is None
+    if trial:
+        legend = fig.legend(list(handles.values()), list(handles), loc=where, ncols=ncols)
+    box = legend.get_window_extent()
+    if trial:
+        legend.remove()
+    return box.width / fig.dpi, box.height / fig.dpi
 
 
 def save(fig, path: str | os.PathLike[str], fmt: str, dpi: int = DPI) -> Path:

@@ -15,9 +15,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="png", metavar="FMT[,FMT]",
                    help="image formats, comma-separated, from png, pdf, svg (default: png)")
     p.add_argument("--only", default=None, metavar="N[,N]", help="figure numbers to make, e.g. 8,11 (default: all)")
-    p.add_argument("--add", action="append", default=[], metavar="FORMULA",
-                   help="an extra activation drawn in every figure: a catalogue name or a formula in x, "
-                        "e.g. --add 'x*tanh(softplus(x))' (repeatable)")
+    p.add_argument("--add", action="append", default=[], metavar="[NAME=]FORMULA",
+                   help="an extra activation drawn in every figure in a colour of its own: a catalogue name or a "
+                        "formula in x, NAME= to name it in the legend and CSV, e.g. --add 'mish2=x*tanh(softplus(x))' "
+                        "(repeatable; the figures grow to keep their panels' size)")
     p.add_argument("--dpi", type=int, default=DPI, help=f"PNG resolution (default: {DPI})")
     p.add_argument("--force", action="store_true",
                    help="replace files of the same names (figNN_*, README.md) in --out that activation-lab did "
