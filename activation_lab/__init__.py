@@ -54,7 +54,14 @@ __all__ = [
 
 
 def names() -> list[str]:
-    """The catalogue's activation names, in catalogue order."""
+    """The catalogue's activation names, in catalogue order.
+
+    Returns
+    -------
+    list of str
+        One canonical name per catalogue entry (``"telu"``, ``"relu"``, ...); aliases such as
+        ``"tanhexp"`` are not listed, :func:`activation_lab.get` accepts them.
+    """
     return [entry.name for entry in CATALOG]
 
 

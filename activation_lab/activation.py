@@ -50,10 +50,45 @@ _PENDING = _Match.PENDING
 class Activation(symbolic.Activation):
     """An activation function f(x) given by an exact SymPy expression in the real symbol ``x``.
 
-    Attributes (besides the symbolic ones: ``name``, ``expr``, ``params``, ``formula``):
-        equals: for :func:`define`: the catalogue entry this function equals, or None (computed
-            on first use, within :data:`MATCH_SECONDS`).
-        equals_note: why ``equals`` is None when the match could not be decided, else "".
+    The object :func:`get` and :func:`define` return: the symbolic activation (formula, parameters,
+    derivatives, LaTeX) with evaluation on numbers and arrays, mpmath references and its catalogue
+    twin.
+
+    Parameters
+    ----------
+    name : str
+        Catalogue name, or the user's name (or the formula) for :func:`define`.
+    formula : str
+        The formula in ``x`` in the package's formula language, e.g. ``"x*tanh(exp(x))"``.
+    params : mapping of str to number or str, optional
+        Values of the formula's parameters (taken exactly).
+    description, source, family : str, optional
+        One-line description, first publication, and catalogue family.
+    aliases : tuple of str, optional
+        Other names the catalogue knows it by.
+
+    Attributes
+    ----------
+    name : str
+        Catalogue name, or the user's name (or formula) for :func:`define`.
+    expr : sympy.Expr
+        SymPy expression of f in ``x``, with parameter values substituted exactly.
+    params : dict of str to float
+        Parameter values as floats.
+    formula : str
+        The formula text it was parsed from.
+    equals : str or None
+        For :func:`define`: the catalogue entry this function equals, or None (computed on first
+        use, within :data:`MATCH_SECONDS`).
+    equals_note : str
+        Why ``equals`` is None when the match could not be decided, else ``""``.
+
+    Raises
+    ------
+    FormulaError
+        The formula is malformed or not real where it stands.
+    FormulaTooComplexError
+        Parsing ran past its time or size budget.
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -68,7 +103,7 @@ class Activation(symbolic.Activation):
         Computed on first use (SymPy and high-precision checks, see
         :func:`activation_lab.analysis.equivalence.catalog_match`) within :data:`MATCH_SECONDS`.
         When it cannot be decided (over the budget, or the formula cannot be compared at the probe
-        points), it is None and :attr:`equals_note` says why: the match is a convenience, and a
+        points), it is None and ``equals_note`` says why: the match is a convenience, and a
         formula that is too complex for it is still a valid activation.
         """
         if self._equals is _PENDING:
@@ -91,18 +126,62 @@ class Activation(symbolic.Activation):
     def evaluate(self, x: Any, n: int | tuple[int, ...] = 0, out: Any = None) -> Any:
         """f⁽ⁿ⁾(x) on a scalar, list or array, accurate to a few ULP.
 
-        Array in, array of the same shape and floating dtype out (float16/32/64; bool and
-        integers give float64); the input is never modified.  ``n`` may be a tuple of
-        orders, e.g. ``(0, 1)``, to get several derivatives at once.  The array's library
-        chooses the backend: NumPy (fused, all cores), CuPy (one GPU kernel), or any other
-        array-API library; a NumPy masked array comes back masked.  ``out`` (NumPy and CuPy):
-        arrays to write into, one per order (like a ufunc's ``out``), so that repeated calls
-        take no new memory.
+        Computed from the stable form of f⁽ⁿ⁾ (see the documentation's explanations), so tails,
+        overflow edges and cancellations are right: float16 and float32 in double and rounded once,
+        float64 in long double.  ±inf give the limits, nan stays nan, and no floating-point
+        warning escapes.
+
+        Parameters
+        ----------
+        x : scalar, list or array
+            The points.  The array's library chooses the backend: NumPy (fused, all cores), CuPy
+            (one GPU kernel), or any other array-API library; a NumPy masked array comes back
+            masked.  The input is never modified.
+        n : int or tuple of int, optional
+            Derivative order (default 0: f itself), or a tuple of orders, e.g. ``(0, 1)``, to get
+            several at once from one pass.
+        out : array or tuple of arrays, optional
+            NumPy or CuPy arrays to write into, one per order (like a ufunc's ``out``): the input's
+            shape and the result dtype, writeable, sharing no memory with ``x``.  Repeated calls
+            then take no new memory.
+
+        Returns
+        -------
+        array or tuple of arrays
+            f⁽ⁿ⁾(x) with the shape of ``x`` and its floating dtype (bool and integers give float64),
+            as a float for a Python scalar; one result per order when ``n`` is a tuple (``out``
+            itself when given).
+
+        Raises
+        ------
+        UnsupportedDtypeError
+            An array dtype other than bool, integer or float16/32/64 (and bfloat16).
+        ActivationLabError
+            A bad order, or ``out`` that does not fit (wrong count, shape, dtype, read-only,
+            overlapping the input); the CuPy backend asked for without CuPy or a GPU.
         """
         return evaluate(self, x, n, out)
 
     def mpmath(self, n: int = 0) -> Callable[[Any], Any]:
-        """f⁽ⁿ⁾ as a callable on mpmath numbers, evaluated at the current ``mp.prec``."""
+        """f⁽ⁿ⁾ as a callable on mpmath numbers, evaluated at the current ``mp.prec``.
+
+        Parameters
+        ----------
+        n : int, optional
+            Derivative order (default 0).
+
+        Returns
+        -------
+        callable
+            ``mpf -> mpf``, computing the stable form of f⁽ⁿ⁾ (no cancellation in the tails).
+
+        Raises
+        ------
+        ActivationLabError
+            ``n`` is not an integer from 0 to 40.
+        FormulaTooComplexError
+            Differentiating or rewriting ran past its time budget.
+        """
         return mpmath_of(self.expr, n)
 
 
@@ -123,9 +202,31 @@ def _held_entry(act: symbolic.Activation) -> Activation:
 
 
 def get(name: str | symbolic.Activation, **params: Any) -> Activation:
-    """Look an activation up by name or alias (case-insensitive), optionally with parameters;
-    ``"framework:name"`` (torch, jax, keras, nnlib) gives that framework's function and defaults.
+    """Look an activation up by name or alias (case-insensitive), optionally with parameters.
 
+    Parameters
+    ----------
+    name : str or Activation
+        A catalogue name or alias (``"telu"``, ``"TanhExp"``), or ``"framework:name"`` (torch,
+        jax, keras, nnlib) for that framework's function with its defaults and kink conventions.
+        An Activation is returned as it is, or with ``params`` replacing its parameter values.
+    **params
+        Parameter values, e.g. ``get("swish", beta=2)``; the entry's defaults otherwise.
+
+    Returns
+    -------
+    Activation
+        The catalogue entry (the same object for the same name and parameters).
+
+    Raises
+    ------
+    UnknownActivationError
+        ``name`` is not in the catalogue; the message suggests the closest names.
+    ActivationLabError
+        A parameter the entry does not have.
+
+    Examples
+    --------
     >>> get("TanhExp").name
     'telu'
     >>> get("keras:leaky_relu").params
@@ -138,12 +239,37 @@ def get(name: str | symbolic.Activation, **params: Any) -> Activation:
 def define(formula: str, name: str | None = None, **params: Any) -> Activation:
     """A user activation from a formula in ``x``, e.g. ``define("x*tanh(a*exp(x))", a=0.5)``.
 
-    The formula is parsed safely (see :mod:`activation_lab.symbolic.parsing`) and validated;
-    nothing else runs here, so ``define`` returns at once for any formula the parser accepts.
-    Parameters used in it must be given as keyword arguments.  ``.equals`` names the catalogue
-    entry the formula equals, if any (``define("x/(1+exp(-x))").equals == "silu"``), computed
-    on first use within :data:`MATCH_SECONDS` (None, with ``.equals_note`` saying why, where
-    it cannot be decided).
+    The formula is parsed safely (see :mod:`activation_lab.symbolic.parsing`: no ``eval``, a
+    whitelist of functions, bounded size) and validated; nothing else runs here, so ``define``
+    returns at once for any formula the parser accepts.
+
+    Parameters
+    ----------
+    formula : str
+        The formula in ``x``: numbers, ``x``, parameters, arithmetic and the whitelisted functions
+        (exp, log, tanh, sigmoid, softplus, erf, where, ...); at most 500 characters.
+    name : str, optional
+        A name for results and reports (default: the formula itself); not a catalogue name.
+    **params
+        Values of the parameters the formula uses, e.g. ``a=0.5``: every one it uses must be given,
+        and every one given must be used.
+
+    Returns
+    -------
+    Activation
+        The activation.  Its ``.equals`` names the catalogue entry the formula equals, if any
+        (``define("x/(1+exp(-x))").equals == "silu"``), computed on first use within
+        :data:`MATCH_SECONDS` (None, with ``.equals_note`` saying why, where it cannot be decided).
+
+    Raises
+    ------
+    FormulaError
+        A malformed formula, an unknown function or parameter, or a part that is undefined or not
+        real where it stands (the message names the token and its position).
+    FormulaTooComplexError
+        Parsing ran past its time or size budget.
+    ActivationLabError
+        ``name`` is not printable text of 1 to 80 characters, or is a catalogue name.
     """
     act = _held(symbolic.define(formula, name, **params))
     act._equals = _PENDING      # the catalogue match runs when .equals is first read

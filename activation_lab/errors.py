@@ -7,11 +7,35 @@ __all__ = ["ActivationLabError", "UnknownActivationError", "FormulaError", "Form
 
 
 class ActivationLabError(Exception):
-    """Base class for every error this package raises on purpose."""
+    """Base class for every error this package raises on purpose.
+
+    Its message names the input, what was wrong and what would work; catch it to handle any of
+    the package's errors.
+
+    Parameters
+    ----------
+    message : str
+        The message.
+    """
 
 
 class UnknownActivationError(ActivationLabError, KeyError):
-    """An activation name that is not in the catalogue."""
+    """An activation name that is not in the catalogue (a ``KeyError`` too).
+
+    Parameters
+    ----------
+    name : str
+        The name asked for.
+    suggestions : list of str
+        The closest catalogue names, shown as "did you mean ...?".
+
+    Attributes
+    ----------
+    name : str
+        The name asked for.
+    suggestions : list of str
+        The closest catalogue names.
+    """
 
     def __init__(self, name: str, suggestions: list[str]):
         self.name = name
@@ -27,7 +51,30 @@ class UnknownActivationError(ActivationLabError, KeyError):
 
 
 class FormulaError(ActivationLabError, ValueError):
-    """A formula string that the safe parser rejects; `position` is the 0-based column."""
+    """A formula string that the safe parser rejects (a ``ValueError`` too).
+
+    The message shows the formula with a caret under the offending position, and a fix.
+
+    Parameters
+    ----------
+    formula : str
+        The formula as given.
+    position : int or None
+        The 0-based column of the offending token, or None when the problem is the whole formula.
+    problem : str
+        What is wrong.
+    fix : str, optional
+        What would work.
+
+    Attributes
+    ----------
+    formula : str
+        The formula as given.
+    position : int or None
+        The 0-based column of the offending token.
+    problem : str
+        What is wrong.
+    """
 
     def __init__(self, formula: str, position: int | None, problem: str, fix: str = ""):
         self.formula = formula
@@ -47,9 +94,31 @@ class FormulaError(ActivationLabError, ValueError):
 class FormulaTooComplexError(FormulaError):
     """A symbolic or high-precision step on a formula that ran past its time or size budget.
 
-    ``step`` names the step ("simplify", "catalogue match", "limit at +inf", ...) and
-    ``budget`` its limit, in ``unit`` ("s" for seconds, "nodes" for expression size).  Raised by
-    :func:`activation_lab.budget.bounded` and :func:`activation_lab.budget.check_size`.
+    Raised by :func:`activation_lab.budget.bounded` and :func:`activation_lab.budget.check_size`;
+    a :class:`FormulaError`, so a ``ValueError`` too.  The message is one line (the command line
+    prints it as it is).
+
+    Parameters
+    ----------
+    step : str
+        The step that ran over ("simplify", "catalogue match", "limit at +inf", ...).
+    budget : float
+        Its limit, in ``unit``.
+    formula : str, optional
+        The user's formula.
+    unit : str, optional
+        ``"s"`` for seconds of CPU time (default), ``"nodes"`` for expression size.
+    why : str, optional
+        More detail.
+
+    Attributes
+    ----------
+    step, budget, unit, formula, why
+        As given.
+    problem : str
+        The step and its budget, in words.
+    fix : str
+        What to try instead.
     """
 
     def __init__(self, step: str, budget: float, *, formula: str = "", unit: str = "s", why: str = ""):
@@ -69,7 +138,18 @@ class FormulaTooComplexError(FormulaError):
 
 
 class UnsupportedDtypeError(ActivationLabError, TypeError):
-    """An array dtype that evaluation does not support."""
+    """An array dtype that evaluation does not support (a ``TypeError`` too).
+
+    Parameters
+    ----------
+    dtype : object
+        The dtype given.
+
+    Attributes
+    ----------
+    dtype : object
+        The dtype given.
+    """
 
     def __init__(self, dtype: object):
         self.dtype = dtype

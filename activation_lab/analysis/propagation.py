@@ -233,7 +233,22 @@ def _number(value: Any, what: str, positive: bool = False) -> float:
 
 
 def significant(value: float, error: float, most: int = 10) -> str:
-    """``value`` with only the digits its ``error`` leaves right (1 to ``most`` significant digits)."""
+    """``value`` with only the digits its ``error`` leaves right (1 to ``most`` significant digits).
+
+    Parameters
+    ----------
+    value : float
+        The number.
+    error : float
+        Its estimated absolute error (0: exact, shown to ``most`` digits).
+    most : int, optional
+        The most significant digits shown (default 10).
+
+    Returns
+    -------
+    str
+        The number as text, e.g. ``"1.3748"``; ``"0.5 (± 0.7)"`` where the error swamps it.
+    """
     if not math.isfinite(value):
         return {math.inf: "inf", -math.inf: "-inf"}.get(value, "nan")
     if value == 0:
@@ -250,7 +265,26 @@ def significant(value: float, error: float, most: int = 10) -> str:
 def variance_map(act: Activation | str, q: float, sigma_w: float, sigma_b: float) -> float:
     """V(q) = σ_w²·E[f(√q·Z)²] + σ_b²: the per-unit pre-activation variance of the next layer.
 
-    Raises ActivationLabError when the expectation is undefined at this q.
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+    q : float
+        The pre-activation variance of this layer (≥ 0).
+    sigma_w : float
+        Weight spread (> 0): weights N(0, σ_w²/N).
+    sigma_b : float
+        Bias spread (≥ 0).
+
+    Returns
+    -------
+    float
+        V(q).
+
+    Raises
+    ------
+    ActivationLabError
+        A value out of range, or the expectation is undefined at this q.
     """
     kern = _kernel(resolve(act))
     sw, sb = _number(sigma_w, "sigma_w", positive=True), _number(sigma_b, "sigma_b")
@@ -262,7 +296,29 @@ def variance_map(act: Activation | str, q: float, sigma_w: float, sigma_b: float
 
 def correlation_map(act: Activation | str, c: float, sigma_w: float, sigma_b: float, q: float) -> float:
     """c ↦ (σ_w²·E[f(u₁)f(u₂)] + σ_b²)/V(q) for two inputs of variance q and correlation c
-    (u₁ = √q·z₁, u₂ = √q·(c·z₁ + √(1−c²)·z₂)); at q = q* the denominator V(q*) is q*."""
+    (u₁ = √q·z₁, u₂ = √q·(c·z₁ + √(1−c²)·z₂)); at q = q* the denominator V(q*) is q*.
+
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+    c : float
+        The correlation of the two inputs, in [−1, 1].
+    sigma_w, sigma_b : float
+        Weight (> 0) and bias (≥ 0) spreads.
+    q : float
+        The variance of each input (> 0).
+
+    Returns
+    -------
+    float
+        The correlation of the next layer's pre-activations.
+
+    Raises
+    ------
+    ActivationLabError
+        A value out of range, or the expectation is undefined at this q.
+    """
     kern = _kernel(resolve(act))
     sw, sb = _number(sigma_w, "sigma_w", positive=True), _number(sigma_b, "sigma_b")
     q = _number(q, "q", positive=True)
@@ -283,18 +339,36 @@ def correlation_map(act: Activation | str, c: float, sigma_w: float, sigma_b: fl
 class Propagation:
     """Mean-field signal propagation of f at (σ_w, σ_b).
 
-    Attributes:
-        name, sigma_w, sigma_b: the activation and the point.
-        status: "ok"; "no fixed point" (q grows without bound, or the fixed point lies outside the
-            searched range); or "undefined" (a Gaussian expectation diverges).  ``reason`` says why.
-        q_star: the fixed point of V reached from q0 (nan unless status is "ok"); q_stable: |V′(q*)| < 1.
-        fixed_points: every fixed point of V found in [0] ∪ [1e−8, 1e6].
-        v_slope: V′(q*) = σ_w²·E[Z·f·f′]/√q*.
-        chi1: χ₁ = σ_w²·E[f′(√q*·Z)²]; phase: "ordered" (χ₁ < 1), "chaotic" (χ₁ > 1) or "edge of chaos".
-        c_star, c_slope: the stable fixed point of the correlation map (1 in the ordered phase) and
-            C′(c*) = σ_w²·E[f′(u₁)f′(u₂)] there (= χ₁ at c* = 1); nan where q* = 0 (no signal left).
-        xi_q, xi_c: depth scales −1/log|V′(q*)| and −1/log C′(c*) (inf on the edge).
-        errors: estimated absolute error of each number above, by field name.
+    Attributes
+    ----------
+    name : str
+        The activation.
+    sigma_w, sigma_b : float
+        The point: weights N(0, σ_w²/N), biases N(0, σ_b²).
+    status : str
+        ``"ok"``; ``"no fixed point"`` (q grows without bound, or the fixed point lies outside the
+        searched range); or ``"undefined"`` (a Gaussian expectation diverges).
+    reason : str
+        Why, when status is not ``"ok"``.
+    q_star : float
+        The fixed point of V reached from q0 (nan unless status is ``"ok"``).
+    q_stable : bool
+        |V′(q*)| < 1.
+    fixed_points : tuple of float
+        Every fixed point of V found in [0] ∪ [1e−8, 1e6].
+    v_slope : float
+        V′(q*) = σ_w²·E[Z·f·f′]/√q*.
+    chi1 : float
+        χ₁ = σ_w²·E[f′(√q*·Z)²].
+    phase : str
+        ``"ordered"`` (χ₁ < 1), ``"chaotic"`` (χ₁ > 1) or ``"edge of chaos"``.
+    c_star, c_slope : float
+        The stable fixed point of the correlation map (1 in the ordered phase) and
+        C′(c*) = σ_w²·E[f′(u₁)f′(u₂)] there (= χ₁ at c* = 1); nan where q* = 0 (no signal left).
+    xi_q, xi_c : float
+        Depth scales −1/log|V′(q*)| and −1/log C′(c*) (inf on the edge).
+    errors : mapping of str to float
+        Estimated absolute error of each number above, by field name.
     """
 
     name: str
@@ -315,7 +389,23 @@ class Propagation:
     errors: Mapping[str, float] = field(default_factory=dict)
 
     def show(self, key: str) -> str:
-        """One field as text, to the digits its error leaves right."""
+        """One field as text, to the digits its error leaves right.
+
+        Parameters
+        ----------
+        key : str
+            A field name, e.g. ``"chi1"``.
+
+        Returns
+        -------
+        str
+            The value with the digits its error estimate leaves right (see :func:`significant`).
+
+        Raises
+        ------
+        AttributeError
+            ``key`` is not a field.
+        """
         return significant(getattr(self, key), self.errors.get(key, 0.0))
 
     def __str__(self) -> str:
@@ -366,6 +456,32 @@ def propagation(act: Activation | str, sigma_w: float, sigma_b: float, *, q0: fl
     q* is the fixed point of V(q) = σ_w²·E[f(√qZ)²] + σ_b² that iterating V from ``q0`` reaches;
     χ₁ = σ_w²·E[f′(√q*Z)²]; ξ_q = −1/log V′(q*); ξ_c = −1/log C′(c*) (Schoenholz et al. 2017).
 
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+    sigma_w : float
+        Weight spread (> 0): weights N(0, σ_w²/N).
+    sigma_b : float
+        Bias spread (≥ 0): biases N(0, σ_b²).
+    q0 : float, optional
+        The input variance the iteration of V starts from (default 1).
+
+    Returns
+    -------
+    Propagation
+        q*, χ₁ and the phase, c*, the depth scales, each with an error estimate; or a status saying
+        why there is no fixed point (the variance grows without bound, an expectation diverges).
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown catalogue name.
+    ActivationLabError
+        ``sigma_w``, ``sigma_b`` or ``q0`` is out of range.
+
+    Examples
+    --------
     >>> p = propagation("tanh", 1.5, 0.1); p.phase
     'chaotic'
     """
@@ -481,14 +597,23 @@ def _chaotic_fixed_point(kern: _Kernel, sw: float, sb: float, q: float) -> tuple
 class EdgeOfChaos:
     """The edge of chaos of f at one σ_b: the σ_w with χ₁ = 1 at the variance fixed point q*.
 
-    Attributes:
-        name, sigma_b: the activation and the bias spread.
-        exists: whether there is such a σ_w; when not, ``reason`` says why.
-        sigma_w, q_star: the point (nan when none; q_star nan also where every q is a fixed point).
-        q_stable: whether q* attracts the variance map there (|V′(q*)| ≤ 1); SiLU, GELU and Mish at
-            small σ_b have their edge at an unstable q* (V′(q*) > 1), and ``reason`` says so.
-        errors: estimated absolute errors of sigma_w and q_star.
-        reason: why there is none, or a note on the point (q* = 0, every q a fixed point).
+    Attributes
+    ----------
+    name : str
+        The activation.
+    sigma_b : float
+        The bias spread.
+    exists : bool
+        Whether there is such a σ_w; when not, ``reason`` says why.
+    sigma_w, q_star : float
+        The point (nan when none; q_star nan also where every q is a fixed point).
+    q_stable : bool
+        Whether q* attracts the variance map there (|V′(q*)| ≤ 1); SiLU, GELU and Mish at small
+        σ_b have their edge at an unstable q* (V′(q*) > 1), and ``reason`` says so.
+    reason : str
+        Why there is none, or a note on the point (q* = 0, every q a fixed point).
+    errors : mapping of str to float
+        Estimated absolute errors of sigma_w and q_star.
     """
 
     name: str
@@ -516,6 +641,28 @@ def edge_of_chaos(act: Activation | str, sigma_b: float) -> EdgeOfChaos:
     [1e−8, 1e6] (and q = 0 when σ_b = 0 and f(0) = 0, where σ_w = 1/|f′(0)|).  ReLU: the single point
     σ_b = 0, σ_w = √2 (every q is then a fixed point); tanh: σ_w = 1 at σ_b = 0.
 
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+    sigma_b : float
+        Bias spread (≥ 0).
+
+    Returns
+    -------
+    EdgeOfChaos
+        σ_w and q* with error estimates, whether q* is stable there, or ``exists=False`` with the
+        reason (ReLU at σ_b > 0: the variance map has no fixed point on χ₁ = 1).
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown catalogue name.
+    ActivationLabError
+        ``sigma_b`` is not a finite number ≥ 0.
+
+    Examples
+    --------
     >>> round(edge_of_chaos("tanh", 0).sigma_w, 12)
     1.0
     """
@@ -610,7 +757,19 @@ def _sw_shift(kern: _Kernel, q: float, dq: float) -> float:
 @dataclass(frozen=True)
 class EocCurve:
     """The edge of chaos of f over a range of σ_b: ``points`` (one :class:`EdgeOfChaos` each) and
-    the columns ``sigma_b``, ``sigma_w`` and ``q_star`` (nan where there is none)."""
+    the columns ``sigma_b``, ``sigma_w`` and ``q_star`` (nan where there is none).
+
+    Attributes
+    ----------
+    name : str
+        The activation.
+    points : tuple of EdgeOfChaos
+        One per σ_b, in the order asked.
+    sigma_b, sigma_w, q_star : numpy.ndarray
+        The columns of ``points`` (float64, nan where there is no edge).
+    exists : numpy.ndarray
+        Whether each point exists (bool).
+    """
 
     name: str
     points: tuple[EdgeOfChaos, ...]
@@ -643,7 +802,27 @@ class EocCurve:
 
 
 def eoc_curve(act: Activation | str, sigma_b: Any = None) -> EocCurve:
-    """:func:`edge_of_chaos` at each σ_b (default 0, 0.05, …, 1); the caller's array is not modified."""
+    """:func:`edge_of_chaos` at each σ_b (default 0, 0.05, …, 1); the caller's array is not modified.
+
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+    sigma_b : array_like, optional
+        Bias spreads (≥ 0); default 21 points from 0 to 1.
+
+    Returns
+    -------
+    EocCurve
+        One :class:`EdgeOfChaos` per σ_b, with the columns as arrays.
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown catalogue name.
+    ActivationLabError
+        A σ_b that is not a finite number ≥ 0.
+    """
     act = resolve(act)
     values = np.linspace(0, 1, 21) if sigma_b is None else np.array(sigma_b, dtype=np.float64).ravel()
     kern = _kernel(act)
@@ -657,7 +836,20 @@ def eoc_curve(act: Activation | str, sigma_b: Any = None) -> EocCurve:
 class Gain:
     """An initialisation gain in one convention (see :data:`GAIN_CONVENTIONS`).
 
-    ``value`` is nan where the convention does not define one; ``statement`` says what it is or why not.
+    Attributes
+    ----------
+    name : str
+        The activation.
+    convention : str
+        ``"torch"``, ``"variance"`` or ``"eoc"``.
+    defined : bool
+        Whether the convention defines a gain for this activation.
+    value : float
+        The gain (nan where not defined).
+    error : float
+        Its estimated absolute error (0 for PyTorch's table values).
+    statement : str
+        What the value is, or why there is none.
     """
 
     name: str
@@ -674,7 +866,15 @@ class Gain:
 
 @dataclass(frozen=True)
 class Gains:
-    """The gains of f in every convention, side by side."""
+    """The gains of f in every convention, side by side.
+
+    Attributes
+    ----------
+    name : str
+        The activation.
+    torch, variance, eoc : Gain
+        The gain in each convention of :data:`GAIN_CONVENTIONS`.
+    """
 
     name: str
     torch: Gain
@@ -693,6 +893,29 @@ def gain(act: Activation | str, convention: str | None = None) -> Gain | Gains:
     """The initialisation gain of f: ``"torch"``, ``"variance"`` (1/√E[f(Z)²]) or ``"eoc"`` (σ_w on the
     edge of chaos at σ_b = 0); None gives all three side by side (:class:`Gains`).
 
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+    convention : {"torch", "variance", "eoc"}, optional
+        ``"torch"``: PyTorch's ``calculate_gain`` where it has the function (:data:`TORCH_GAINS`);
+        ``"variance"``: 1/√E[f(Z)²], which keeps a unit variance through a layer;
+        ``"eoc"``: σ_w on the edge of chaos at σ_b = 0.  None (default): all three.
+
+    Returns
+    -------
+    Gain or Gains
+        The gain in the convention asked, or all three side by side.
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown catalogue name.
+    ActivationLabError
+        An unknown convention.
+
+    Examples
+    --------
     >>> gain("relu", "torch").value == 2 ** 0.5
     True
     """

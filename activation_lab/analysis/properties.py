@@ -53,9 +53,24 @@ def sign_change_roots(xs: np.ndarray, values: np.ndarray, fn: Callable[[Any], An
 
     Zeros and nans on the grid are skipped over: a change from + to − across them is one
     bracket.  Each bracket is refined by ``mpmath.findroot`` (Anderson's bracketing method)
-    at 128 bits, with bisection where that fails; the roots are returned as floats.  A root
-    within 1e-20 of a point in ``snap`` (a kink, or 0) is that point: the solver stops at
-    about 1e-26, so it cannot tell them apart.
+    at 128 bits, with bisection where that fails.  A root within 1e-20 of a point in ``snap``
+    (a kink, or 0) is that point: the solver stops at about 1e-26, so it cannot tell them apart.
+
+    Parameters
+    ----------
+    xs : numpy.ndarray
+        A sorted float64 grid.
+    values : numpy.ndarray
+        fn on ``xs`` (float64; zeros and nans allowed).
+    fn : callable
+        The function on mpmath numbers.
+    snap : tuple of float, optional
+        Points a root that close is taken to be.
+
+    Returns
+    -------
+    list of float
+        The roots, in grid order.
     """
     signs = np.sign(values)
     idx = np.flatnonzero((signs != 0) & np.isfinite(values))
@@ -97,7 +112,23 @@ def _refine(fn: Callable[[Any], Any], a: float, b: float) -> float:
 
 
 def breakpoints(expr: sp.Expr) -> list[sp.Expr]:
-    """The real x where the stable form of ``expr`` switches Piecewise branch (kinks), sorted."""
+    """The real x where the stable form of ``expr`` switches Piecewise branch (kinks), sorted.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An expression in ``x``.
+
+    Returns
+    -------
+    list of sympy.Expr
+        The kinks, exact (roots of the conditions' polynomials), in increasing order.
+
+    Raises
+    ------
+    ActivationLabError
+        A condition that is not a polynomial comparison in x.
+    """
     from ..numeric.rewrite import stable
 
     points: set[sp.Expr] = set()
@@ -138,28 +169,42 @@ def _branch(expr: sp.Expr, at: sp.Expr, side: int) -> sp.Expr:
 class Properties:
     """Properties of f on the real line (all values from mpmath, at least 12 significant digits).
 
-    Attributes:
-        name: the activation.
-        f0, df0, d2f0: f(0), f′(0), f″(0) (at a kink: the value the formula gives at 0,
-            the left-hand one for the catalogue's ``where(x > 0, …)``).
-        minimum, maximum: (argmin, value) of the global minimum / maximum, or None where
-            there is none (unbounded, or approached only as x → ±∞).  A minimum attained on
-            a whole interval (ReLU on x ≤ 0) is reported at the interval's kink.
-        derivative_min, derivative_max: (location, value): the infimum / supremum of f′.
-            The location is where it is attained, the kink it is approached at from one
-            side, or ±inf when it is approached as x → ±∞.
-        lipschitz: sup |f′| (inf when f′ is unbounded).
-        monotonic: f′ ≥ 0 everywhere or f′ ≤ 0 everywhere.
-        bounded_below, bounded_above: f is bounded below / above on ℝ.
-        limits: (f(−∞), f(+∞)).
-        smoothness: "analytic" (no kinks), "C0", "C1", … (the highest k with f⁽ᵏ⁾ continuous),
-            "C6+" (continuous up to f⁽⁶⁾ at every kink), or "discontinuous".
-        kinks: the x where the formula switches branch.
-        zero_crossings: the x where f changes sign.
-        self_gated: g(x) when f = x·g(x) as written (TeLU: tanh(eˣ)), else None.
-        E_f, E_f2, E_df, E_df2: E[f(Z)], E[f(Z)²], E[f′(Z)], E[f′(Z)²] for Z ~ N(0, 1).
-        init_gain: the gain in the "variance" convention, 1/√E[f(Z)²] (see :func:`activation_lab.gain`:
-            PyTorch's ``calculate_gain`` and the edge-of-chaos σ_w are the other conventions).
+    Attributes
+    ----------
+    name : str
+        The activation.
+    f0, df0, d2f0 : float
+        f(0), f′(0), f″(0) (at a kink: the value the formula gives at 0, the left-hand one for the
+        catalogue's ``where(x > 0, …)``).
+    minimum, maximum : tuple of float or None
+        (argmin, value) of the global minimum / maximum, or None where there is none (unbounded,
+        or approached only as x → ±∞).  A minimum attained on a whole interval (ReLU on x ≤ 0) is
+        reported at the interval's kink.
+    derivative_min, derivative_max : tuple of float
+        (location, value): the infimum / supremum of f′.  The location is where it is attained,
+        the kink it is approached at from one side, or ±inf when it is approached as x → ±∞.
+    lipschitz : float
+        sup |f′| (inf when f′ is unbounded).
+    monotonic : bool
+        f′ ≥ 0 everywhere or f′ ≤ 0 everywhere.
+    bounded_below, bounded_above : bool
+        f is bounded below / above on ℝ.
+    limits : tuple of float
+        (f(−∞), f(+∞)).
+    smoothness : str
+        ``"analytic"`` (no kinks), ``"C0"``, ``"C1"``, … (the highest k with f⁽ᵏ⁾ continuous),
+        ``"C6+"`` (continuous up to f⁽⁶⁾ at every kink), or ``"discontinuous"``.
+    kinks : tuple of float
+        The x where the formula switches branch.
+    zero_crossings : tuple of float
+        The x where f changes sign.
+    self_gated : sympy.Expr or None
+        g(x) when f = x·g(x) as written (TeLU: tanh(eˣ)), else None.
+    E_f, E_f2, E_df, E_df2 : float
+        E[f(Z)], E[f(Z)²], E[f′(Z)], E[f′(Z)²] for Z ~ N(0, 1).
+    init_gain : float
+        The gain in the "variance" convention, 1/√E[f(Z)²] (see :func:`activation_lab.gain`:
+        PyTorch's ``calculate_gain`` and the edge-of-chaos σ_w are the other conventions).
     """
 
     name: str
@@ -214,6 +259,31 @@ def properties(act: Activation | str) -> Properties:
     """Values at 0, extremes, Lipschitz constant, smoothness, zero crossings, self-gating and
     Gaussian moments of f (see :class:`Properties`).
 
+    No sampling: extremes are where f′ (f″) changes sign, bracketed on :data:`GRID` and refined
+    with ``mpmath.findroot`` at 128 bits, then compared with the values at kinks and the limits at
+    ±∞; the Gaussian moments are ``mpmath.quad`` integrals split at the kinks, computed at rising
+    precision until two precisions agree.
+
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+
+    Returns
+    -------
+    Properties
+        Every property, each value to at least 12 significant digits (cached per activation).
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown catalogue name.
+    ActivationLabError
+        A piecewise condition that is not a polynomial comparison in x (its kinks cannot be
+        located).
+
+    Examples
+    --------
     >>> p = properties("telu"); round(p.minimum[0], 5), round(p.minimum[1], 5)
     (-1.07886, -0.35329)
     """

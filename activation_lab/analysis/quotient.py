@@ -48,20 +48,30 @@ DEFAULT_BLANK = 0.01
 class Quotient:
     """q(x) = f′(x)/ref′(x) on a grid, with its poles, limit at −∞ and where |q| < 1 or > 1.
 
-    Attributes:
-        name, reference: the activation f and the reference (default TeLU).
-        absolute: True when ``q`` holds |f′/ref′|.
-        x: the grid (read-only copy).
-        q: the quotient on the grid (read-only); nan at the points within ``blank`` of a pole
-            (so a plot shows a gap, not a spike), at a pole itself, and where ref′ = 0 identically.
-        limit_neg_inf: lim q(x) as x → −∞ (|·| when ``absolute``); nan if ref′ is 0 there.
-        limit_exact: that limit as a SymPy number when found from the leading terms
-            (:func:`activation_lab.saturation`), else None (then ``limit_neg_inf`` is a
-            high-precision numerical extrapolation).
-        poles: the zeros of ref′ inside the grid's range, to ~1e-15 (mpmath root finding).
-        below_one, above_one: the intervals (a, b) of the grid's range where |q| < 1 and
-            |q| > 1; ends are the range's ends, poles, or roots of |f′| = |ref′| (mpmath).
-        blank: the distance from a pole within which ``q`` is blanked (0: none blanked).
+    Attributes
+    ----------
+    name, reference : str
+        The activation f and the reference (default TeLU).
+    absolute : bool
+        True when ``q`` holds |f′/ref′|.
+    x : numpy.ndarray
+        The grid (read-only copy).
+    q : numpy.ndarray
+        The quotient on the grid (read-only); nan at the points within ``blank`` of a pole (so a
+        plot shows a gap, not a spike), at a pole itself, and where ref′ = 0 identically.
+    limit_neg_inf : float
+        lim q(x) as x → −∞ (its absolute value when ``absolute``); nan if ref′ is 0 there.
+    limit_exact : sympy.Expr or None
+        That limit as a SymPy number when found from the leading terms
+        (:func:`activation_lab.saturation`), else None (then ``limit_neg_inf`` is a high-precision
+        numerical extrapolation).
+    poles : list of float
+        The zeros of ref′ inside the grid's range, to ~1e-15 (mpmath root finding).
+    below_one, above_one : list of tuple of float
+        The intervals (a, b) of the grid's range where |q| < 1 and |q| > 1; ends are the range's
+        ends, poles, or roots of |f′| = |ref′| (mpmath).
+    blank : float
+        The distance from a pole within which ``q`` is blanked (0: none blanked).
     """
 
     name: str
@@ -127,9 +137,40 @@ def quotient(act: Activation | str, reference: Activation | str = "telu", x: Any
              absolute: bool = True, blank: float | None = None) -> Quotient:
     """The gradient quotient q(x) = f′(x)/ref′(x) on ``x`` (default :data:`DEFAULT_X`), see :class:`Quotient`.
 
-    ``blank``: q is nan at points within this distance of a pole; default :data:`DEFAULT_BLANK`
-    on the default grid, 0 on points the caller gives.
+    The paper's figure 12 made exact: the poles of q (the zeros of ref′; TeLU′ = 0 at
+    x ≈ −1.0789) are found and reported instead of drawn as spikes, the limit at −∞ comes from the
+    leading terms of f′ and ref′, and the intervals where |q| < 1 and > 1 end at roots found with
+    mpmath.
 
+    Parameters
+    ----------
+    act : Activation or str
+        The activation f, or a catalogue name.
+    reference : Activation or str, optional
+        The reference (default ``"telu"``).
+    x : array_like, optional
+        A 1-D grid of at least 2 finite points (default :data:`DEFAULT_X`: 2001 points on
+        [−10, 0]); the caller's array is not modified.
+    absolute : bool, optional
+        Take |f′/ref′| (default True), as the paper's figure does.
+    blank : float, optional
+        q is nan at points within this distance of a pole; default :data:`DEFAULT_BLANK` (0.01) on
+        the default grid, 0 on points the caller gives.
+
+    Returns
+    -------
+    Quotient
+        q on the grid with its poles, limit at −∞ and the intervals where |q| < 1 and > 1.
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown catalogue name.
+    ActivationLabError
+        ``x`` is not a 1-D array of at least 2 finite numbers, or ``blank`` is not a distance ≥ 0.
+
+    Examples
+    --------
     >>> quotient("silu").limit_exact       # SiLU′ and TeLU′ share the leading term x·eˣ
     1
     """

@@ -439,8 +439,20 @@ class LeadingTerm:
     """g(x) ~ expr as x → direction·∞, expr = constant·x^power·e^{exponent(x)}.
 
     (For a non-integer power, expr = constant·(direction·x)^power·e^{exponent}, which is real.)
-    ``expr`` is 0 when g is exactly 0 there; ``terms`` are the first terms of the expansion,
-    most dominant first, also in x; ``polynomial_part`` their part c·x^p with p ≥ 0.
+    Returned by :func:`leading_term`.
+
+    Attributes
+    ----------
+    expr : sympy.Expr
+        The leading term in ``x``; 0 when g is exactly 0 there.
+    constant, power, exponent : sympy.Expr
+        Its constant factor, the power of x and the exponent, as in the formula above.
+    direction : int
+        −1 for x → −∞, +1 for x → +∞.
+    terms : tuple of sympy.Expr
+        The first terms of the expansion in x, most dominant first.
+    polynomial_part : sympy.Expr or None
+        The sum of the terms c·x^p with p ≥ 0 (None if unknown).
     """
 
     expr: sp.Expr
@@ -478,8 +490,28 @@ def _term_to_x(term: _Term, direction: int) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
 
 
 def leading_term(expr: sp.Expr, direction: int = -1, time_limit: float = 5.0) -> LeadingTerm | None:
-    """Leading asymptotic term of ``expr`` (in x) as x → direction·∞, or None when the
-    calculus cannot decide within ``time_limit`` seconds (see the module docstring)."""
+    """Leading asymptotic term of ``expr`` (in x) as x → direction·∞ (see the module docstring).
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An expression in the real symbol ``x`` of :mod:`activation_lab.symbolic.parsing`.
+    direction : {-1, 1}, optional
+        −1 (default) for x → −∞, +1 for x → +∞.
+    time_limit : float, optional
+        Seconds the calculus may take (default 5).
+
+    Returns
+    -------
+    LeadingTerm or None
+        The leading term, or None when the calculus cannot decide within ``time_limit`` or the
+        expression lies outside it (a logarithm of a power of x, oscillation).
+
+    Raises
+    ------
+    ActivationLabError
+        ``direction`` is not −1 or +1.
+    """
     from ..numeric.rewrite import stable
 
     _check_direction(direction)
@@ -550,6 +582,25 @@ def mp_value(expr: sp.Expr, x: float, prec: int = 120) -> Any:
     """expr(x) at ``prec`` bits, raised until two precisions agree (≤ 8192 bits); nan if never.
 
     Far out the precision needed is large: e^{−2e¹⁰⁰⁰} needs its exponent to 1450 bits.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An expression in ``x``.
+    x : float
+        Where to evaluate it.
+    prec : int, optional
+        Starting precision in bits (default 120).
+
+    Returns
+    -------
+    mpmath.mpf
+        The value, confirmed at twice the precision it was found at; nan when it never settles.
+
+    Raises
+    ------
+    ValueError
+        ``x`` is not finite.
     """
     from ..numeric.mpmath_target import reference, wide_exponents
 
@@ -670,26 +721,45 @@ class Saturation:
     2·exp(−2eˣ), double-exponential; otherwise (f⁽ⁿ⁾ → 0, or growing like eˣ, or known only
     from a numerical fit) f⁽ⁿ⁾ itself.
 
-    Attributes:
-        name, direction, order: the question asked.
-        describes: the quantity described, as text (e.g. "f'(x)" or "1 - f(x)/(x)").
-        asymptote: A(x) for direction = +1 (None when not used).
-        leading: the leading term, constant included, SymPy in x (0 when exactly 0 there).
-        constant: its constant factor; leading = constant·x^prefactor_power·e^{exponent}.
-        kind: one of KINDS — "zero" (exactly 0 far out), "constant", "polynomial",
-            "exponential" (e^{cx}; also a stretched e^{c|x|^q}, q < 1), "super-exponential"
-            (e^{c x^q}, q > 1, e.g. GELU′ ~ x·e^{−x²/2}/√(2π)), "double-exponential" (e^{a e^{bx}}).
-        rate: polynomial: the power; exponential: c in e^{cx}; super-exponential: the
-            coefficient of the leading power of x in the exponent; double-exponential: a in
-            e^{a e^{bx}}; 0 for zero/constant.
-        exponent: the whole exponent E(x) of the leading term (0 for zero/constant/polynomial).
-        prefactor_power: the power of x multiplying the exponential.
-        ratios: {x: described(x)/leading(x)} at x = direction·(20, 100, 1000), mpmath at
-            adaptive precision (1.0 where both are exactly 0, kind "zero").
-        agree: the ratios tend to 1 (farthest within 2 % and no worse than the nearest).
-        numerical_fallback: the leading term comes from a numerical fit, not the calculus.
-        terms: the first terms of the expansion (symbolic route only).
-        activation: the Activation analysed (``local_rate`` evaluates it).
+    Attributes
+    ----------
+    name : str
+        The activation's name.
+    direction : int
+        −1 for x → −∞, +1 for x → +∞.
+    order : int
+        The derivative order n.
+    describes : str
+        The quantity described, as text (e.g. ``"f'(x)"`` or ``"1 - f(x)/(x)"``).
+    asymptote : sympy.Expr or None
+        A(x) for direction = +1 (None when not used).
+    leading : sympy.Expr
+        The leading term, constant included, in x (0 when the quantity is exactly 0 there).
+    constant : sympy.Expr
+        Its constant factor: leading = constant·x^prefactor_power·e^{exponent}.
+    kind : str
+        One of :data:`KINDS`: ``"zero"`` (exactly 0 far out), ``"constant"``, ``"polynomial"``,
+        ``"exponential"`` (e^{cx}; also a stretched e^{c|x|^q}, q < 1), ``"super-exponential"``
+        (e^{c x^q}, q > 1, e.g. GELU′ ~ x·e^{−x²/2}/√(2π)), ``"double-exponential"`` (e^{a e^{bx}}).
+    rate : sympy.Expr
+        Polynomial: the power; exponential: c in e^{cx}; super-exponential: the coefficient of the
+        leading power of x in the exponent; double-exponential: a in e^{a e^{bx}}; 0 for
+        zero/constant.
+    exponent : sympy.Expr
+        The whole exponent E(x) of the leading term (0 for zero/constant/polynomial).
+    prefactor_power : sympy.Expr
+        The power of x multiplying the exponential.
+    ratios : dict of float to float
+        {x: described(x)/leading(x)} at x = direction·(20, 100, 1000), mpmath at adaptive
+        precision (1.0 where both are exactly 0, kind ``"zero"``).
+    agree : bool
+        The ratios tend to 1 (the farthest within 2 % and no worse than the nearest).
+    numerical_fallback : bool
+        The leading term comes from a numerical fit, not the calculus.
+    terms : tuple of sympy.Expr
+        The first terms of the expansion (symbolic route only).
+    activation : Activation or None
+        The activation analysed (``local_rate`` evaluates it).
     """
 
     name: str
@@ -714,6 +784,21 @@ class Saturation:
 
         ≈ −c for f⁽ⁿ⁾ ~ e^{cx} (TeLU′ at −∞: −1 − 1/x).  float64 where f⁽ⁿ⁾ is a normal
         number, mpmath where it underflows (x < −745 for TeLU′).
+
+        Parameters
+        ----------
+        x : array_like
+            Points, e.g. ``numpy.linspace(-30, 0, 301)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The local decay rate at each point, float64, nan where f⁽ⁿ⁾ = 0.
+
+        Raises
+        ------
+        ActivationLabError
+            The result carries no activation (``activation`` is None).
         """
         return _local_rate(self.activation, self.order, x)
 
@@ -739,12 +824,44 @@ def saturation(act: Activation | str, direction: int = -1, order: int = 1, *,
                time_limit: float = 5.0) -> Saturation:
     """Describe f⁽ⁿ⁾ (n = ``order``) as x → −∞ (direction = −1) or +∞ (direction = +1).
 
+    The leading term f⁽ⁿ⁾(x) ~ c·xᵖ·e^{E(x)} comes from a small asymptotic calculus on the stable
+    form (module docstring); SymPy's ``limit`` is never called.  For direction = +1, when f⁽ⁿ⁾ tends
+    to a non-zero polynomial asymptote A(x) (x for TeLU), the relative deviation 1 − f⁽ⁿ⁾/A is
+    described instead: TeLU's 1 − f(x)/x ≈ 2·exp(−2eˣ) is double-exponential.
+
+    Parameters
+    ----------
+    act : Activation or str
+        The activation, or a catalogue name.
+    direction : {-1, 1}, optional
+        −1 (default) for x → −∞, +1 for x → +∞.
+    order : int, optional
+        Derivative order n (default 1: f′, the gradient that saturates).
+    time_limit : float, optional
+        Seconds each symbolic expansion may take (default 5; there are at most three: f⁽ⁿ⁾, the
+        deviation from the asymptote, the exponent).  Past it, or outside the calculus, the
+        leading term comes from a high-precision numerical fit (``numerical_fallback``).
+
+    Returns
+    -------
+    Saturation
+        The kind (``"exponential"``, ``"super-exponential"``, ...), the leading term with its
+        constant, rate and exponent, and the ratios f⁽ⁿ⁾/leading at x = ∓20, ∓100, ∓1000 as evidence.
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown catalogue name.
+    ActivationLabError
+        ``direction``, ``order`` or ``time_limit`` is out of range, or f⁽ⁿ⁾ has no leading term
+        there (it oscillates, as Snake′ = 1 + sin 2ax does).
+
+    Examples
+    --------
     >>> saturation("telu").leading          # TeLU′(x) ~ x·eˣ as x → −∞
     x*exp(x)
-
-    ``time_limit`` bounds each symbolic expansion (seconds; there are at most three: f⁽ⁿ⁾,
-    the deviation from the asymptote, the exponent); past it, or outside the calculus, the
-    leading term comes from a numerical fit (``numerical_fallback``).
+    >>> saturation("gelu").kind
+    'super-exponential'
     """
     from ..numeric.rewrite import stable, stable_derivative
     from ..requests import check_order

@@ -50,18 +50,54 @@ def _index() -> dict[str, Entry]:
 
 
 def names() -> list[str]:
-    """The catalogue's activation names, in catalogue order."""
+    """The catalogue's activation names, in catalogue order.
+
+    Returns
+    -------
+    list of str
+        One canonical name per catalogue entry (aliases such as ``"tanhexp"`` are not listed).
+    """
     return [entry.name for entry in CATALOG]
 
 
 class Activation:
     """An activation function f(x) given by an exact SymPy expression in the real symbol ``x``.
 
-    Attributes:
-        name: catalogue name, or the user's name (or formula) for :func:`define`.
-        expr: SymPy expression of f in ``x``, with parameter values substituted exactly.
-        params: parameter values as floats.
-        formula: the formula text it was parsed from.
+    Usually made by :func:`get` (a catalogue entry) or :func:`define` (a formula); the object users
+    hold, :class:`activation_lab.activation.Activation`, adds evaluation on top.
+
+    Parameters
+    ----------
+    name : str
+        Catalogue name, or the user's name (or the formula) for :func:`define`.
+    formula : str
+        The formula in ``x`` in the package's formula language, e.g. ``"x*tanh(exp(x))"``.
+    params : mapping of str to number or str, optional
+        Values of the formula's parameters; numbers are taken exactly (a float by its shortest
+        repr, a string as decimal text).
+    description, source, family : str, optional
+        One-line description, first publication, and catalogue family (``"user"`` by default).
+    aliases : tuple of str, optional
+        Other names the catalogue knows it by.
+
+    Attributes
+    ----------
+    name : str
+        Catalogue name, or the user's name (or formula) for :func:`define`.
+    expr : sympy.Expr
+        SymPy expression of f in ``x``, with parameter values substituted exactly.
+    params : dict of str to float
+        Parameter values as floats.
+    formula : str
+        The formula text it was parsed from.
+
+    Raises
+    ------
+    FormulaError
+        The formula is malformed, uses an unknown name or parameter, or is not real where it
+        stands (the message names the token and its position).
+    FormulaTooComplexError
+        Parsing ran past its time or size budget.
     """
 
     def __init__(self, name: str, formula: str, params: Mapping[str, Any] | None = None, *,
@@ -93,7 +129,27 @@ class Activation:
 
     # symbolic -------------------------------------------------------------------
     def derivative(self, n: int = 1) -> sp.Expr:
-        """The n-th derivative f⁽ⁿ⁾ as a SymPy expression, simplified to a readable form."""
+        """The n-th derivative f⁽ⁿ⁾ as a SymPy expression, simplified to a readable form.
+
+        Parameters
+        ----------
+        n : int, optional
+            Derivative order, 0 to 40 (default 1; 0 gives f itself).
+
+        Returns
+        -------
+        sympy.Expr
+            f⁽ⁿ⁾ in ``x``; TeLU′ is ``x*exp(x)*sech(exp(x))**2 + tanh(exp(x))``.  Where the tidying
+            ``simplify`` runs past :data:`TIDY_SECONDS` the untidied form (the same function) is
+            returned.
+
+        Raises
+        ------
+        ActivationLabError
+            ``n`` is not an integer from 0 to 40.
+        FormulaTooComplexError
+            Differentiating took longer than :data:`DERIVATIVE_SECONDS` of CPU time.
+        """
         check_order(n)
         try:
             with bounded(f"derivative of order {n}", DERIVATIVE_SECONDS):
@@ -104,7 +160,25 @@ class Activation:
         return _tidy(raw)
 
     def latex(self, n: int = 0) -> str:
-        """LaTeX of f⁽ⁿ⁾ (n = 0: f itself)."""
+        """LaTeX of f⁽ⁿ⁾ (n = 0: f itself).
+
+        Parameters
+        ----------
+        n : int, optional
+            Derivative order, 0 to 40 (default 0).
+
+        Returns
+        -------
+        str
+            SymPy's LaTeX of the expression (``x \\tanh{\\left(e^{x} \\right)}`` for TeLU).
+
+        Raises
+        ------
+        ActivationLabError
+            ``n`` is not an integer from 0 to 40.
+        FormulaTooComplexError
+            Differentiating took longer than :data:`DERIVATIVE_SECONDS` of CPU time.
+        """
         check_order(n)
         return sp.latex(self.expr if n == 0 else self.derivative(n))
 
@@ -132,7 +206,19 @@ FOLD_PIECES = 6
 
 
 def fold_pieces(e: sp.Expr) -> sp.Expr:
-    """``sympy.piecewise_fold`` where the result stays small (see :data:`FOLD_PIECES`), else ``e``."""
+    """``sympy.piecewise_fold`` where the result stays small (see :data:`FOLD_PIECES`), else ``e``.
+
+    Parameters
+    ----------
+    e : sympy.Expr
+        An expression that may hold Piecewise parts.
+
+    Returns
+    -------
+    sympy.Expr
+        One Piecewise for the whole expression when it holds at most :data:`FOLD_PIECES` of them,
+        else ``e`` unchanged (the same function, computed piece by piece).
+    """
     if sum(1 for _ in e.atoms(sp.Piecewise)) > FOLD_PIECES:
         return e
     return sp.piecewise_fold(e)
@@ -232,9 +318,31 @@ def _framework_variant(qualified: str, params: tuple[tuple[str, str], ...]) -> A
 
 
 def get(name: str | Activation, **params: Any) -> Activation:
-    """Look an activation up by name or alias (case-insensitive), optionally with parameters;
-    ``"framework:name"`` (torch, jax, keras, nnlib) gives that framework's function and defaults.
+    """Look an activation up by name or alias (case-insensitive), optionally with parameters.
 
+    Parameters
+    ----------
+    name : str or Activation
+        A catalogue name or alias (``"telu"``, ``"TanhExp"``), or ``"framework:name"`` (torch,
+        jax, keras, nnlib) for that framework's function with its defaults and kink conventions.
+        An Activation is returned as it is, or with ``params`` replacing its parameter values.
+    **params
+        Parameter values, e.g. ``get("swish", beta=2)``; the entry's defaults otherwise.
+
+    Returns
+    -------
+    Activation
+        The catalogue entry (cached: the same object for the same name and parameters).
+
+    Raises
+    ------
+    UnknownActivationError
+        ``name`` is not in the catalogue; the message suggests the closest names.
+    ActivationLabError
+        A parameter the entry does not have.
+
+    Examples
+    --------
     >>> get("TanhExp").name
     'telu'
     >>> get("keras:leaky_relu").params
@@ -263,7 +371,25 @@ def get(name: str | Activation, **params: Any) -> Activation:
 
 
 def resolve(act: Activation | str) -> Activation:
-    """``act`` itself if it is an Activation, else the catalogue's by name (the rule of every analysis)."""
+    """``act`` itself if it is an Activation, else the catalogue's by name (the rule of every analysis).
+
+    Parameters
+    ----------
+    act : Activation or str
+        An activation, or a catalogue name.
+
+    Returns
+    -------
+    Activation
+        ``act``, or ``get(act)``.
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown name.
+    ActivationLabError
+        ``act`` is neither an Activation nor a string.
+    """
     if isinstance(act, Activation):
         return act
     if isinstance(act, str):
@@ -288,7 +414,33 @@ def define(formula: str, name: str | None = None, **params: Any) -> Activation:
 
     The formula is parsed safely (see :mod:`activation_lab.symbolic.parsing`) and validated;
     nothing else runs here, so ``define`` returns at once for any formula the parser accepts.
-    Parameters used in it must be given as keyword arguments.
+
+    Parameters
+    ----------
+    formula : str
+        The formula in ``x``: numbers, ``x``, parameters, arithmetic and the whitelisted functions
+        (exp, log, tanh, sigmoid, softplus, erf, where, ...); at most 500 characters.
+    name : str, optional
+        A name for the results and reports (default: the formula itself); it may not be a
+        catalogue name or alias.
+    **params
+        Values of the parameters the formula uses, e.g. ``a=0.5``; every one it uses must be given
+        and every one given must be used.
+
+    Returns
+    -------
+    Activation
+        The symbolic activation.
+
+    Raises
+    ------
+    FormulaError
+        A malformed formula, an unknown function or parameter, or a part that is undefined or not
+        real where it stands (the message names the token and its position).
+    FormulaTooComplexError
+        Parsing ran past its time or size budget.
+    ActivationLabError
+        ``name`` is not printable text of 1 to 80 characters, or is a catalogue name.
     """
     if not isinstance(formula, str):
         raise FormulaError(repr(formula), None, f"a formula must be a string, got {type(formula).__name__}",
