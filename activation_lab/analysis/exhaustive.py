@@ -226,8 +226,9 @@ def format_inputs(dtype: Any, lo: int, hi: int) -> np.ndarray:
 def _inputs_count(dt: np.dtype) -> int:
     """How many bit patterns ``dt`` has: 2¹⁶ for the 16-bit formats, 2³² for float32."""
     if dt.name not in ("float16", "bfloat16", "float32"):
-        raise ActivationLabError(f"exhaustive checks cover float16, bfloat16 and float32, not {dt.name}; "
-                                 "float64 has 2**64 inputs: use the default sweep (check without --exhaustive)")
+        why = ": its 2**64 inputs are too many; use the default sweep (check without --exhaustive)" \
+            if dt.name == "float64" else ""
+        raise ActivationLabError(f"exhaustive checks cover float16, bfloat16 and float32, not {dt.name}{why}")
     return 2 ** (8 * dt.itemsize)
 
 
@@ -580,14 +581,13 @@ def exhaustive(act: Any, n: int = 0, implementation: Callable | None = None, *, 
     """
     import pickle
 
-    from ..requests import check_order
+    from ..requests import check_order, float_dtype
     from ..symbolic.activation import resolve
-    from .accuracy import _check_dtype
     from .sweep import float32_chunks
 
     act = resolve(act)
     check_order(n)
-    dt = _check_dtype(dtype)
+    dt = float_dtype(dtype)
     total = _inputs_count(dt)
     stop = total if stop is None else stop
     if stop > total:

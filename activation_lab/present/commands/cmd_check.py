@@ -7,6 +7,14 @@ state files in ``--out``, else in the cache folder), locally or on a Dask cluste
 (``--scheduler``); the 2¹⁶ float16 or bfloat16 inputs in seconds.  Exit status 0 when every
 row meets its target, 1 when one does not.
 
+``--implementation torch,jax``: the framework audit instead
+(:mod:`activation_lab.analysis.framework_audit`): the frameworks' built-in functions, the formula
+typed into the framework with autograd, and this project's exports, f and f′, in float16,
+bfloat16 (every input) and float32 (default sweep); ``--table FILE`` writes it as Markdown,
+stamped with the date, the machine and the versions (``docs/results/framework-audit.md`` is
+made so).  The audit is a measurement: its exit status is 0 whatever the verdicts (each row
+carries its own).
+
 Files are written only where asked: the worst cases go to ``--out DIR/check-worst.csv``
 (none without ``--out``); the folder is checked before the work starts, and a
 check-worst.csv there that activation-lab did not write is replaced only with ``--force``.
@@ -53,6 +61,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "without it nothing is written but the exhaustive state files, kept in the cache folder")
     p.add_argument("--force", action="store_true",
                    help=f"replace a {CSV_NAME} in --out that activation-lab did not write")
+    p.add_argument("--implementation", metavar="torch,jax", default=None,
+                   help="audit the frameworks instead: their built-in functions, the formula with autograd and "
+                        "activation_lab.export, in float16, bfloat16 (every input) and float32 (default: TeLU and "
+                        "every activation both PyTorch and JAX ship)")
+    p.add_argument("--table", metavar="FILE", default=None,
+                   help="with --implementation: write the audit as a Markdown table to FILE (stamped with date, "
+                        "machine and versions), e.g. docs/results/framework-audit.md")
 
 
 def _orders(text: str) -> list[int]:
@@ -222,6 +237,60 @@ def _exhaustive(acts, orders, dtypes, args, out: Path | None) -> int:
     return 1 if failed else 0
 
 
+def machine() -> str:
+    """The CPU's model name and the cores this process may use (Linux's /proc/cpuinfo; else the platform)."""
+    import os
+    import platform
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return f"{model}, {cores} cores"
+
+
+def _audit(acts, orders, dtypes, args) -> int:
+    import datetime
+    import sys
+
+    from ...analysis.framework_audit import AUDIT_DTYPES, framework_audit
+    from ...atomic import write_atomic
+
+    frameworks = [f.strip() for f in args.implementation.split(",") if f.strip()]
+    if dtypes is None:
+        dtypes = list(AUDIT_DTYPES)
+    bar = progress(args, None, "check --implementation")
+    try:
+        audit = framework_audit(frameworks, acts, dtypes, orders,
+                                progress=lambda text: bar.set_description(f"audit {text}"))
+    finally:
+        bar.close()
+    table_path = None
+    if args.table:
+        when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        versions = ", ".join(f"{k} {v}" for k, v in audit.versions.items())
+        command = "activation-lab check " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else \
+            f"activation-lab check --implementation {args.implementation} --table {args.table}"
+        stamp = (f"Generated {when} by `{command}` on {machine()} (CPU; the frameworks on the CPU).  \n"
+                 f"Versions: {versions}.")
+        table_path = write_atomic(Path(args.table), audit.markdown(stamp) + "\n")
+    if args.json:
+        emit_json({**audit.to_dict(), "table": str(table_path) if table_path else None})
+    else:
+        print(audit)
+        print(f"\ntable: {table_path}" if table_path else "\ntable: not written (add --table FILE for Markdown)")
+    return 0
+
+
 def _stop_note(args: argparse.Namespace) -> str:
     if not getattr(args, "exhaustive", False):
         return ""
@@ -234,6 +303,15 @@ def run(args: argparse.Namespace) -> int:
     from ...catalog import CATALOG
 
     orders = _orders(("0" if args.exhaustive else "0,1") if args.order is None else args.order)
+    if args.table and not args.implementation:
+        raise ActivationLabError("--table writes the framework audit; add --implementation torch,jax")
+    if args.implementation:
+        if args.exhaustive or args.scheduler or args.out:
+            raise ActivationLabError("--implementation runs the framework audit (every 16-bit input already); "
+                                     "leave out --exhaustive, --scheduler and --out (write it with --table FILE)")
+        params = parse_params(args.param)
+        acts = [resolve(name, params) for name in args.names] or None
+        return _audit(acts, orders, None if args.dtype is None else _dtypes(args.dtype), args)
     dtypes = _dtypes(("float32" if args.exhaustive else "float32,float64") if args.dtype is None else args.dtype)
     if args.exhaustive and "float64" in dtypes:
         raise ActivationLabError("--exhaustive covers float16, bfloat16 and float32 (float64's 2^64 inputs are "
