@@ -45,7 +45,8 @@ class Target:
 
 TARGETS: dict[str, Target] = {
     "torch": Target("torch", "torch", ("import torch",)),
-    "jax": Target("jax", "jnp", ("import jax", "import jax.numpy as jnp", "import jax.scipy.special")),
+    "jax": Target("jax", "jnp", ("import functools", "", "import jax", "import jax.numpy as jnp",
+                                 "import jax.scipy.special")),
     "numpy": Target("numpy", "np", ("import numpy as np", "import scipy.special")),
 }
 

@@ -31,6 +31,7 @@ VERBS: dict[str, str] = {
     "compare": "cmd_compare",
     "propagate": "cmd_propagate",
     "cache": "cmd_cache",
+    "export": "cmd_export",
 }
 
 
