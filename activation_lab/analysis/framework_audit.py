@@ -278,15 +278,20 @@ class FrameworkAudit:
         if stamp:
             lines += [stamp, ""]
         lines += [
-            "ULP errors against the exact value (mpmath-confirmed float64), value f and derivative f' "
-            "(worst: of the finite results; median: of all, a nan or inf counting as infinite) "
-            "(autograd), every float16 and bfloat16 input (65,536 each) and the default float32 sweep. "
+            "ULP errors against the exact value (float64, confirmed with mpmath near rounding boundaries) of "
+            "the value f and the derivative f' (by autograd), at every float16 and bfloat16 input (65,536 each) "
+            "and on the default float32 sweep; worst: of the finite results, median: of all (a nan or inf "
+            "counting as infinite). "
             "Kinds: *builtin* is the framework's own function, *naive* the catalogue formula typed into the "
             "framework and differentiated by autograd, *export* this project's activation_lab.export. "
             "\"first nan/inf/0\": the input of smallest magnitude where the result is nan, inf, or 0 while the "
             "exact value rounds to a finite nonzero number (- : nowhere). \"special inputs wrong\": how many of "
             "±inf and the nan patterns do not give the limit (nan for nan). Target: every finite input within "
             "T·max(1, κ) ULP (T = 4), no nan or inf for a finite exact value, the special inputs right.", ""]
+        lines += [
+            "On the CPU, XLA (JAX) flushes subnormal inputs and results to zero in float32 and bfloat16 "
+            "(bfloat16's subnormals are float32's): every JAX row shows it as a first 0 at the smallest "
+            "subnormal and a worst error of millions of ULP (float32) or hundreds (bfloat16) there.", ""]
         for note in self.notes:
             lines.append(f"- {note}")
         if self.notes:

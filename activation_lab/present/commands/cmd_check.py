@@ -280,7 +280,7 @@ def _audit(acts, orders, dtypes, args) -> int:
         versions = ", ".join(f"{k} {v}" for k, v in audit.versions.items())
         command = "activation-lab check " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else \
             f"activation-lab check --implementation {args.implementation} --table {args.table}"
-        stamp = (f"Generated {when} by `{command}` on {machine()} (CPU; the frameworks on the CPU).  \n"
+        stamp = (f"Generated {when} by `{command}` on {machine()} (the frameworks on the CPU).  \n"
                  f"Versions: {versions}.")
         table_path = write_atomic(Path(args.table), audit.markdown(stamp) + "\n")
     if args.json:
