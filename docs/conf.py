@@ -193,7 +193,35 @@ def _docstring(app, what, name, obj, options, lines: list[str]) -> None:
     lines[:] = _escape_bars(_google_to_numpy(list(lines)))
 
 
+# -- short names in docstrings ------------------------------------------------------------------
+# Docstrings name their neighbours briefly (:func:`equivalent` in compare.py means the analysis
+# function).  A Python reference Sphinx cannot find as written is resolved to the one documented
+# object whose full name ends with it, preferring the referring module's own; an ambiguous or
+# unknown name stays a warning, so an error.
+def _resolve_short_name(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "").lstrip("~.")
+    if not target or target.startswith("activation_lab."):
+        return None
+    domain = env.get_domain("py")
+    found = [name for name in domain.objects if name.endswith("." + target)]
+    module = node.get("py:module") or ""
+    own = [name for name in found if name == f"{module}.{target}"]
+    if own:
+        found = own
+    else:   # the package-namespace entries of the API index repeat the real ones
+        found = [name for name in found if name.count(".") > 1] or found
+    if len(found) != 1:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    obj = domain.objects[found[0]]
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, found[0])
+
+
 def setup(app):
     app.connect("source-read", _drop_missing_optional)
     app.connect("autodoc-process-docstring", _docstring, priority=100)  # before numpydoc's (500)
+    app.connect("missing-reference", _resolve_short_name)
     return {"parallel_read_safe": True}
