@@ -11,7 +11,8 @@ steps, only where a probe at export time finds it needed (so that TeLU costs no 
   (the probe runs the printed NumPy text in float32 and float64 over ±10⁻⁴⁵ … ±10³⁰⁸);
 * the limits at ±inf (:func:`activation_lab.numeric.limits.limits`) where the steps do not
   reach them;
-* the sign of tail zeros (TeLU′(−800) = −0.0), as :func:`activation_lab.numeric.evaluate.signed_zeros`.
+* the sign of tail zeros (TeLU′(−800) = −0.0), as :func:`activation_lab.numeric.evaluate.signed_zeros`;
+* nan for nan where a select maps it to a number (ReLU's ``where(x > 0, x, 0)``).
 
 The source never contains user text: names are ``x``, ``v<i>``, ``y<k>`` and the framework's.
 """
@@ -129,16 +130,20 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
 class Finish:
     """What order n's output needs after the steps, each only where the probe found it missing:
     the guarded program's value where the plain one is nan at finite x (``guarded``: the name of
-    the function computing it), the limits at ±inf (``at_inf``: (sign, limit) pairs) and the
-    signed zeros of the tails (``zero_sides``: (sign, signed zero) pairs)."""
+    the function computing it), the limits at ±inf (``at_inf``: (sign, limit) pairs), the
+    signed zeros of the tails (``zero_sides``: (sign, signed zero) pairs) and nan for nan
+    (``nan_in``)."""
 
     guarded: str | None = None
     at_inf: tuple[tuple[int, float], ...] = ()
     zero_sides: tuple[tuple[int, float], ...] = ()
+    nan_in: bool = False
 
     def lines(self, tgt: Target, y: str) -> list[str]:
         xp = tgt.xp
         out = []
+        if self.nan_in:   # a select such as where(x > 0, x, 0) maps nan to a number
+            out.append(f"{y} = {xp}.where({xp}.isnan(x), x, {y})")
         if self.guarded:
             out.append(f"{y} = patch_nan(x, {y}, lambda x: {self.guarded}(x)[0])")
         for sign, limit in self.at_inf:
@@ -182,7 +187,7 @@ def finish_of(expr: sp.Expr, k: int) -> Finish:
         lo_hi: tuple[float, float] | None = limits(expr, k)
     except FormulaTooComplexError:
         lo_hi = None   # the steps' own values at ±inf (as evaluate gives them then)
-    guarded, at_inf, zeros = None, set(), set()
+    guarded, at_inf, zeros, nan_in = None, set(), set(), False
     tail_zeros = dict(zero_limit_sides(expr, k))
     for dtype, pts in _probe_points().items():
         (y,) = _run_numpy(plain, "_plain", pts)
@@ -193,6 +198,8 @@ def finish_of(expr: sp.Expr, k: int) -> Finish:
             side = (y == 0) & ((pts <= -1) if sign < 0 else (pts >= 1))
             if np.any(np.signbit(y[side]) != (math.copysign(1.0, zero) < 0)):
                 zeros.add((sign, zero))
+        (y_nan,) = _run_numpy(plain, "_plain", np.array([np.nan], dtype=dtype))
+        nan_in = nan_in or not np.all(np.isnan(y_nan))
         if lo_hi is not None:
             (y_inf,) = _run_numpy(plain, "_plain", np.array([-np.inf, np.inf], dtype=dtype))
             for sign, got, want in zip((-1, 1), np.broadcast_to(y_inf, (2,)), lo_hi, strict=True):
@@ -202,7 +209,7 @@ def finish_of(expr: sp.Expr, k: int) -> Finish:
     # a guarded value may be a zero of either sign: its tail's sign is then set after it
     if guarded:
         zeros |= set(tail_zeros.items())
-    return Finish(guarded, tuple(sorted(at_inf)), tuple(sorted(zeros)))
+    return Finish(guarded, tuple(sorted(at_inf)), tuple(sorted(zeros)), nan_in)
 
 
 def program_source(expr: sp.Expr, target: str, functions: dict[str, tuple[int, ...]]) -> str:

@@ -1,0 +1,265 @@
+"""activation_lab.export for PyTorch: gradcheck and gradgradcheck of every catalogue entry, ULP
+accuracy of f and f′ in float32 against mpmath-confirmed references, every float16 and bfloat16
+input of TeLU, GELU and Mish, torch.compile(fullgraph=True), and torch_module's learnable
+parameters against closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+import activation_lab as al
+from activation_lab.analysis.exhaustive import reference
+from activation_lab.analysis.ulp import split_exact, ulp_error
+from activation_lab.numeric.mpmath_target import mpmath_of
+
+from ._agreement import points
+
+torch = pytest.importorskip("torch")
+
+from activation_lab.export import torch_function, torch_module  # noqa: E402
+
+NAMES = al.names()
+#: where the catalogue's formulas have kinks (0, ±λ = ±0.5, ±1, ±3, 6): gradcheck's finite
+#: differences are not derivatives there
+KINKS = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 3.0, -3.0, 6.0])
+
+
+def _smooth_points(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.uniform(-8, 8, 16), [-25.0, -11.3, 14.2, 30.0]])
+    return x[np.min(np.abs(x[:, None] - KINKS[None, :]), axis=1) > 0.02]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradcheck_and_gradgradcheck(name):
+    """float64 autograd of the export against finite differences: backward (f′) and double
+    backward (f″), away from kinks."""
+    fn = torch_function(name)
+    x = torch.tensor(_smooth_points(NAMES.index(name)), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(fn, (x,))
+    assert torch.autograd.gradgradcheck(fn, (x,))
+
+
+def _float32_grid() -> np.ndarray:
+    """10⁵ float32 points: ±(smallest subnormal … largest float) log-spaced, dense [−40, 40],
+    [−800, 800], the exp thresholds and their neighbours (conftest.sweep_points), ±0, ±inf, nan,
+    subnormals (tests/_agreement.points), and ±100, ±1000 with their neighbours."""
+    extra = np.array([100.0, -100.0, 1000.0, -1000.0], dtype=np.float32)
+    near = np.concatenate([extra, np.nextafter(extra, np.float32(np.inf)), np.nextafter(extra, np.float32(-np.inf))])
+    return np.concatenate([points(np.float32, 100_000 - near.size - 12), near])
+
+
+GRID = _float32_grid()
+
+
+def _mp_check(name: str, n: int, xs: np.ndarray, got: np.ndarray) -> None:
+    """The export at 60 of the points against mpmath directly (100 bits), at most 1 ULP."""
+    act = al.get(name)
+    fn = mpmath_of(act.expr, n)
+    rng = np.random.default_rng(n)
+    finite = np.flatnonzero(np.isfinite(xs))
+    pick = rng.choice(finite, 60, replace=False)
+    with mpmath.workprec(100):
+        exact = [fn(mpmath.mpf(float(xs[i]))) for i in pick]
+    hi, lo = split_exact(exact)
+    err = ulp_error(got[pick], hi, lo, np.float32)
+    assert np.all(err <= 1.0), (name, n, xs[pick][err > 1], got[pick][err > 1], hi[err > 1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_within_one_ulp(name):
+    """f and f′ in float32 at 10⁵ points (GRID) within 1 ULP of the exact value, no nan or inf
+    where it is finite (see _allowance for the ill-conditioned points, where float64 arithmetic
+    cannot give 1 ULP).  Exact: activation_lab.analysis.exhaustive.reference (float64, long
+    double where terms cancel, mpmath at every point near a float32 rounding boundary and at a
+    random sample, whose relative error is asserted), and mpmath directly at 60 random points."""
+    fn = torch_function(name)
+    x = torch.from_numpy(GRID.copy())
+    before = x.clone()
+    got = (fn(x).numpy(), fn.derivative(x, 1).numpy())
+    assert torch.equal(x, before) or torch.equal(torch.isnan(x), torch.isnan(before))
+    for n in (0, 1):
+        exact = reference(al.get(name), n, GRID)
+        assert exact.max_rel < 1e-12, (name, n, exact.max_rel)
+        err = ulp_error(got[n], exact.ref, exact.lo, np.float32)
+        over = np.flatnonzero(err > 1.0)
+        err[over] /= _allowance(name, n, GRID[over])
+        worst = int(np.nanargmax(err))
+        assert err[worst] <= 1.0, (name, n, GRID[worst], got[n][worst], exact.ref[worst], err[worst])
+        _mp_check(name, n, GRID, got[n])
+
+
+def _allowance(name: str, n: int, xs: np.ndarray) -> np.ndarray:
+    """1 ULP, or κ·2⁻²⁹ ULP where the condition number κ = |x·f⁽ⁿ⁺¹⁾/f⁽ⁿ⁾| exceeds 2²⁹: there a
+    float64 rounding of an intermediate (2⁻⁵³ relative) moves the result by κ·2⁻⁵³ relative, more
+    than a float32 ULP (2⁻²⁴) — snake′ = 1 + sin(2x) near its zeros at |x| ≈ 10⁵."""
+    act = al.get(name)
+    with np.errstate(all="ignore"):
+        x64 = xs.astype(np.float64)
+        y, dy = act.evaluate(x64, n=(n, n + 1))
+        kappa = np.abs(x64 * dy / y)
+    return np.where(np.isfinite(kappa) & (kappa > 2.0**29), kappa * 2.0**-29, 1.0)
+
+
+@pytest.mark.parametrize("name", ["telu", "gelu", "silu"])
+def test_backward_is_the_printed_derivative(name):
+    """Autograd's gradient is f′ computed with f in the forward pass (the same bits as
+    derivative(x, 1)), in every float dtype; f″ from double backward likewise."""
+    fn = torch_function(name)
+    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        x = torch.linspace(-120, 120, 2001, dtype=dtype).requires_grad_(True)
+        (g,) = torch.autograd.grad(fn(x).sum(), x, create_graph=True)
+        assert torch.equal(g, fn.derivative(x.detach(), 1))
+        (h,) = torch.autograd.grad(g.sum(), x)
+        assert torch.equal(h, fn.derivative(x.detach(), 2))
+        assert not torch.isnan(g).any() and not torch.isnan(h).any()
+
+
+def _bits16(dtype):
+    import ml_dtypes
+
+    u = np.arange(65536, dtype=np.uint32).astype(np.uint16)
+    np_dtype = np.float16 if dtype == torch.float16 else ml_dtypes.bfloat16
+    return u.view(np_dtype), torch.from_numpy(u.view(np.int16).copy()).view(dtype), np_dtype
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["telu", "gelu", "mish"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_every_16_bit_input(name, dtype):
+    """All 65,536 inputs: f and f′ within 1 ULP of the exact value (mpmath-confirmed float64
+    reference rounded to the format) and correctly rounded (≤ 0.5 ULP) for at least 99.9 %."""
+    tdtype = getattr(torch, dtype)
+    xs, x, np_dtype = _bits16(tdtype)
+    fn = torch_function(name)
+    for n in (0, 1):
+        y = fn(x) if n == 0 else fn.derivative(x, 1)
+        got = y.view(torch.int16).numpy().view(np_dtype)
+        exact = reference(al.get(name), n, xs)
+        assert exact.max_rel < 1e-12
+        err = ulp_error(got, exact.ref, exact.lo, np_dtype)
+        worst = int(np.nanargmax(err))
+        assert err[worst] <= 1.0, (name, dtype, n, float(xs[worst]), float(got[worst]), exact.ref[worst])
+        assert np.mean(err <= 0.5) >= 0.999, (name, dtype, n, np.mean(err <= 0.5))
+
+
+def test_float16_computes_in_float32_and_rounds_once():
+    """TeLU at x = 12 in float16: e^12 overflows float16 (the naive formula's nan gradient past
+    x ≈ 11.09); the export's f and f′ are the float32 results rounded (exact: 12 and 1)."""
+    fn = torch_function("telu")
+    x = torch.tensor([12.0, 11.5, -17.0], dtype=torch.float16, requires_grad=True)
+    y = fn(x)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert y.dtype == g.dtype == torch.float16
+    assert y.tolist()[:2] == [12.0, 11.5] and g.tolist()[:2] == [1.0, 1.0]
+    exact = float(mpmath.mpf(-17) * mpmath.tanh(mpmath.exp(-17)))   # -7.0e-7: a float16 subnormal
+    assert y[2].item() == float(torch.tensor(exact, dtype=torch.float16))
+
+
+def test_infinities_zeros_and_nan():
+    """f and f′ at ±inf are the limits (TeLU: −0, +inf; f′: −0, 1), tail zeros are −0, nan stays nan."""
+    fn = torch_function("telu")
+    x = torch.tensor([-math.inf, math.inf, -800.0, math.nan], dtype=torch.float32)
+    y, d = fn(x), fn.derivative(x, 1)
+    assert y[1] == math.inf and d[1] == 1.0
+    for v in (y[0], d[0], y[2], d[2]):
+        assert v == 0 and math.copysign(1.0, v.item()) < 0
+    assert torch.isnan(y[3]) and torch.isnan(d[3])
+
+
+def test_formula_and_parameters_and_errors():
+    """A formula text with its parameters; integers are refused with a message naming the dtype."""
+    fn = torch_function("x*tanh(a*exp(x))", a=0.5)
+    x = torch.tensor([0.7], dtype=torch.float64)
+    want = 0.7 * math.tanh(0.5 * math.exp(0.7))
+    assert abs(fn(x).item() - want) <= 1e-15 * abs(want)
+    with pytest.raises(TypeError, match="int64"):
+        fn(torch.tensor([1, 2]))
+    with pytest.raises(al.ActivationLabError, match="neither a catalogue activation"):
+        torch_function("x*tehlu(x)")
+
+
+def test_module_learnable_parameter_gradient():
+    """swish with learnable β: ∂f/∂β = x²·σ′(βx) (closed form, mpmath), ∂f/∂x = σ(βx) + βx·σ′(βx)."""
+    m = torch_module("swish", learnable=("beta",)).double()
+    x = torch.tensor([-30.0, -2.5, 0.3, 4.0, 50.0], dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        m.beta.fill_(1.7)
+    y = m(x)
+    gx, gb = torch.autograd.grad(y.sum(), (x, m.beta))
+    b = mpmath.mpf(1.7)
+    with mpmath.workdps(40):
+        def sig(u):
+            return 1 / (1 + mpmath.exp(-u))
+
+        want_b = sum(mpmath.mpf(v) ** 2 * sig(b * v) * sig(-b * v) for v in x.tolist())
+        want_x = [sig(b * v) + b * v * sig(b * v) * sig(-b * v) for v in x.tolist()]
+        want_y = [v * sig(b * v) for v in x.tolist()]
+    assert abs(gb.item() - float(want_b)) <= 1e-14 * abs(float(want_b))
+    for got, want in zip(gx.tolist() + y.tolist(), want_x + want_y, strict=True):
+        assert abs(got - float(want)) <= 1e-14 * abs(float(want)) + 1e-300
+    assert torch.autograd.gradcheck(lambda x, b: m(x), (x, m.beta))
+
+
+def test_module_fixed_and_refused():
+    """Without learnable parameters the module is torch_function's (double backward included);
+    a parameter that is not a factor of the program's constants is refused by name."""
+    m = torch_module("elu", alpha=0.5)
+    assert not list(m.parameters()) and m.fixed == {"alpha": 0.5}
+    x = torch.tensor([-1.3, 0.4], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(m, (x,))
+    with pytest.raises(al.ActivationLabError, match="lower"):
+        torch_module("rrelu", learnable=("lower",))
+    with pytest.raises(al.ActivationLabError, match="no parameter 'gamma'"):
+        torch_module("swish", learnable=("gamma",))
+
+
+#: torch 2.13's dynamo instantiates every autograd.Function it traces (even a three-line one at
+#: module level) and so raises PyTorch's own deprecation warning about instantiating them
+DYNAMO_WARNING = "ignore:<class 'torch.autograd.function.Function'> should not be instantiated:DeprecationWarning"
+#: and inductor's import path touches torch.jit.script_method, which PyTorch itself deprecates
+INDUCTOR_WARNING = "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(DYNAMO_WARNING)
+@pytest.mark.filterwarnings(INDUCTOR_WARNING)
+def test_compile_fullgraph_telu():
+    """torch.compile(fullgraph=True) (inductor) of exported TeLU: no graph break, forward and
+    backward the eager values."""
+    fn = torch_function("telu")
+    compiled = torch.compile(fn, fullgraph=True)
+    x = torch.linspace(-100, 100, 257, requires_grad=True)
+    y = compiled(x)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    x2 = x.detach().clone().requires_grad_(True)
+    y2 = fn(x2)
+    (g2,) = torch.autograd.grad(y2.sum(), x2)
+    assert torch.allclose(y, y2, rtol=2e-7, atol=0) and torch.allclose(g, g2, rtol=2e-7, atol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(DYNAMO_WARNING)
+def test_compile_fullgraph_user_formula():
+    """A parametrised user formula under torch.compile(fullgraph=True), traced with the AOT
+    autograd backend (graph breaks are dynamo's to find; inductor's C++ build is the TeLU test's)."""
+    fn = torch_function("x*tanh(a*exp(x))", a=0.5)
+    compiled = torch.compile(fn, fullgraph=True, backend="aot_eager")
+    x = torch.linspace(-30, 30, 101, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(compiled(x).sum(), x)
+    assert torch.equal(g, fn.derivative(x.detach(), 1))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the same code runs on CPU above)")
+def test_cuda_matches_cpu():
+    fn = torch_function("telu")
+    x = torch.linspace(-100, 100, 4097, dtype=torch.float32)
+    xc = x.cuda().requires_grad_(True)
+    (g,) = torch.autograd.grad(fn(xc).sum(), xc)
+    ref = fn.derivative(x, 1)
+    assert torch.equal(fn(xc).cpu(), fn(x)) or torch.allclose(fn(xc).cpu(), fn(x), rtol=1.2e-7, atol=0)
+    assert torch.allclose(g.cpu(), ref, rtol=1.2e-7, atol=0)
