@@ -44,7 +44,9 @@ def array_api_source(expr: sp.Expr, guarded: bool = False) -> str:
 
         raise KernelSourceError(f"{expr} needs a function outside the array API standard ({err}); "
                                 "evaluate it on NumPy arrays") from None
-    return f"_K = {tuple(float(c) for c in constants)!r}\n" + source
+    # repr(float) of inf or nan is not Python source (1e308 + 1e308 folds to inf): float('inf')
+    values = ", ".join(repr(v) if math.isfinite(v) else f"float({str(v)!r})" for v in map(float, constants))
+    return f"_K = ({values}{',' if len(constants) == 1 else ''})\n" + source
 
 
 # --- the namespace of the generated code ------------------------------------------------------
