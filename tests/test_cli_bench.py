@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import activation_lab as al
-from activation_lab.analysis.benchmark import MODES, Benchmark, benchmark
+from activation_lab.analysis.benchmark import FRAMEWORK_GROUP, FRAMEWORK_MODES, MODES, Benchmark, benchmark
 from activation_lab.errors import ActivationLabError
 from activation_lab.present.cli import main
 
@@ -56,8 +56,12 @@ def test_bench_errors(capsys, monkeypatch):
     assert "activation-lab[cuda]" in capsys.readouterr().err
     with pytest.raises(ActivationLabError, match="n must be a positive integer"):
         benchmark(["telu"], n=0)
-    with pytest.raises(ActivationLabError, match="cannot be benchmarked"):
-        benchmark(["telu"], n=10, backends=["torch"])
+    # torch and jax are backends since issue 17 (forward plus backward of the exports); others are not
+    with pytest.raises(ActivationLabError, match="cannot be benchmarked; choose numpy, cupy, torch and/or jax"):
+        benchmark(["telu"], n=10, backends=["tensorflow"])
+    monkeypatch.setitem(sys.modules, "jax", None)
+    with pytest.raises(ActivationLabError, match=r"activation-lab\[jax\]"):
+        benchmark(["telu"], n=10, backends=["jax"])
 
 
 def test_naive_rows_for_every_catalogue_activation():
@@ -75,3 +79,36 @@ def test_activations_sharing_a_name_get_their_own_rows():
     r = al.benchmark([al.get("swish", beta=1), al.get("swish", beta=2), "telu", "telu"], n=2000, repeat=2)
     assert {t.activation for t in r.timings if t.activation} == {"swish(beta=1)", "swish(beta=2)", "telu"}
     assert {t.activation for t in al.benchmark("telu", n=2000, repeat=2).timings if t.activation} == {"telu"}
+
+
+@pytest.mark.slow
+def test_bench_torch_and_jax_backends(capsys):
+    """Forward plus backward rows of export, built-in and naive autograd, eager and compiled, side by side."""
+    assert main(["bench", "telu", "gelu", "--backend", "torch,jax", "--n", "256", "--repeat", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {(t["activation"], t["backend"], t["mode"]): t for t in data["timings"]}
+    for fw in ("torch", "jax"):
+        assert rows[("", fw, "copy")]["copy_ratio"] == 1.0
+        for name in ("telu", "gelu"):
+            for how in ("eager", "compiled"):
+                naive = rows[(name, fw, f"naive-{how}")]
+                assert naive["speedup_vs_naive"] is None and naive["median_ns"] > 0
+                kinds = ("export", "builtin") if name == "gelu" else ("export",)
+                for kind in kinds:
+                    t = rows[(name, fw, f"{kind}-{how}")]
+                    assert math.isclose(t["speedup_vs_naive"], naive["median_ns"] / t["median_ns"])
+        assert (("telu", fw, "builtin-eager") not in rows)       # neither framework ships TeLU
+    assert {k[1] for k in rows} == {"torch", "jax"}                # no numpy rows unless asked for
+    assert not any(" left out" in note for note in data["notes"])
+    assert {m for (_, _, m) in rows} - {"copy"} <= set(FRAMEWORK_MODES)
+
+
+@pytest.mark.slow
+def test_bench_framework_table_and_default_group(capsys):
+    assert main(["bench", "--backend", "jax", "--n", "128", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[:3] == ["activation", "backend", "mode"]
+    body = [line.split() for line in out[3:] if line and not line.startswith("note")]
+    assert {r[0] for r in body} - {"-"} == set(FRAMEWORK_GROUP)
+    assert {r[2] for r in body if r[0] == "telu"} == {"export-eager", "export-compiled", "naive-eager",
+                                                      "naive-compiled"}

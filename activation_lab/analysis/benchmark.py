@@ -9,6 +9,14 @@ the memory-bandwidth floor each time is compared with.  For comparison the same 
 are timed as naive NumPy code (SymPy's ``lambdify`` of f and f′, computing in the input's
 dtype), and with PyTorch (eager) and JAX (jit) where those are installed: on the CPU beside
 the numpy backend, on the GPU beside the cupy backend (each against its own copy).
+
+The ``torch`` and ``jax`` backends time training's step instead: forward and backward (f, then
+f′ by autograd, per element) of this project's export (:mod:`activation_lab.export`), of the
+framework's built-in where it has one, and of the formula typed into the framework
+(:func:`~activation_lab.analysis.framework_audit.naive_function`), each eager and compiled
+(``torch.compile(fullgraph=True)``, ``jax.jit``), on the CPU and on the GPU where one is
+available, in the same interleaved rounds; the ratio column is naive's time over this one, same
+framework, device and compilation.
 """
 
 from __future__ import annotations
@@ -17,11 +25,13 @@ import collections
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Timing", "Benchmark", "benchmark", "MODES", "OUT_MODE", "BACKEND_ORDER"]
+__all__ = ["Timing", "Benchmark", "benchmark", "MODES", "OUT_MODE", "BACKEND_ORDER", "FRAMEWORK_GROUP",
+           "FRAMEWORK_MODES"]
 
 #: what is timed for every library: f, f′, and both from one call
 MODES = ("forward", "derivative", "fused")
@@ -31,6 +41,12 @@ OUT_MODE = "fused-out"
 #: the rows' backends, in table order: ours, naive NumPy, then PyTorch and JAX on CPU and GPU
 BACKEND_ORDER = ("numpy", "cupy", "numpy-naive", "torch", "jax", "torch-cuda", "jax-gpu")
 _ORDERS = {"forward": 0, "derivative": 1, "fused": (0, 1)}
+#: backends that time forward plus backward of the exports against the framework's own
+FRAMEWORK_BACKENDS = ("torch", "jax")
+#: the torch/jax backends' rows: implementation and compilation, each forward plus backward
+FRAMEWORK_MODES = tuple(f"{kind}-{how}" for kind in ("export", "builtin", "naive") for how in ("eager", "compiled"))
+#: activations timed by the torch/jax backends unless names are given (compiling takes seconds each)
+FRAMEWORK_GROUP = ("telu", "gelu", "silu", "mish")
 
 
 @dataclass(frozen=True)
@@ -42,11 +58,14 @@ class Timing:
         backend: ``numpy``, ``cupy`` (ours), ``numpy-naive``, ``torch``, ``jax`` (CPU),
             ``torch-cuda``, ``jax-gpu`` (GPU); see :data:`BACKEND_ORDER`.
         mode: ``forward`` (f), ``derivative`` (f′), ``fused`` (f and f′ in one call),
-            ``fused-out`` (the same into reused arrays, ``out=``; numpy and cupy rows) or ``copy``.
+            ``fused-out`` (the same into reused arrays, ``out=``; numpy and cupy rows) or ``copy``;
+            with the torch and jax backends, forward plus backward of ``export``, ``builtin`` or
+            ``naive``, ``eager`` or ``compiled`` (see :data:`FRAMEWORK_MODES`).
         median_ns, q25_ns, q75_ns: ns per element over the rounds (median and quartiles).
         copy_ratio: median / median of a plain copy of the same array, same backend, same run.
         speedup_vs_naive: naive NumPy's median / this median (numpy and cupy rows, where naive NumPy
-            was timed), else None.
+            was timed); for export and builtin rows, naive autograd's median / this median (same
+            framework, device and compilation); else None.
         page_faults: median minor page faults per call (the process's, where the OS reports them):
             fresh output memory costs a fault per 4 KiB page, which at 10⁶ elements can cost
             more than the arithmetic, depending on whether the allocator reuses memory.
@@ -220,8 +239,9 @@ def _torch(x_host: Any, label: str, device: str) -> _Library:
         raise _NoDeviceError
     xt = torch.from_numpy(x_host.copy()).to(device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    ns = {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erf": torch.special.erf,
-          "erfc": torch.special.erfc, "expm1": torch.expm1, "log1p": torch.log1p}
+    from .framework_audit import naive_namespace
+
+    ns = naive_namespace("torch")
     where = f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name(xt.device)
     return _Library(label, "torch", ns, run=lambda fn: (lambda: (fn(xt), sync())), copy=lambda: (xt.clone(), sync()),
                     note=f"{label}: torch {torch.__version__}, eager, lambdified f and f', {where}")
@@ -233,15 +253,15 @@ def _jax(x_host: Any, label: str, device: str) -> _Library:
     # JAX takes 75 % of a GPU's memory at its first use unless told otherwise: leave it to CuPy
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     import jax
-    import jax.numpy as jnp
 
     try:
         target = jax.devices(device)[0]
     except RuntimeError:  # no such platform here
         raise _NoDeviceError from None
     xj = jax.device_put(x_host, target)
-    ns = {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erf": jax.scipy.special.erf,
-          "erfc": jax.scipy.special.erfc, "expm1": jnp.expm1, "log1p": jnp.log1p}
+    from .framework_audit import naive_namespace
+
+    ns = naive_namespace("jax")
     copy = jax.jit(lambda v: v + 0)
     def run(fn: Callable) -> Callable[[], Any]:
         jitted = jax.jit(fn)
@@ -275,25 +295,32 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
     from ..numeric.backends import get_backend
     from ..numeric.evaluate import evaluate
     from ..numeric.fused import workers
+    from ..requests import float_dtype
     from ..symbolic.activation import get
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ActivationLabError(f"n must be a positive integer, got {n!r}")
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         raise ActivationLabError(f"repeat must be a positive integer, got {repeat!r}")
-    if dtype not in ("float16", "float32", "float64"):
-        raise ActivationLabError(f"dtype {dtype!r} is not one of float16, float32, float64")
+    if dtype not in ("float16", "bfloat16", "float32", "float64"):
+        raise ActivationLabError(f"dtype {dtype!r} is not one of float16, bfloat16, float32, float64")
     if isinstance(names, str):
         names = [names]
-    acts = _distinct([get(a) if isinstance(a, str) else a for a in (names or PAPER_GROUP)])
     backends = list(dict.fromkeys([backends] if isinstance(backends, str) else backends))
     if not backends:
-        raise ActivationLabError("no backend to benchmark; choose numpy and/or cupy, e.g. --backend numpy,cupy")
+        raise ActivationLabError("no backend to benchmark; choose numpy, cupy, torch and/or jax, "
+                                 "e.g. --backend numpy,cupy")
     for name in backends:
-        if name not in ("numpy", "cupy"):
-            raise ActivationLabError(f"backend {name!r} cannot be benchmarked; choose numpy and/or cupy")
-        get_backend(name)  # a clear error now if CuPy is missing
-    x_host = np.random.default_rng(seed).standard_normal(n, dtype=np.float32).astype(dtype)
+        if name not in ("numpy", "cupy", *FRAMEWORK_BACKENDS):
+            raise ActivationLabError(f"backend {name!r} cannot be benchmarked; choose numpy, cupy, torch and/or jax")
+        if name in FRAMEWORK_BACKENDS:
+            _framework_module(name)  # a clear error now if it is not installed
+        else:
+            get_backend(name)  # a clear error now if CuPy is missing
+    ours = [b for b in backends if b not in FRAMEWORK_BACKENDS]
+    acts = _distinct([get(a) if isinstance(a, str) else a
+                      for a in (names or (PAPER_GROUP if ours else FRAMEWORK_GROUP))])
+    x_host = np.random.default_rng(seed).standard_normal(n, dtype=np.float32).astype(float_dtype(dtype))
     notes: list[str] = []
     tasks: dict[tuple[str, str, str], Callable[[], Any]] = {}
 
@@ -320,9 +347,14 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
             tasks[(name, "cupy", OUT_MODE)] = on_gpu(lambda a=act, r=reused: evaluate(a, x_dev, n=(0, 1), out=r))
         gpu = cupy.cuda.runtime.getDeviceProperties(x_dev.device.id)["name"]
         notes.append(f"cupy {cupy.__version__} on {gpu.decode() if isinstance(gpu, bytes) else gpu}")
-    if others:
+    if others and ours:
         with np.errstate(all="ignore"):  # naive code overflows in its intermediates; that is its way
             tasks.update(_other_libraries(acts, x_host, notes, cpu="numpy" in backends, gpu="cupy" in backends))
+    frameworks = [b for b in backends if b in FRAMEWORK_BACKENDS]
+    if frameworks:
+        acts_fw = acts if names else _distinct([get(a) for a in FRAMEWORK_GROUP])
+        with np.errstate(all="ignore"):
+            tasks.update(_framework_tasks(acts_fw, x_host, frameworks, notes))
 
     if "numpy" in backends and dtype == "float32":
         from ..numeric.native import status
@@ -342,9 +374,132 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
                 samples[key].append((time.perf_counter() - start) / n * 1e9)
                 fault_samples[key].append(faults() - before)
     return Benchmark(n=n, dtype=dtype, repeat=repeat, threads=workers(),
-                     timings=_summarise(samples, [name for name, _ in acts],
+                     timings=_summarise(samples, list(dict.fromkeys(
+                         [name for name, _ in acts] + [key[0] for key in samples if key[0]])),
                                         fault_samples if faults is not _no_faults else None),
                      notes=tuple(notes))
+
+
+#: PyTorch's own deprecation warnings from inside torch.compile (dynamo instantiates every
+#: autograd.Function it traces; inductor's import touches torch.jit.script_method): not the user's
+_COMPILER_WARNINGS = (r"<class 'torch\.autograd\.function\.Function'> should not be instantiated",
+                      r"`torch\.jit\.script_method` is deprecated")
+
+
+def _framework_module(name: str) -> Any:
+    import importlib
+
+    from ..errors import ActivationLabError
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ActivationLabError(f"the {name} backend needs {name}: pip install 'activation-lab[{name}]'") from None
+
+
+def _torch_step(fn: Callable, x: Any, how: str, sync: Callable[[], Any]) -> Callable[[], Any]:
+    """Forward and backward of ``fn`` at tensor ``x`` (autograd, a gradient of ones), eager or compiled."""
+    import torch
+
+    f = torch.compile(fn, fullgraph=True) if how == "compiled" else fn
+    ones = torch.ones_like(x)
+
+    def step() -> Any:
+        leaf = x.detach().requires_grad_(True)
+        y = f(leaf)
+        (g,) = torch.autograd.grad(y, leaf, ones)
+        sync()
+        return y, g
+
+    return step
+
+
+def _jax_step(fn: Callable, x: Any, how: str) -> Callable[[], Any]:
+    """Forward and backward of ``fn`` at array ``x`` (``jax.vjp`` with a cotangent of ones), op by op or jit."""
+    import jax
+    import jax.numpy as jnp
+
+    def forward_backward(v: Any) -> Any:
+        y, pullback = jax.vjp(fn, v)
+        return y, pullback(jnp.ones_like(y))[0]
+
+    f = jax.jit(forward_backward) if how == "compiled" else forward_backward
+    return lambda: jax.block_until_ready(f(x))
+
+
+def _framework_devices(framework: str, x_host: Any) -> list[tuple[str, Any, Callable[[], Any], str]]:
+    """(row label, the input on the device, a copy task, where) for the CPU and a GPU if there is one."""
+    out = []
+    if framework == "torch":
+        import torch
+
+        from .framework_audit import to_torch
+
+        xt = to_torch(x_host)
+        out.append(("torch", xt, xt.clone, f"CPU, {torch.get_num_threads()} threads"))
+        if torch.cuda.is_available():
+            xc = xt.to("cuda")
+            out.append(("torch-cuda", xc, lambda: (xc.clone(), torch.cuda.synchronize()),
+                        torch.cuda.get_device_name(xc.device)))
+        return out
+    import os
+
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    import jax
+
+    copy = jax.jit(lambda v: v + 0)
+    for label, platform in (("jax", "cpu"), ("jax-gpu", "gpu")):
+        try:
+            target = jax.devices(platform)[0]
+        except RuntimeError:
+            continue
+        xj = jax.device_put(x_host, target)
+        out.append((label, xj, lambda v=xj: copy(v).block_until_ready(), target.device_kind))
+    return out
+
+
+def _framework_tasks(acts: Sequence[tuple[str, Any]], x_host: Any, frameworks: Sequence[str], notes: list[str]
+                     ) -> dict[tuple[str, str, str], Callable]:
+    """Forward plus backward tasks of export, built-in and naive autograd, eager and compiled, per device.
+
+    Each is built and run once here (compiling it, and checking that it runs); one that fails is
+    left out with a note saying why.
+    """
+    from .framework_audit import framework_function
+
+    tasks: dict[tuple[str, str, str], Callable] = {}
+    for fw in frameworks:
+        module = _framework_module(fw)
+        for label, x, copy, where in _framework_devices(fw, x_host):
+            copy()
+            tasks[("", label, "copy")] = copy
+            sync = module.cuda.synchronize if label == "torch-cuda" else (lambda: None)
+            for name, act in acts:
+                for kind in ("export", "builtin", "naive"):
+                    try:
+                        fn = framework_function(fw, kind, act)
+                    except Exception as err:  # noqa: BLE001 - reported, the other rows are still timed
+                        notes.append(f"{label}: {name} {kind} left out ({type(err).__name__}: {str(err)[:160]})")
+                        continue
+                    if fn is None:
+                        continue
+                    for how in ("eager", "compiled"):
+                        try:
+                            step = _torch_step(fn, x, how, sync) if fw == "torch" else _jax_step(fn, x, how)
+                            with warnings.catch_warnings():
+                                for message in _COMPILER_WARNINGS:
+                                    warnings.filterwarnings("ignore", message=message, category=DeprecationWarning)
+                                step()   # compiles, and checks that it runs
+                        except Exception as err:  # noqa: BLE001 - reported, the other rows are still timed
+                            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+                            notes.append(f"{label}: {name} {kind}-{how} left out ({type(err).__name__}: "
+                                         f"{first[:160]})")
+                            continue
+                        tasks[(name, label, f"{kind}-{how}")] = step
+            compiled = "torch.compile(fullgraph=True)" if fw == "torch" else "jax.jit"
+            notes.append(f"{label}: {fw} {module.__version__} on {where}; forward + backward per element; "
+                         f"compiled = {compiled}; the ratio column is naive autograd's time over this one")
+    return tasks
 
 
 def _no_faults() -> float:
@@ -374,12 +529,17 @@ def _summarise(samples: dict[tuple[str, str, str], list[float]], names: list[str
     out = []
     for (name, backend, mode), (q25, med, q75) in stats.items():
         copy = stats[("", copy_family[backend], "copy")][1]
-        naive = stats.get((name, "numpy-naive", mode))
-        speedup = naive[1] / med if naive and backend in ("numpy", "cupy") and mode != "copy" else None
+        if mode in FRAMEWORK_MODES:
+            kind, how = mode.split("-")
+            naive = stats.get((name, backend, f"naive-{how}")) if kind != "naive" else None
+            speedup = naive[1] / med if naive else None
+        else:
+            naive = stats.get((name, "numpy-naive", mode))
+            speedup = naive[1] / med if naive and backend in ("numpy", "cupy") and mode != "copy" else None
         page_faults = statistics.median(faults[(name, backend, mode)]) if faults else None
         out.append(Timing(name, backend, mode, med, q25, q75, med / copy, speedup, page_faults))
     # copies first, then by activation (in the order asked), backend, mode
     rank = {name: i for i, name in enumerate(["", *names])}
     backend_rank = {b: i for i, b in enumerate(BACKEND_ORDER)}
-    mode_rank = {m: i for i, m in enumerate(("copy", *MODES, OUT_MODE))}
+    mode_rank = {m: i for i, m in enumerate(("copy", *MODES, OUT_MODE, *FRAMEWORK_MODES))}
     return tuple(sorted(out, key=lambda t: (rank[t.activation], backend_rank[t.backend], mode_rank[t.mode])))

@@ -35,8 +35,9 @@ import numpy as np
 
 from ..errors import ActivationLabError
 
-__all__ = ["AUDIT_DTYPES", "AUDIT_FRAMEWORKS", "AuditRow", "FrameworkAudit", "audited_names", "builtin_name",
-           "framework_audit", "framework_function"]
+__all__ = ["AUDIT_DTYPES", "AUDIT_FRAMEWORKS", "KINDS", "AuditRow", "FrameworkAudit", "audited_names",
+           "builtin_name", "framework_audit", "framework_function", "naive_function", "naive_namespace",
+           "to_torch"]
 
 #: the frameworks audited, in table order
 AUDIT_FRAMEWORKS = ("torch", "jax")
@@ -80,19 +81,20 @@ def audited_names() -> list[str]:
     return [SUBJECT, *[n for n in both if n != SUBJECT]]
 
 
-def _torch_namespace() -> dict[str, Any]:
-    import torch
+def naive_namespace(framework: str) -> dict[str, Any]:
+    """The framework's own meanings of the package's primitives, for formulas typed into it."""
+    if framework == "torch":
+        import torch
 
-    return {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erf": torch.special.erf,
-            "erfc": torch.special.erfc, "expm1": torch.expm1, "log1p": torch.log1p}
+        return {"sigmoid": torch.sigmoid, "softplus": torch.nn.functional.softplus, "erf": torch.special.erf,
+                "erfc": torch.special.erfc, "expm1": torch.expm1, "log1p": torch.log1p}
+    if framework == "jax":
+        import jax
+        import jax.numpy as jnp
 
-
-def _jax_namespace() -> dict[str, Any]:
-    import jax
-    import jax.numpy as jnp
-
-    return {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erf": jax.scipy.special.erf,
-            "erfc": jax.scipy.special.erfc, "expm1": jnp.expm1, "log1p": jnp.log1p}
+        return {"sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "erf": jax.scipy.special.erf,
+                "erfc": jax.scipy.special.erfc, "expm1": jnp.expm1, "log1p": jnp.log1p}
+    raise ActivationLabError(f"no naive composition for framework {framework!r}; choose torch or jax")
 
 
 def naive_function(act: Any, framework: str) -> Callable[[Any], Any]:
@@ -105,13 +107,12 @@ def naive_function(act: Any, framework: str) -> Callable[[Any], Any]:
     from ..symbolic.parsing import X
 
     expr = fold_numbers(act.expr)
+    namespace = naive_namespace(framework)
     if framework == "torch":
         from sympy.printing.pytorch import TorchPrinter
 
-        return sp.lambdify(X, expr, [_torch_namespace(), "torch"], printer=TorchPrinter({"strict": False}))
-    if framework == "jax":
-        return sp.lambdify(X, expr, [_jax_namespace(), "jax"])
-    raise ActivationLabError(f"no naive composition for framework {framework!r}; choose torch or jax")
+        return sp.lambdify(X, expr, [namespace, "torch"], printer=TorchPrinter({"strict": False}))
+    return sp.lambdify(X, expr, [namespace, "jax"])
 
 
 def framework_function(framework: str, kind: str, act: Any) -> Callable[[Any], Any] | None:
@@ -146,14 +147,18 @@ def framework_function(framework: str, kind: str, act: Any) -> Callable[[Any], A
     raise ActivationLabError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
+def to_torch(x: np.ndarray) -> Any:
+    """A torch tensor holding a copy of ``x`` (bfloat16 too: NumPy's is ml_dtypes', torch gets its bits)."""
+    import torch
+
+    if x.dtype.name == "bfloat16":
+        return torch.from_numpy(x.view(np.int16).copy()).view(torch.bfloat16)
+    return torch.from_numpy(x.copy())
+
+
 def _torch_runner(fn: Callable, n: int) -> Callable[[np.ndarray], np.ndarray]:
     """NumPy array in, f or f′ (autograd) of the torch function out, in the array's format."""
     import torch
-
-    def to_torch(x: np.ndarray) -> Any:
-        if x.dtype.name == "bfloat16":      # NumPy's bfloat16 is ml_dtypes': hand torch the bits
-            return torch.from_numpy(x.view(np.int16).copy()).view(torch.bfloat16)
-        return torch.from_numpy(x.copy())
 
     def to_numpy(y: Any, like: np.ndarray) -> np.ndarray:
         y = y.detach()
