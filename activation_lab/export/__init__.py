@@ -47,8 +47,8 @@ def torch_function(act: Any, **params: Any) -> Any:
 def jax_function(act: Any, **params: Any) -> Any:
     """``act`` (as for :func:`torch_function`) as a ``jax.custom_jvp`` function of one array:
     correct under ``jit``, ``vmap``, ``grad`` and ``grad(grad(...))``, each order's tangent the next
-    order's stable program.  float16 and bfloat16 compute in float32, float32 in float64 where
-    ``jax_enable_x64`` is on (else float32), float64 in float64; ``fn.derivative(x, n)`` is f⁽ⁿ⁾."""
+    order's stable program.  Every format computes in float64 where ``jax_enable_x64`` is on, else
+    in float32, and is rounded once; ``fn.derivative(x, n)`` is f⁽ⁿ⁾."""
     from . import jax_runtime
 
     a = resolve_activation(act, params)

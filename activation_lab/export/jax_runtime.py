@@ -5,8 +5,8 @@ imports jax), and copied, from the marker line on, into the standalone files tha
 ``activation-lab export --to jax`` writes.
 
 ``programs(orders)`` gives a function of x (in the working dtype) returning f⁽ⁿ⁾ for each n of
-``orders``.  float16 and bfloat16 compute in float32; float32 in float64 where 64-bit types are
-enabled (``jax_enable_x64``), else in float32; results are rounded once to x's dtype.  Each
+``orders``.  Every format computes in float64 where 64-bit types are enabled (``jax_enable_x64``),
+else in float32; results are rounded once to x's dtype.  Each
 order f⁽ᵏ⁾ is a custom_jvp function whose tangent is f⁽ᵏ⁺¹⁾ from its own stable program, computed
 with f⁽ᵏ⁾ in one pass; so ``grad``, ``grad(grad(...))``, ``jit`` and ``vmap`` all see the stable
 forms, never autodiff of them.
@@ -20,14 +20,13 @@ import jax.numpy as jnp
 
 
 def work_dtype(dtype):
-    if dtype in (jnp.float16, jnp.bfloat16):
-        return jnp.float32
-    if dtype == jnp.float32:   # float64 where 64-bit types are enabled, else float32 op by op
-        return jnp.float64 if jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64 else jnp.float32
-    if dtype == jnp.float64:
-        return jnp.float64
-    raise TypeError(f"expected a floating-point array (float16, bfloat16, float32 or float64), got {dtype}; "
-                    "convert it first, e.g. x.astype(jnp.float32)")
+    """float64 where 64-bit types are enabled (jax_enable_x64), else float32.  (XLA on CPU flushes
+    float32 subnormals to zero, intermediates included: bfloat16's smallest normal results need
+    float64 underneath, and float16 near the roots of f' needs more than float32's tanh.)"""
+    if dtype not in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64):
+        raise TypeError(f"expected a floating-point array (float16, bfloat16, float32 or float64), got {dtype}; "
+                        "convert it first, e.g. x.astype(jnp.float32)")
+    return jnp.float64 if jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64 else jnp.float32
 
 
 def patch_nan(x, y, guarded):

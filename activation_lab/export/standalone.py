@@ -124,8 +124,8 @@ _USAGE = {
 
 _PRECISION = {
     "torch": "float16 and bfloat16 compute in float32, float32 and float64 in float64; each result is rounded once.",
-    "jax": "float16 and bfloat16 compute in float32; float32 in float64 where jax_enable_x64 is on (else "
-           "float32);\nfloat64 in float64; each result is rounded once.",
+    "jax": "Every format computes in float64 where jax_enable_x64 is on, else in float32; each result is\n"
+           "rounded once.",
     "numpy": "float16, float32 and float64 compute in float64 and are rounded once.",
 }
 
