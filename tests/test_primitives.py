@@ -8,6 +8,7 @@ which mpmath evaluates without overflow at any of these x.
 from __future__ import annotations
 
 import inspect
+import re
 import string
 
 import mpmath
@@ -120,6 +121,20 @@ def test_every_row_has_every_column():
             if isinstance(row.numpy, np.ufunc):
                 assert row.numpy.nin == len(arity), row.name
         assert row.kind in ("float", "bool")
+
+
+def test_every_row_has_every_target():
+    """The targets column: every row has its PyTorch, JAX and standalone-NumPy text, with the
+    row's arity, in the framework's own namespace (or the printer's guarded product)."""
+    prefixes = {"torch": ("torch.",), "jax": ("jnp.", "jax."), "numpy": ("np.", "scipy.special.")}
+    for row in primitives.PRIMITIVES.values():
+        assert set(row.targets) == {"torch", "jax", "numpy"}, row.name
+        arity = {i for _, i, _, _ in string.Formatter().parse(row.c) if i not in (None, "")}
+        for target, text in row.targets.items():
+            fields = {i for _, i, _, _ in string.Formatter().parse(text) if i not in (None, "")}
+            assert fields == arity or fields == {"args"}, (row.name, target, text)
+            names = re.findall(r"[A-Za-z_][\w.]*(?=\()", text)
+            assert all(n.startswith(prefixes[target]) or n == "_mul_guarded" for n in names), (row.name, target)
 
 
 def test_every_function_a_formula_can_name_has_a_row():
