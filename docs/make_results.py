@@ -125,7 +125,7 @@ def _write(name: str, text: str) -> Path:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = write_atomic(RESULTS / name, text)
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {os.path.relpath(path, ROOT)}")
     return path
 
 

@@ -186,3 +186,46 @@ def test_results_pages_are_generated_and_stamped(page):
                   "Python ", "NumPy ", "SymPy ", "mpmath "):
         assert field in stamp, f"results/{page}.md: no {field!r} in its stamp"
     assert re.search(r"\*\*Generated\*\* \d{4}-\d\d-\d\d \d\d:\d\d UTC", stamp)
+
+
+def _make_results():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_results", DOCS / "make_results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_results_writes_what_the_commands_said(tmp_path, monkeypatch):
+    """The generator on canned command output: every row shown, a missed target and a disagreeing
+    underflow row called out, ±inf as the JSON's strings say them, the stamp with the command."""
+    mr = _make_results()
+    row = {"name": "telu", "n": 1, "dtype": "float64", "count": 4184, "max_ulp": 23.1, "p99_ulp": 0.486,
+           "within_half": 0.9957, "within_1": 0.9964, "worst": [{"x": -1.0789}], "n_failures": 0,
+           "n_special_mismatches": 0, "n_signed_zero_mismatches": 0, "passed": True}
+    bad = {**row, "name": "mine", "n": 0, "dtype": "float32", "max_ulp": "inf", "passed": False,
+           "worst": [{"x": "-inf"}]}
+    check = {"rows": [row, bad], "engine": "test engine",
+             "underflow": {"n": 1, "rows": [
+                 {"name": "telu", "dtype": "float32", "exact": -108.65097045898438,
+                  "evaluated": -108.65097045898438, "agree": True},
+                 {"name": "snake", "dtype": "float16", "exact": -65504.0, "evaluated": "-inf", "agree": False}]}}
+    timing = {"activation": "telu", "backend": "numpy", "mode": "fused", "median_ns": 2.5, "spread_ns": 0.1,
+              "copy_ratio": 2.0, "speedup_vs_naive": 3.0, "page_faults": 0.0}
+    copy = {**timing, "activation": "", "mode": "copy", "speedup_vs_naive": None, "page_faults": None}
+    bench = {"n": 1000, "dtype": "float32", "repeat": 2, "threads": 2, "timings": [copy, timing], "notes": []}
+    outputs = {"check": check, "bench": bench}
+    monkeypatch.setattr(mr, "RESULTS", tmp_path)
+    monkeypatch.setattr(mr, "_run", lambda args: (outputs[args[0]], "activation-lab " + " ".join(args), 1.0,
+                                                  "0.10/0.20/0.30", "0.40/0.50/0.60"))
+    mr.main([])
+    accuracy = (tmp_path / "accuracy.md").read_text(encoding="utf-8")
+    assert "| `telu` |  | 23.1 |" not in accuracy and "| `telu` |  |  |  | 23.1 |" in accuracy
+    assert "inf (missed)" in accuracy and "**not met**" in accuracy and "1 of 2 rows miss their target" in accuracy
+    assert "from `activation-lab check" in accuracy and "load average 0.10/0.20/0.30 before" in accuracy
+    underflow = (tmp_path / "underflow.md").read_text(encoding="utf-8")
+    assert "| `snake` | float16 | -65504.0 | -inf | **no** |" in underflow
+    assert "disagrees with the exact model on 1 rows" in underflow
+    benchmark = (tmp_path / "benchmark.md").read_text(encoding="utf-8")
+    assert "| `telu` | 2.500 | 2.00 | 3.00 |" in benchmark and "| numpy | copy | 2.500 |" in benchmark
