@@ -95,6 +95,55 @@ def test_rescalings_and_shifts_are_recognised(formula, relation, match, constant
     eq = equivalence_finding(al.define(formula))
     assert (eq.relation, eq.match) == (relation, match)
     assert abs(eq.constant - constant) <= 1e-15 * abs(constant)
+    # judged by equivalent(), as identities are: proven here (exact constants)
+    assert "proven symbolically" in eq.statement and "15 points" not in eq.statement
+
+
+def _telu(x):
+    return x * mpmath.tanh(mpmath.exp(x))
+
+
+# near misses of a relation or identity: the 15 check points cannot tell them apart, equivalent() can
+NEAR_MISSES = {
+    "x*tanh(exp(x))*(1+1e-45)": ("telu", lambda x: _telu(x) * (1 + mpmath.mpf("1e-45")), _telu),
+    "2*x*tanh(exp(x))*(1+1e-45)": ("telu", lambda x: 2 * _telu(x) * (1 + mpmath.mpf("1e-45")),
+                                   lambda x: 2 * _telu(x)),
+    "x*tanh(exp(x)) + 0.25 + 1e-40": ("telu", lambda x: _telu(x) + mpmath.mpf("0.25") + mpmath.mpf("1e-40"),
+                                      lambda x: _telu(x) + mpmath.mpf("0.25")),
+    "x*tanh(exp(x)) + 1e-300*exp(-x)": ("telu", lambda x: _telu(x) + mpmath.mpf("1e-300") * mpmath.exp(-x),
+                                        _telu),
+}
+
+
+@pytest.mark.parametrize("formula", list(NEAR_MISSES))
+def test_near_misses_are_no_relation_and_named_with_a_witness(formula):
+    name, f, g = NEAR_MISSES[formula]
+    eq = equivalence_finding(al.define(formula))
+    # not "the same", not 1·TeLU, 2·TeLU or TeLU + 1/4: new, with the near miss named and refuted
+    assert (eq.relation, eq.match, eq.constant) == ("new", None, None), eq.statement
+    assert eq.near == name and "different function" in eq.statement
+    witness = float(re.search(r"at x = (-?[\d.e+-]+) it is", eq.statement).group(1))
+    with mpmath.workprec(1000):
+        fv, gv = f(mpmath.mpf(witness)), g(mpmath.mpf(witness))
+        assert abs(fv - gv) > mpmath.mpf(10) ** -300 * max(abs(fv), abs(gv)), (witness, fv, gv)
+
+
+def test_analyze_and_compare_say_the_same_about_a_near_miss(capsys):
+    from activation_lab.present.cli import main
+
+    formula = "2*x*tanh(exp(x))*(1+1e-45)"
+    assert main(["analyze", formula]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("catalogue relation"))
+    assert "none (near telu, but different)" in row and "2*telu" not in row
+    assert equivalence_finding(al.define(formula)).relation == "new"
+
+
+def test_relation_constants_in_closed_form():
+    eq = equivalence_finding(al.define("sqrt(2)*x*tanh(exp(x))"))
+    assert (eq.relation, eq.match) == ("scaled", "telu") and "√2·TeLU(x)" in eq.statement
+    assert eq.constant == pytest.approx(float(mpmath.sqrt(2)), rel=1e-15) and "proven" in eq.statement
+    eq = equivalence_finding(al.define("x*tanh(exp(x))*(1+1e-7)"))
+    assert (eq.relation, eq.constant) == ("scaled", 1.0000001) and "1.0000001·TeLU(x)" in eq.statement
 
 
 def test_new_formula_is_new_and_said_first(comp):

@@ -260,3 +260,28 @@ def test_saturation_fit_keeps_small_coefficients():
     c = 2 * mpmath.sqrt(2 / mpmath.pi) * mpmath.mpf("0.044715")
     s = al.saturation("gelu_tanh", time_limit=0)
     assert abs(float(s.rate) - float(c)) < 1e-4 * float(c)
+
+
+def test_related_builds_the_relation_for_equivalent():
+    import fractions
+
+    import sympy as sp
+
+    from activation_lab.analysis.equivalence import equivalent, related
+
+    before = al.get("telu").expr
+    assert equivalent(al.define("2*x*tanh(exp(x))"), related("telu", "scaled", 2)).proven
+    assert equivalent(al.define("x*tanh(exp(x)) - 1/3"), related("telu", "offset", fractions.Fraction(-1, 3))).proven
+    assert equivalent(al.define("softplus(x + 0.5)"), related("softplus", "shifted", sp.Rational(1, 2))).proven
+    # a factor 1 + 1e-45 is not 1: refuted, with a witness checked here at 1000 bits
+    verdict = equivalent(al.define("2*x*tanh(exp(x))*(1 + 1e-45)"), related("telu", "scaled", 2), seed=3)
+    assert verdict.different
+    with mpmath.workprec(1000):
+        t = mpmath.mpf(verdict.witness)
+        f = 2 * t * mpmath.tanh(mpmath.exp(t))
+        assert abs(f * (1 + mpmath.mpf("1e-45")) - f) > mpmath.mpf("1e-47") * abs(f)
+    assert al.get("telu").expr == before          # the catalogue's activation is left alone
+    with pytest.raises(ActivationLabError, match="unknown relation 'twice'"):
+        related("telu", "twice", 2)
+    with pytest.raises(ActivationLabError, match="exact number"):
+        related("telu", "scaled", 0.5)

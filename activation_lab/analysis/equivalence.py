@@ -49,8 +49,8 @@ from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, sigmoid, softplus
 from .properties import breakpoints
 from .saturation import mp_value
 
-__all__ = ["Equivalence", "equivalent", "catalog_match", "catalog_fit", "PRECISION", "PROOF_SECONDS",
-           "SEARCH_SECONDS", "OUTCOMES"]
+__all__ = ["Equivalence", "equivalent", "related", "RELATIONS", "catalog_match", "catalog_fit", "PRECISION",
+           "PROOF_SECONDS", "SEARCH_SECONDS", "OUTCOMES"]
 
 #: the three outcomes of :func:`equivalent`
 OUTCOMES = ("proven", "different", "indistinguishable")
@@ -396,6 +396,44 @@ def equivalent(a: Activation | str, b: Activation | str, *, points: int = 64, se
         plural = "s" if state.refined > 1 else ""
         notes.append(f"{state.refined} refinement{plural} near close calls found no difference")
     return verdict("indistinguishable", max_difference=float(state.worst), note="; ".join(notes), **evidence)
+
+
+#: the relations :func:`related` builds: c·g(x), g(x) + c and g(x + c)
+RELATIONS = ("scaled", "offset", "shifted")
+
+
+def related(g: Activation | str, kind: str, constant: sp.Expr | int | fractions.Fraction) -> Activation:
+    """c·g(x) (``kind`` "scaled"), g(x) + c ("offset") or g(x + c) ("shifted") as an activation,
+    with the exact ``constant`` c (a SymPy number, an int or a Fraction); ask :func:`equivalent`
+    whether a formula is it, so that a relation gets the same three outcomes as an identity.
+
+    >>> equivalent(define("2*x*tanh(exp(x))"), related("telu", "scaled", 2)).outcome    # doctest: +SKIP
+    'proven'
+    """
+    from ..symbolic.parsing import X
+
+    base = resolve(g)
+    if kind not in RELATIONS:
+        raise ActivationLabError(f"unknown relation {kind!r}; use one of {', '.join(RELATIONS)}")
+    if isinstance(constant, fractions.Fraction):
+        constant = sp.Rational(constant.numerator, constant.denominator)
+    if not isinstance(constant, (int, sp.Expr)) or isinstance(constant, bool):
+        raise ActivationLabError(f"the constant of a relation must be an exact number (int, Fraction or SymPy "
+                                 f"number), got {constant!r}")
+    c = sp.Integer(constant) if isinstance(constant, int) else constant
+    if c.free_symbols or not c.is_real:
+        raise ActivationLabError(f"the constant of a relation must be a real number, got {c}")
+    expr, text, name = {
+        "scaled": (c * base.expr, f"({c})*({base.formula})", f"{c}*{base.name}"),
+        "offset": (base.expr + c, f"({base.formula}) + ({c})", f"{base.name} + {c}"),
+        "shifted": (base.expr.subs(X, X + c), f"{base.name}(x + ({c}))", f"{base.name}(x + {c})"),
+    }[kind]
+    # a new symbolic activation holding the related expression (the formula text says how it was made)
+    out = object.__new__(Activation)
+    out.__dict__.update(name=name, formula=text, expr=expr, _exact_params=dict(base._exact_params),
+                        params=dict(base.params), description=f"{kind} {base.name}", source="relation",
+                        family="user", aliases=())
+    return out
 
 
 def catalog_match(act: Activation | str) -> str | None:

@@ -15,8 +15,10 @@ in the comparison, and says no more than that number does.
 
 from __future__ import annotations
 
+import decimal
 import fractions
 import math
+import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +53,8 @@ class EquivalenceFinding:
     ``relation`` is ``"identical"``, ``"parameters"`` (the catalogue activation with other
     parameter values), ``"scaled"``, ``"offset"``, ``"shifted"`` or ``"new"``; ``match`` the
     catalogue name (None when new); ``constant`` the c, b or s of the relation; ``params`` the
-    parameter values (exact text) of a ``"parameters"`` match.
+    parameter values (exact text) of a ``"parameters"`` match; ``near`` (when new) a catalogue
+    activation that a relation or identity came close to before :func:`equivalent` refuted it.
     """
 
     relation: str
@@ -59,6 +62,7 @@ class EquivalenceFinding:
     constant: float | None
     statement: str
     params: Mapping[str, str] | None = None
+    near: str | None = None
 
     def __str__(self) -> str:
         return self.statement
@@ -185,14 +189,6 @@ def _num(v: Any, digits: int = 6) -> str:
     return f"{f:.{digits}g}".replace("-", "−")
 
 
-def _exact_text(c: float) -> str:
-    """A constant as a short fraction when it is one (to 1e-12), else 12 digits."""
-    frac = fractions.Fraction(c).limit_denominator(1000)
-    if abs(float(frac) - c) <= 1e-12 * max(1.0, abs(c)):
-        return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
-    return f"{c:.12g}"
-
-
 def _plain(expr: Any) -> str:
     """A SymPy expression as short text: x·exp(x), x^2; long exact constants (SELU's) as 7 digits."""
     import sympy as sp
@@ -267,8 +263,9 @@ def _close(a: Any, b: Any) -> bool:
     return bool(abs(a - b) <= _CHECK_TOL * scale)
 
 
-def _relation_to(f_vals: list, act: Any, g: Any) -> tuple[str, float] | None:
-    """("scaled", c) if f = c·g, ("offset", b) if f = g + b, ("shifted", s) if f(x) = g(x + s), else None."""
+def _relation_to(f_vals: list, act: Any, g: Any) -> tuple[str, Any] | None:
+    """("scaled", c) if f = c·g, ("offset", b) if f = g + b, ("shifted", s) if f(x) = g(x + s) at the
+    check points (c, b, s as 256-bit mpf), else None.  A filter only: :func:`equivalent` judges."""
     import mpmath
 
     g_vals = _values(g)
@@ -277,13 +274,13 @@ def _relation_to(f_vals: list, act: Any, g: Any) -> tuple[str, float] | None:
         if g_vals[pivot] != 0:
             c = f_vals[pivot] / g_vals[pivot]
             if c != 0 and all(_close(fv, c * gv) for fv, gv in zip(f_vals, g_vals, strict=True)):
-                return "scaled", float(c)
+                return "scaled", c
         b = f_vals[0] - g_vals[0]
         if all(_close(fv, gv + b) for fv, gv in zip(f_vals, g_vals, strict=True)):
-            return "offset", float(b)
+            return "offset", b
         for s in _shifts(f_vals, g):
             if all(_close(fv, gv) for fv, gv in zip(f_vals, _values(g, s), strict=True)):
-                return "shifted", float(s)
+                return "shifted", s
     return None
 
 
@@ -308,77 +305,145 @@ def _shifts(f_vals: list, g: Any) -> Iterable[Any]:
                 break
 
 
+def _fraction(v: Any) -> fractions.Fraction:
+    """An mpf exactly, as a Fraction."""
+    man, exp = v.man_exp      # |v| = man·2^exp (mpmath keeps the sign apart)
+    size = fractions.Fraction(int(man)) * fractions.Fraction(2) ** int(exp)
+    return -size if v < 0 else size
+
+
+def _decimal_or_fraction(q: fractions.Fraction) -> str:
+    """q as a user writes it: 2, 0.25, 1.702 (a terminating decimal), else p/q."""
+    if q.denominator == 1:
+        return str(q.numerator)
+    d = q.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d == 1:
+        return format(decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator), "f")
+    return f"{q.numerator}/{q.denominator}"
+
+
+def _exact_constant(c: Any) -> tuple[Any, str]:
+    """The relation's constant as a user would write it, (exact SymPy number, text), from its 256-bit
+    value: a fraction with a denominator up to 10⁶ or the square root of one where that is the value
+    to 2⁻²⁰⁰, else its 12 significant digits (then :func:`equivalent` says whether it is right:
+    c = 2·(1 + 10⁻⁴⁵) is written 2, and 2·TeLU is then refuted, not claimed)."""
+    import mpmath
+    import sympy as sp
+
+    with mpmath.workprec(_CHECK_PREC):
+        exact = _fraction(c)
+        tol = abs(exact) * fractions.Fraction(1, 2**200)
+        q = exact.limit_denominator(10**6)
+        if abs(exact - q) <= tol:
+            return sp.Rational(q.numerator, q.denominator), _decimal_or_fraction(q)
+        q2 = (exact * exact).limit_denominator(10**6)
+        if abs(exact * exact - q2) <= 2 * tol * abs(exact):
+            root = sp.sqrt(sp.Rational(q2.numerator, q2.denominator)) * (1 if exact > 0 else -1)
+            return root, re.sub(r"sqrt\((\d+)\)", r"√\1", str(root))
+    q = fractions.Fraction(f"{float(c):.12g}")
+    return sp.Rational(q.numerator, q.denominator), _decimal_or_fraction(q)
+
+
 _RELATION_TEXT = {
     "scaled": "{c}·{g}(x)", "offset": "{g}(x) {sign} {c}", "shifted": "{g}(x {sign} {c})",
 }
 _RELATION_NOUN = {"scaled": "a rescaling", "offset": "an offset", "shifted": "a shift"}
 
 
+def _relation_text(kind: str, g: str, value: Any, text: str) -> str:
+    """c·g(x), g(x) ± c or g(x ± c) in prose; '' for the identity (c = 1, or b = s = 0)."""
+    if (kind == "scaled" and value == 1) or (kind != "scaled" and value == 0):
+        return ""
+    if kind == "scaled":
+        return _RELATION_TEXT[kind].format(g=_prose(g), c=text.replace("-", "−"), sign="")
+    return _RELATION_TEXT[kind].format(g=_prose(g), c=text.lstrip("-"), sign="−" if value < 0 else "+")
+
+
 def equivalence_finding(act: Any) -> EquivalenceFinding:
     """Is ``act`` a catalogue activation, or c·g(x), g(x) + b or g(x + s) for one?  (The one
     answer that ``compare``, its report and ``analyze`` all show.)
 
-    Identity is decided by :func:`~activation_lab.analysis.equivalence.catalog_match` and
-    :func:`~activation_lab.analysis.equivalence.catalog_fit` (both :func:`equivalent`: proven
-    or indistinguishable, and the statement says which);
-    the relations are found numerically: the constant from one point, then required to
-    hold at 12 irregular points to 2⁻¹⁸⁰ relative at 256 bits, which no different analytic
-    function does by accident.
+    Every answer is :func:`~activation_lab.analysis.equivalence.equivalent`'s, with its three
+    outcomes: identity by :func:`~activation_lab.analysis.equivalence.catalog_match` and
+    :func:`~activation_lab.analysis.equivalence.catalog_fit`; a relation is a candidate found at
+    15 irregular points (its constant read as a user would write it, see :func:`_exact_constant`),
+    then put to ``equivalent(act, related(g, kind, c))``: reported when proven or
+    indistinguishable (the statement says which), dropped when refuted.  A candidate refuted
+    this way is named in the "new" statement with the witness, so a near miss such as
+    ``x*tanh(exp(x))*(1 + 1e-45)`` reads as different from TeLU, never as TeLU or 1·TeLU.
     """
     from ..activation import get
-    from ..analysis.equivalence import catalog_fit, catalog_match, equivalent
+    from ..analysis.equivalence import catalog_fit, catalog_match, equivalent, related
     from ..catalog import CATALOG
 
     shown = f"`{act.formula}`" if act.name == act.formula.strip() else f"{act.name} (`{act.formula}`)"
     # define() has already looked for a catalogue twin; a catalogue activation is its own
     match = getattr(act, "equals", None) or catalog_match(act)
-    fit = catalog_fit(act) if match is None else None
-    if fit is not None:
-        name, params = fit
-        values = ", ".join(f"{k} = {v}" for k, v in params.items())
-        flags = " ".join(f"--param {k}={v}" for k, v in params.items())
-        how = _how(equivalent(act, get(name, **params)))
-        return EquivalenceFinding("parameters", name, None,
-                                  f"{shown} is {_prose(name)} with {values} (catalogue name `{name}`, "
-                                  f"`activation-lab show {name} {flags}`): {how}.", params=dict(params))
-    if match is None:
-        f_vals = _values(act)
-        for entry in CATALOG:
-            found = _relation_to(f_vals, act, get(entry.name))
-            if found is None:
-                continue
-            kind, c = found
-            if kind == "scaled" and c == 1.0:   # identical to the last bit at every point
-                match = entry.name
-                break
-            text = _RELATION_TEXT[kind].format(g=_prose(entry.name), c=_exact_text(c if kind == "scaled" else abs(c)),
-                                               sign="−" if c < 0 else "+")
-            return EquivalenceFinding(kind, entry.name, c,
-                               f"{shown} is not in the catalogue, but it equals {text}: "
-                               f"{_RELATION_NOUN[kind]} of {_prose(entry.name)} "
-                               f"(catalogue name `{entry.name}`; checked at {len(_CHECK_POINTS)} points "
-                               f"to {_CHECK_PREC} bits).")
-    if match is None:
-        return EquivalenceFinding("new", None, None,
-                           f"{shown} is a new activation: it equals no catalogue activation, nor a rescaling "
-                           "c·g(x), an offset g(x) + b or a shift g(x + s) of one (relations checked at "
-                           f"{len(_CHECK_POINTS)} points to {_CHECK_PREC} bits).")
     if match == act.name:
         return EquivalenceFinding("identical", match, None, f"{_prose(match)} is the catalogue activation `{match}`.")
-    how = _how(equivalent(act, match))
-    return EquivalenceFinding("identical", match, None,
-                       f"{shown} is {_prose(match)} (catalogue name `{match}`): {how}, "
-                       f"so every number below is also {_prose(match)}'s.")
+    if match is not None:
+        verdict = equivalent(act, match)
+        if not verdict.different:
+            return EquivalenceFinding("identical", match, None,
+                                      f"{shown} is {_prose(match)} (catalogue name `{match}`): {_how(verdict)}, "
+                                      f"so every number below is also {_prose(match)}'s.")
+    fit = catalog_fit(act)
+    if fit is not None:
+        name, params = fit
+        verdict = equivalent(act, get(name, **params))
+        if not verdict.different:
+            values = ", ".join(f"{k} = {v}" for k, v in params.items())
+            flags = " ".join(f"--param {k}={v}" for k, v in params.items())
+            return EquivalenceFinding("parameters", name, None,
+                                      f"{shown} is {_prose(name)} with {values} (catalogue name `{name}`, "
+                                      f"`activation-lab show {name} {flags}`): {_how(verdict)}.", params=dict(params))
+    f_vals = _values(act)
+    near: tuple[str, str, Any] | None = None
+    for entry in CATALOG:
+        found = _relation_to(f_vals, act, get(entry.name))
+        if found is None:
+            continue
+        kind, c = found
+        value, text = _exact_constant(c)
+        relation = _relation_text(kind, entry.name, value, text)
+        verdict = equivalent(act, related(entry.name, kind, value) if relation else entry.name)
+        if verdict.different:
+            near = near or (entry.name, relation or f"{_prose(entry.name)}(x)", verdict)
+            continue
+        if not relation:        # c = 1 (b, s = 0) and not refuted: the entry itself
+            return EquivalenceFinding("identical", entry.name, None,
+                                      f"{shown} is {_prose(entry.name)} (catalogue name `{entry.name}`): "
+                                      f"{_how(verdict)}, so every number below is also {_prose(entry.name)}'s.")
+        return EquivalenceFinding(kind, entry.name, float(value),
+                                  f"{shown} is not in the catalogue, but it equals {relation}: "
+                                  f"{_RELATION_NOUN[kind]} of {_prose(entry.name)} (catalogue name `{entry.name}`): "
+                                  f"{_how(verdict)}.")
+    close = ""
+    if near is not None:
+        name, relation, verdict = near
+        fa, fb = verdict.values or ("?", "?")
+        close = (f" It comes close to {relation} (catalogue name `{name}`), agreeing at {len(_CHECK_POINTS)} "
+                 f"check points, but it is a different function: at x = {verdict.witness!r} it is {fa}, "
+                 f"{relation} is {fb} (relative difference {verdict.max_difference:.2g}).")
+    return EquivalenceFinding("new", None, None,
+                              f"{shown} is a new activation: it equals no catalogue activation, nor a rescaling "
+                              "c·g(x), an offset g(x) + b or a shift g(x + s) of one (candidates are found at "
+                              f"{len(_CHECK_POINTS)} points, then each is proved or refuted by the equivalence "
+                              f"test).{close}", near=near[0] if near else None)
 
 
 def _how(verdict: Any) -> str:
-    """How sure an identity is, in words: proven, or indistinguishable at the stated evidence."""
+    """How sure an identity or relation is, in words: proven, or indistinguishable at the stated evidence."""
     if verdict.proven:
         return "the same function, proven symbolically"
+    if verdict.different:      # callers drop refuted candidates; said plainly should one reach here
+        return f"refuted (different at x = {verdict.witness!r})"
     return f"indistinguishable at the evidence (not proven: they agree at {verdict.evidence})"
 
 
-# ------------------------------------------------------------------ the comparison
 def resolve_subject(formula_or_name: Any, name: str | None, params: Mapping[str, Any] | None) -> Any:
     from ..activation import Activation, define, get
     from ..errors import FormulaError, UnknownActivationError

@@ -96,9 +96,11 @@ def _fields(result: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def _short(finding: Any) -> str:
-    """The catalogue relation in a table cell: 'silu (proven)', 'swish, beta=1.702', '2·telu', 'none'."""
+    """The catalogue relation in a table cell: 'silu (proven)', 'swish, beta=1.702', '2*telu(x)', 'none',
+    'none (near telu, but different)'."""
     if finding.match is None:
-        return "none"
+        # a near miss refuted by equivalent(): said, so that it is not read as a match
+        return f"none (near {finding.near}, but different)" if getattr(finding, "near", None) else "none"
     if finding.relation == "identical":
         sure = "proven" if "proven" in finding.statement else "indistinguishable, not proven"
         return f"{finding.match} ({sure})"
