@@ -227,3 +227,22 @@ def test_masked_arrays_keep_their_mask():
     with mpmath.workprec(100):
         assert float(f[0]) == float(mpmath.tanh(mpmath.e))      # TeLU(1) = tanh(e)
     assert list(np.ma.getmaskarray(x)) == [False, True, True]   # the input's mask is untouched
+
+
+def test_mpmath_target_is_real_nan_where_the_value_is_not_real():
+    # the documented rule for every target (x**(1/3) at x = -8 is nan); the mpmath target gave a
+    # complex number, and a comparison with it raised TypeError (where(x**1.5 > 1, 2, 3) at x < 0;
+    # found by the cross-target property test)
+    act = al.define("where(x**1.5 > 1, 2, 3)")
+    x = np.array([-4.0, 4.0, 0.5])
+    expected = np.array([3.0, 2.0, 3.0])      # nan > 1 is false (IEEE), as NumPy's where takes it
+    assert np.array_equal(act.evaluate(x), expected)
+    assert [float(act.mpmath(0)(v)) for v in x] == list(expected)
+    for formula in ("x**(1/3)", "x**1.5", "sqrt(x)", "log(x)", "log1p(x)"):
+        assert mpmath.isnan(al.define(formula).mpmath(0)(-8)), formula
+    assert al.define("x**(1/3)").mpmath(0)(8) == 2 and al.define("x**x").mpmath(0)(-2) == mpmath.mpf(1) / 4
+    # no real value on the whole tail, so no limit at -inf: it was -inf and f' 1 (SymPy's limit of
+    # the complex continuation, taken after mpmath's complex log1p failed in a comparison)
+    f, df = al.define("expm1(log1p(x))").evaluate(np.array([-np.inf, -2.0, 0.5, np.inf]), n=(0, 1))
+    assert np.array_equal(f, [np.nan, np.nan, 0.5, np.inf], equal_nan=True)
+    assert np.array_equal(df, [np.nan, np.nan, 1.0, 1.0], equal_nan=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import mpmath
 import sympy as sp
+from sympy.printing.pycode import MpmathPrinter
 
 from ..symbolic.parsing import X
 
@@ -105,7 +106,7 @@ def _softplus(u):
 
 
 def _log1p(u):
-    return mpmath.log1p(u)
+    return mpmath.nan if u < -1 else mpmath.log1p(u)    # not real below -1: nan, as log's
 
 
 def _expm1(u):
@@ -116,6 +117,22 @@ def _expm1(u):
     return mpmath.expm1(u)
 
 
+def _real_pow(b, p):
+    # a real power of a negative base is nan, as on every other target (IEEE pow; mpmath would
+    # give a complex number, which then fails in a comparison: where(x**1.5 > 1, ...) at x < 0)
+    if b < 0 and p != mpmath.floor(p):
+        return mpmath.nan
+    return mpmath.power(b, p)
+
+
+def _sqrt(u):
+    return mpmath.nan if u < 0 else mpmath.sqrt(u)
+
+
+def _log(u):
+    return mpmath.nan if u < 0 else mpmath.log(u)
+
+
 def _heaviside(u, h0=None):
     return mpmath.mpf(1) if u > 0 else mpmath.mpf(0) if u < 0 else mpmath.mpf(0 if h0 is None else h0)
 
@@ -123,8 +140,17 @@ def _heaviside(u, h0=None):
 MPMATH_NAMESPACE: dict[str, Any] = {
     "exp": _exp, "tanh": _tanh, "sech": _sech, "cosh": _cosh, "sinh": _sinh,
     "erf": _erf, "erfc": _erfc, "sigmoid": _sigmoid, "dsigmoid": _dsigmoid, "softplus": _softplus,
-    "log1p": _log1p, "expm1": _expm1, "Heaviside": _heaviside,
+    "log1p": _log1p, "expm1": _expm1, "Heaviside": _heaviside, "sqrt": _sqrt, "log": _log, "_real_pow": _real_pow,
 }
+
+
+class _RealPowerPrinter(MpmathPrinter):
+    """lambdify's mpmath printer with non-integer powers as ``_real_pow`` (nan for a negative base)."""
+
+    def _print_Pow(self, expr, rational=False):  # noqa: N802 - SymPy printer method name
+        if expr.exp.is_Integer or expr.exp == sp.S.Half:    # integer powers are real; 1/2 prints as sqrt
+            return super()._print_Pow(expr, rational)
+        return f"_real_pow({self._print(expr.base)}, {self._print(expr.exp)})"
 
 
 @functools.lru_cache(maxsize=2048)
@@ -132,7 +158,9 @@ def mpmath_function(expr: sp.Expr) -> Callable[[Any], Any]:
     """Compile ``expr`` (in the symbol x only) to a function of one mpmath number."""
     # lambdify prints code from the expression; ours contain only x, numbers and known
     # functions (built by the safe parser), so no user text reaches the generated code
-    raw = sp.lambdify(X, expr, modules=[MPMATH_NAMESPACE, "mpmath"])
+    printer = _RealPowerPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                                 "user_functions": {name: name for name in MPMATH_NAMESPACE}})
+    raw = sp.lambdify(X, expr, modules=[MPMATH_NAMESPACE, "mpmath"], printer=printer)
 
     def fn(x: Any) -> Any:
         value = raw(x)
