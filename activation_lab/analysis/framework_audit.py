@@ -211,8 +211,10 @@ class AuditRow:
     value rounds to a finite (for zero: nonzero) value of the format (None: nowhere);
     ``n_failures``: finite inputs over T·max(1, κ) ULP or non-finite for a finite exact value;
     ``n_special``: those non-finite results and the ±inf and nan inputs answered wrongly (nan must
-    give nan, ±inf the limit), ``n_special_inputs`` the latter alone; ``error``:
-    why the implementation could not run (the other fields are then nan/None).
+    give nan, ±inf the limit), ``n_special_inputs`` the latter alone; ``worst_normal_ulp``: the
+    worst error of a finite result where the input and the exact value are normal numbers of the
+    format (no subnormals, which XLA flushes to zero on the CPU); ``error``: why the
+    implementation could not run (the other fields are then nan/None).
     """
 
     activation: str
@@ -231,6 +233,7 @@ class AuditRow:
     n_failures: int
     n_special: int
     n_special_inputs: int = 0
+    worst_normal_ulp: float = math.nan
     error: str = ""
 
     @property
@@ -255,7 +258,7 @@ class FrameworkAudit:
 
     def table(self, activation: str) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
         """(header, rows) of one activation's table: an implementation and format per row, f and f′ side by side."""
-        head = ("implementation", "dtype", "f worst", "f median", "f' worst", "f' median",
+        head = ("implementation", "dtype", "f worst", "f median", "f' worst", "f' median", "worst on normals (f/f')",
                 "first nan (f/f')", "first inf (f/f')", "first 0 (f/f')", "special inputs wrong (f/f')", "target")
         cells: dict[tuple[str, str, str, str], dict[int, AuditRow]] = {}
         for r in self.rows:
@@ -267,12 +270,13 @@ class FrameworkAudit:
             label = function if kind != "builtin" else f"{function} (builtin)"
             if (f and f.error) or (df and df.error):
                 why = (f.error if f and f.error else df.error if df else "")[:60]
-                body.append((label, dtype, "error", "", "", "", "", "", "", "", why))
+                body.append((label, dtype, "error", "", "", "", "", "", "", "", "", why))
                 continue
             both = (f, df)
             met = all(r.passed for r in both if r)
             body.append((label, dtype, _u(f.worst_ulp if f else math.nan), _u(f.median_ulp if f else math.nan),
                          _u(df.worst_ulp if df else math.nan), _u(df.median_ulp if df else math.nan),
+                         "/".join(_u(r.worst_normal_ulp) if r else "" for r in both),
                          _pair(both, "first_nan"), _pair(both, "first_inf"), _pair(both, "first_zero"),
                          "/".join(str(r.n_special_inputs) if r else "" for r in both), "met" if met else "NOT met"))
         return head, body
@@ -286,7 +290,8 @@ class FrameworkAudit:
             "ULP errors against the exact value (float64, confirmed with mpmath near rounding boundaries) of "
             "the value f and the derivative f' (by autograd), at every float16 and bfloat16 input (65,536 each) "
             "and on the default float32 sweep; worst: of the finite results, median: of all (a nan or inf "
-            "counting as infinite). "
+            "counting as infinite); worst on normals: where the input and the exact value are normal "
+            "numbers (no subnormal in or out). "
             "Kinds: *builtin* is the framework's own function, *naive* the catalogue formula typed into the "
             "framework and differentiated by autograd, *export* this project's activation_lab.export. "
             "\"first nan/inf/0\": the input of smallest magnitude where the result is nan, inf, or 0 while the "
@@ -294,9 +299,11 @@ class FrameworkAudit:
             "±inf and the nan patterns do not give the limit (nan for nan). Target: every finite input within "
             "T·max(1, κ) ULP (T = 4), no nan or inf for a finite exact value, the special inputs right.", ""]
         lines += [
-            "On the CPU, XLA (JAX) flushes subnormal inputs and results to zero in float32 and bfloat16 "
-            "(bfloat16's subnormals are float32's): every JAX row shows it as a first 0 at the smallest "
-            "subnormal and a worst error of millions of ULP (float32) or hundreds (bfloat16) there.", ""]
+            "On the CPU, XLA (JAX) flushes subnormal inputs, intermediates and results to zero in float32 and "
+            "bfloat16 (bfloat16's subnormals are float32's): every JAX row shows it as a first 0 at the smallest "
+            "subnormal input, or where e^x leaves the normal range (x = -87.34) although the result is still "
+            "normal, and a worst error of millions of ULP (float32) or hundreds (bfloat16) there. float16 "
+            "computes in float32, where its subnormals are normal numbers, and keeps them.", ""]
         for note in self.notes:
             lines.append(f"- {note}")
         if self.notes:
@@ -350,6 +357,7 @@ def _first(xs: np.ndarray, mask: np.ndarray) -> float | None:
 
 def _row(listed: str, ref_act: Any, framework: str, kind: str, function: str, n: int, exact: Any, got: np.ndarray,
          exhaustive: bool) -> AuditRow:
+    from ..requests import finfo
     from .accuracy import tolerance
     from .exhaustive import judge
 
@@ -360,6 +368,8 @@ def _row(listed: str, ref_act: Any, framework: str, kind: str, function: str, n:
         rounded = exact.ref.astype(dt).astype(np.float64)
         y = got.astype(np.float64)
     finite_err = err[finite_x & np.isfinite(err)]
+    smallest = float(finfo(dt).smallest_normal)
+    normal = finite_x & (np.abs(x64) >= smallest) & (np.abs(exact.ref) >= smallest) & np.isfinite(err)
     finite_exact = np.isfinite(rounded) & ~np.isnan(x64)
     return AuditRow(
         activation=listed, framework=framework, kind=kind, function=function, dtype=dt.name, n=n,
@@ -369,13 +379,14 @@ def _row(listed: str, ref_act: Any, framework: str, kind: str, function: str, n:
         first_nan=_first(x64, finite_exact & np.isnan(y)), first_inf=_first(x64, finite_exact & np.isinf(y)),
         first_zero=_first(x64, finite_exact & (rounded != 0) & (y == 0)),
         n_failures=out["failures_n"], n_special=out["special"],
-        n_special_inputs=int(np.count_nonzero(~finite_x & (err > tolerance(n)))))
+        n_special_inputs=int(np.count_nonzero(~finite_x & (err > tolerance(n)))),
+        worst_normal_ulp=float(err[normal].max()) if normal.any() else math.nan)
 
 
 def _error_row(act: Any, framework: str, kind: str, function: str, dtype: str, n: int, err: Exception) -> AuditRow:
     text = " ".join(str(err).split())
     return AuditRow(act.name, framework, kind, function, dtype, n, 0, False, math.nan, math.nan, None, None, None,
-                    0, 0, 0, error=f"{type(err).__name__}: {text[:200]}")
+                    0, 0, 0, math.nan, error=f"{type(err).__name__}: {text[:200]}")
 
 
 def _points(dtype: str) -> tuple[np.ndarray, bool]:

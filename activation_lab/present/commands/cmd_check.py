@@ -258,9 +258,20 @@ def machine() -> str:
     return f"{model}, {cores} cores"
 
 
+def _load() -> str:
+    try:
+        import os
+
+        return "/".join(f"{v:.2f}" for v in os.getloadavg())
+    except (OSError, AttributeError):
+        return "unknown"
+
+
 def _audit(acts, orders, dtypes, args) -> int:
     import datetime
+    import platform
     import sys
+    import time
 
     from ...analysis.framework_audit import AUDIT_DTYPES, framework_audit
     from ...atomic import write_atomic
@@ -268,6 +279,7 @@ def _audit(acts, orders, dtypes, args) -> int:
     frameworks = [f.strip() for f in args.implementation.split(",") if f.strip()]
     if dtypes is None:
         dtypes = list(AUDIT_DTYPES)
+    load_before, t0 = _load(), time.monotonic()
     bar = progress(args, None, "check --implementation")
     try:
         audit = framework_audit(frameworks, acts, dtypes, orders,
@@ -277,11 +289,15 @@ def _audit(acts, orders, dtypes, args) -> int:
     table_path = None
     if args.table:
         when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        versions = ", ".join(f"{k} {v}" for k, v in audit.versions.items())
-        command = "activation-lab check " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else \
-            f"activation-lab check --implementation {args.implementation} --table {args.table}"
-        stamp = (f"Generated {when} by `{command}` on {machine()} (the frameworks on the CPU).  \n"
-                 f"Versions: {versions}.")
+        versions = ", ".join([f"Python {platform.python_version()}"] + [f"{k} {v}" for k, v in audit.versions.items()])
+        typed = " ".join(sys.argv[1:]) if sys.argv[1:2] == ["check"] else ""
+        command = "activation-lab " + (typed or f"check --implementation {args.implementation} --table {args.table}")
+        stamp = "\n".join([
+            f"- **Generated** {when} by `{command}` ({time.monotonic() - t0:.0f} s wall).",
+            f"- **Machine**: {machine()} ({platform.system()} {platform.machine()}), the frameworks on the CPU; "
+            f"load average {load_before} before and {_load()} after (1/5/15 min).",
+            f"- **Versions**: {versions}.",
+            "- Do not edit by hand: run the command again and commit the page."])
         table_path = write_atomic(Path(args.table), audit.markdown(stamp) + "\n")
     if args.json:
         emit_json({**audit.to_dict(), "table": str(table_path) if table_path else None})
