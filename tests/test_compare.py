@@ -136,12 +136,17 @@ def test_analyze_and_compare_say_the_same_about_a_near_miss(capsys):
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("catalogue relation"))
     assert "none (near telu, but different)" in row and "2*telu" not in row
     assert equivalence_finding(al.define(formula)).relation == "new"
+    # and a true relation reads the same in both, constant as written
+    assert main(["analyze", "sqrt(2)*x*tanh(exp(x))"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("catalogue relation"))
+    assert "√2*telu(x)" in row
 
 
 def test_relation_constants_in_closed_form():
     eq = equivalence_finding(al.define("sqrt(2)*x*tanh(exp(x))"))
     assert (eq.relation, eq.match) == ("scaled", "telu") and "√2·TeLU(x)" in eq.statement
     assert eq.constant == pytest.approx(float(mpmath.sqrt(2)), rel=1e-15) and "proven" in eq.statement
+    assert eq.constant_text == "√2"
     eq = equivalence_finding(al.define("x*tanh(exp(x))*(1+1e-7)"))
     assert (eq.relation, eq.constant) == ("scaled", 1.0000001) and "1.0000001·TeLU(x)" in eq.statement
 

@@ -53,7 +53,8 @@ class EquivalenceFinding:
     ``relation`` is ``"identical"``, ``"parameters"`` (the catalogue activation with other
     parameter values), ``"scaled"``, ``"offset"``, ``"shifted"`` or ``"new"``; ``match`` the
     catalogue name (None when new); ``constant`` the c, b or s of the relation; ``params`` the
-    parameter values (exact text) of a ``"parameters"`` match; ``near`` (when new) a catalogue
+    parameter values (exact text) of a ``"parameters"`` match; ``constant_text`` the constant as
+    the statement writes it (2, −1/3, √2, 0.25); ``near`` (when new) a catalogue
     activation that a relation or identity came close to before :func:`equivalent` refuted it.
     """
 
@@ -63,6 +64,7 @@ class EquivalenceFinding:
     statement: str
     params: Mapping[str, str] | None = None
     near: str | None = None
+    constant_text: str | None = None
 
     def __str__(self) -> str:
         return self.statement
@@ -417,10 +419,9 @@ def equivalence_finding(act: Any) -> EquivalenceFinding:
             return EquivalenceFinding("identical", entry.name, None,
                                       f"{shown} is {_prose(entry.name)} (catalogue name `{entry.name}`): "
                                       f"{_how(verdict)}, so every number below is also {_prose(entry.name)}'s.")
-        return EquivalenceFinding(kind, entry.name, float(value),
-                                  f"{shown} is not in the catalogue, but it equals {relation}: "
-                                  f"{_RELATION_NOUN[kind]} of {_prose(entry.name)} (catalogue name `{entry.name}`): "
-                                  f"{_how(verdict)}.")
+        statement = (f"{shown} is not in the catalogue, but it equals {relation}: {_RELATION_NOUN[kind]} of "
+                     f"{_prose(entry.name)} (catalogue name `{entry.name}`): {_how(verdict)}.")
+        return EquivalenceFinding(kind, entry.name, float(value), statement, constant_text=text)
     close = ""
     if near is not None:
         name, relation, verdict = near

@@ -107,9 +107,12 @@ def _short(finding: Any) -> str:
     if finding.relation == "parameters":
         return finding.match + ", " + ", ".join(f"{k}={v}" for k, v in (finding.params or {}).items())
     c = finding.constant
-    return {"scaled": f"{c:.12g}*{finding.match}(x)", "offset": f"{finding.match}(x) {'-' if c < 0 else '+'} "
-            f"{abs(c):.12g}", "shifted": f"{finding.match}(x {'-' if c < 0 else '+'} {abs(c):.12g})"}.get(
-        finding.relation, finding.match)
+    # the constant as the compare statement writes it (2, -1/3, √2), else 12 digits
+    size = (finding.constant_text or f"{c:.12g}").lstrip("-") if c is not None else ""
+    sign = "-" if c is not None and c < 0 else "+"
+    return {"scaled": f"{'-' if sign == '-' else ''}{size}*{finding.match}(x)",
+            "offset": f"{finding.match}(x) {sign} {size}",
+            "shifted": f"{finding.match}(x {sign} {size})"}.get(finding.relation, finding.match)
 
 
 _GROUP = {"saturation": "saturation_neg_inf", "approach": "approach_pos_inf", "quotient": "quotient"}
