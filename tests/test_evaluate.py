@@ -246,3 +246,22 @@ def test_mpmath_target_is_real_nan_where_the_value_is_not_real():
     f, df = al.define("expm1(log1p(x))").evaluate(np.array([-np.inf, -2.0, 0.5, np.inf]), n=(0, 1))
     assert np.array_equal(f, [np.nan, np.nan, 0.5, np.inf], equal_nan=True)
     assert np.array_equal(df, [np.nan, np.nan, 1.0, 1.0], equal_nan=True)
+
+
+def test_constant_not_real_in_a_branch_is_nan():
+    # log(1e-300 - 1/3) is not real; the stable rewrite distributes the log over where()'s pieces and
+    # SymPy evaluated it to log(1/3 - 1e-300) + i*pi, which raised TypeError on every target (found by
+    # the cross-target property test).  That branch is nan, its derivatives too (not the 0 of d/dx nan)
+    act = al.define("log(where(x < pi, pi, 1e-300) - 1/3)**x")
+    with mpmath.workprec(200):
+        c = mpmath.log(mpmath.pi - mpmath.mpf(1) / 3)
+        f, df = c ** mpmath.mpf(0.5), c ** mpmath.mpf(0.5) * mpmath.log(c)
+    x = np.array([0.5, 4.0, np.inf])
+    for dtype in (np.float64, np.float32):
+        y0, y1 = act.evaluate(np.tile(x.astype(dtype), 3000), n=(0, 1))    # above the block size too
+        y0s, y1s = act.evaluate(x.astype(dtype), n=(0, 1))
+        for got0, got1 in ((y0[:3], y1[:3]), (y0s, y1s)):
+            tol = 4 * np.finfo(dtype).eps
+            assert got0[0] == pytest.approx(float(f), rel=tol) and got1[0] == pytest.approx(float(df), rel=tol)
+            assert np.isnan(got0[1:]).all() and np.isnan(got1[1:]).all()
+    assert mpmath.isnan(act.mpmath(0)(4.0)) and mpmath.isnan(act.mpmath(1)(4.0))

@@ -362,9 +362,26 @@ def stable(expr: sp.Expr) -> sp.Expr:
         return _cancel_pieces(e)
 
 
+def _not_real_as_nan(e: sp.Expr) -> sp.Expr:
+    """Constants that are not real as nan, as every target computes them: log(1e-300 - 1/3) in a
+    where() branch becomes log(1/3 - 1e-300) + iπ once SymPy distributes the log over the pieces
+    (the parser refuses such a constant written as it is; the program cannot hold one)."""
+    if not e.has(sp.I):
+        return e
+    return e.replace(lambda a: isinstance(a, sp.Expr) and a.is_number and a.is_extended_real is False,
+                     lambda a: sp.nan)
+
+
 @functools.lru_cache(maxsize=2048)
 def stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
-    """The n-th derivative of ``expr`` computed from, and kept in, stable form."""
+    """The n-th derivative of ``expr`` computed from, and kept in, stable form; a constant that is
+    not real is nan there (see :func:`_not_real_as_nan`)."""
+    return _not_real_as_nan(_stable_derivative(expr, n))
+
+
+@functools.lru_cache(maxsize=2048)
+def _stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
+    # complex constants kept: the derivative of a nan piece would be 0
     if n == 0:
         return stable(expr)
-    return stable(sp.diff(stable_derivative(expr, n - 1), X))
+    return stable(sp.diff(_stable_derivative(expr, n - 1), X))
