@@ -398,3 +398,13 @@ def test_fig11_says_smallest_subnormal_everywhere_with_the_legend_below():
     fig.draw_without_rendering()
     legend_top = fig.legends[0].get_window_extent().y1
     assert all(legend_top < ax.get_window_extent().y0 for ax in fig.axes)
+
+
+def test_added_curves_keep_the_propagation_panels_size():
+    from activation_lab.present import propagation_figures as pf
+
+    long = "x*tanh(log(1 + exp(x)))*sigmoid(3*x)/sigmoid(3*x)"     # a long legend entry
+    for make, kw in ((pf.edge_of_chaos, dict(sigma_b=[0.0, 0.5])), (pf.depth_scale, dict(sigma_w=[1.0, 2.0]))):
+        plain, added = (_panel_sizes(make(add=add, **kw)[0]) for add in ([], [long]))
+        for (w0, h0), (w1, h1) in zip(plain, added, strict=True):
+            assert abs(h1 - h0) <= 0.03 * h0 and abs(w1 - w0) <= 0.03 * w0, (make.__name__, plain, added)

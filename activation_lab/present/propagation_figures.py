@@ -21,6 +21,7 @@ from ..catalog import PAPER_GROUP
 from . import style
 from .figure_parts import FigureData
 from .figure_parts import activations as _activations
+from .figure_parts import added_labels as _added_labels
 from .figure_parts import curves as _curves
 from .figure_parts import grid as _grid
 from .figure_parts import label as _label
@@ -43,7 +44,8 @@ def edge_of_chaos(names: Iterable[Any] = PAPER_GROUP, sigma_b: Any = None, add: 
     fig, (ax,) = style.new_figure(1, width=6.0, height=3.6)
     looks = _styles(acts)
     ys = list(columns.values())[1:]
-    lines = _curves(ax, biases, ys, [_label(a) for a in acts], looks)
+    labels = [_label(a) for a in acts]
+    lines = _curves(ax, biases, ys, labels, looks)
     marks: dict[str, float] = {}
     for act, y, look, line in zip(acts, ys, looks, lines, strict=True):
         alone = np.isfinite(y) & ~np.isfinite(np.roll(y, 1)) & ~np.isfinite(np.roll(y, -1))
@@ -53,7 +55,9 @@ def edge_of_chaos(names: Iterable[Any] = PAPER_GROUP, sigma_b: Any = None, add: 
             marks[f"{_label(act)} edge point sigma_w (sigma_b = {b:g})"] = float(w)
     ax.set(xlabel="$\\sigma_b$", ylabel="$\\sigma_w$ with $\\chi_1 = 1$", xlim=(biases[0], biases[-1]),
            title="Edge of chaos\n(ordered below each curve, chaotic above)")
-    style.place_legend(fig, (ax,), first=lines)
+    # added activations' entries grow the figure, not shrink the panel
+    added = {line.get_label() for line, lab in zip(lines, labels, strict=True) if lab in _added_labels(acts, labels)}
+    style.place_legend(fig, (ax,), first=lines, added=added)
     return fig, FigureData("fig13_edge_of_chaos",
                            "Edge of chaos of the paper's group: the σ_w where χ₁ = 1 against the bias spread σ_b "
                            "(below a curve signals order, above it chaos); ReLU's edge is the single point σ_b = 0, "
@@ -77,8 +81,9 @@ def depth_scale(names: Iterable[Any] = PAPER_GROUP, sigma_b: float = 0.1, sigma_
     fig, (ax,) = style.new_figure(1, width=6.0, height=3.6)
     ax.set_yscale("log", nonpositive="mask")
     looks = _styles(acts)
+    labels = [_label(a) for a in acts]
     lines = _curves(ax, weights, [np.where(np.isfinite(y), y, np.nan) for y in list(columns.values())[1:]],
-                    [_label(a) for a in acts], looks)
+                    labels, looks)
     marks = {}
     for act, look in zip(acts, looks, strict=True):
         point = edge(act, sigma_b)
@@ -87,7 +92,7 @@ def depth_scale(names: Iterable[Any] = PAPER_GROUP, sigma_b: float = 0.1, sigma_
             marks[f"{_label(act)} edge of chaos sigma_w"] = point.sigma_w
     ax.set(xlabel="$\\sigma_w$", ylabel="$\\xi_c$ (layers)", xlim=(weights[0], weights[-1]),
            title=f"Correlation depth scale at $\\sigma_b$ = {sigma_b:g}\n(it diverges on the edge of chaos)")
-    style.place_legend(fig, (ax,), first=lines)
+    style.place_legend(fig, (ax,), first=lines, added=_added_labels(acts, labels))
     return fig, FigureData("fig14_depth_scale",
                            f"Correlation depth scale ξ_c = −1/log C′(c*) against σ_w at σ_b = {sigma_b:g}: how many "
                            "layers two inputs stay told apart; it diverges at each activation's edge of chaos "
