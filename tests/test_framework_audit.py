@@ -165,3 +165,16 @@ def test_cli_json(capsys):
 def test_cli_errors(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_jax_export_under_x64_leaves_the_setting_alone():
+    import jax
+
+    before = jax.config.jax_enable_x64
+    audit = framework_audit(["jax"], ["telu"], ["float32"], [0], kinds=["export-x64"])
+    (row,) = audit.rows
+    assert jax.config.jax_enable_x64 == before
+    assert row.kind == "export-x64" and row.function.endswith("(x64)") and not row.error
+    # computed in float64: within an ULP wherever no subnormal goes in or comes out
+    assert row.worst_normal_ulp <= 1.0
+    assert framework_function("torch", "export-x64", __import__("activation_lab").get("telu")) is None

@@ -10,7 +10,9 @@ the verdicts of :mod:`activation_lab.analysis.exhaustive`:
 * ``naive``: the catalogue formula typed into the framework (SymPy's printer, the framework's
   sigmoid, softplus, erf …), differentiated by autograd: what a user writes by hand;
 * ``export``: this project's :func:`activation_lab.export.torch_function` /
-  :func:`~activation_lab.export.jax_function`, where that package is present.
+  :func:`~activation_lab.export.jax_function`, where that package is present; for JAX also
+  ``export-x64``, the same run under ``jax.enable_x64(True)`` (the export then computes in
+  float64, out of reach of XLA's flush of float32 subnormal intermediates on the CPU).
 
 Every input of float16 and bfloat16 is measured (2¹⁶ each), and float32 on the default sweep
 (:func:`~activation_lab.analysis.sweep.default_points`).  The exact values come once per
@@ -44,7 +46,7 @@ AUDIT_FRAMEWORKS = ("torch", "jax")
 #: the formats audited: every input of the 16-bit ones, the default sweep of float32
 AUDIT_DTYPES = ("float16", "bfloat16", "float32")
 #: kinds of implementation, in table order
-KINDS = ("builtin", "naive", "export")
+KINDS = ("builtin", "naive", "export", "export-x64")
 #: the catalogue entry the audit always includes although neither framework ships it
 SUBJECT = "telu"
 #: framework functions whose keyword arguments give another catalogue entry than their defaults
@@ -137,7 +139,9 @@ def framework_function(framework: str, kind: str, act: Any) -> Callable[[Any], A
 
             fn = getattr(jax.nn, name)
         return (lambda x: fn(x, **kwargs)) if kwargs else fn
-    if kind == "export":
+    if kind in ("export", "export-x64"):
+        if kind == "export-x64" and framework != "jax":
+            return None
         try:
             from .. import export  # type: ignore[attr-defined]
         except ImportError:
@@ -182,8 +186,9 @@ def _torch_runner(fn: Callable, n: int) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
-def _jax_runner(fn: Callable, n: int) -> Callable[[np.ndarray], np.ndarray]:
-    """NumPy array in, f or f′ (``jax.vjp``) of the JAX function out, under ``jit``, in the array's format."""
+def _jax_runner(fn: Callable, n: int, x64: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """NumPy array in, f or f′ (``jax.vjp``) of the JAX function out, under ``jit``, in the array's format;
+    with ``x64``, traced and run under ``jax.enable_x64(True)`` (the global setting is left alone)."""
     import jax
     import jax.numpy as jnp
 
@@ -195,7 +200,14 @@ def _jax_runner(fn: Callable, n: int) -> Callable[[np.ndarray], np.ndarray]:
         return pullback(jnp.ones_like(y))[0]
 
     jitted = jax.jit(value if n == 0 else derivative)
-    return lambda x: np.asarray(jitted(jnp.asarray(x)))
+    if not x64:
+        return lambda x: np.asarray(jitted(jnp.asarray(x)))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with jax.enable_x64(True):
+            return np.asarray(jitted(jnp.asarray(x)))
+
+    return run
 
 
 # --------------------------------------------------------------------------- results
@@ -293,7 +305,8 @@ class FrameworkAudit:
             "counting as infinite); worst on normals: where the input and the exact value are normal "
             "numbers (no subnormal in or out). "
             "Kinds: *builtin* is the framework's own function, *naive* the catalogue formula typed into the "
-            "framework and differentiated by autograd, *export* this project's activation_lab.export. "
+            "framework and differentiated by autograd, *export* this project's activation_lab.export "
+            "(for JAX also under jax.enable_x64(True), *(x64)*, where it computes in float64). "
             "\"first nan/inf/0\": the input of smallest magnitude where the result is nan, inf, or 0 while the "
             "exact value rounds to a finite nonzero number (- : nowhere). \"special inputs wrong\": how many of "
             "±inf and the nan patterns do not give the limit (nan for nan). Target: every finite input within "
@@ -454,7 +467,7 @@ def framework_audit(frameworks: Sequence[str] = AUDIT_FRAMEWORKS, names: Sequenc
             raise ActivationLabError(f"the framework audit measures f and f' (orders 0 and 1), not order {n}")
     acts = [resolve(a) for a in (names if names is not None else audited_names())]
     notes: list[str] = []
-    if "export" in kinds:
+    if "export" in kinds or "export-x64" in kinds:
         try:
             importlib.import_module("activation_lab.export")
         except ImportError:
@@ -472,7 +485,8 @@ def framework_audit(frameworks: Sequence[str] = AUDIT_FRAMEWORKS, names: Sequenc
                     for kind in kinds:
                         ref_act = act
                         function = {"naive": f"{fw}: formula + autograd",
-                                    "export": f"activation_lab.export.{fw}_function"}.get(kind, "")
+                                    "export": f"activation_lab.export.{fw}_function",
+                                    "export-x64": f"activation_lab.export.{fw}_function (x64)"}.get(kind, "")
                         if kind == "builtin":
                             found = builtin_name(fw, act.name)
                             if found is None:
@@ -487,7 +501,8 @@ def framework_audit(frameworks: Sequence[str] = AUDIT_FRAMEWORKS, names: Sequenc
                             if fn is None:
                                 continue
                             with np.errstate(all="ignore"):
-                                got = np.asarray(runners[fw](fn, n)(xs)).astype(xs.dtype)
+                                runner = _jax_runner(fn, n, x64=True) if kind == "export-x64" else runners[fw](fn, n)
+                                got = np.asarray(runner(xs)).astype(xs.dtype)
                         except Exception as err:  # noqa: BLE001 - the framework's failure is a result
                             rows.append(_error_row(act, fw, kind, function, dtype, n, err))
                             continue
