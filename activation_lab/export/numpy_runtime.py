@@ -18,6 +18,19 @@ def patch_nan(x, y, guarded):
     return np.where(bad, guarded(x), y)
 
 
+def finish(x, ys, fix, zeros):
+    """The fix-ups of a printed program (limits at +-inf, nan for nan, the guarded program, signed
+    zeros), only where some input is +-inf or nan, some result nan or inf, or one of the outputs
+    ``zeros`` (whose tail zeros take their limit's sign) is 0."""
+    with np.errstate(all="ignore"):
+        p = np.asarray(x)
+        for y in ys:
+            p = p * y
+        if p.size and np.max(np.abs(p)) < np.inf and all(np.min(np.abs(ys[k])) > 0 for k in zeros):
+            return ys
+    return fix(x, *ys)
+
+
 def make_function(programs, name="activation"):
     """The exported activation: ``activation(x)`` and ``activation.derivative(x, n=1)``."""
 

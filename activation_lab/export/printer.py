@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,7 +31,7 @@ import sympy as sp
 from ..errors import FormulaTooComplexError
 from ..numeric.limits import limits, zero_limit_sides
 from ..numeric.primitives import PRIMITIVES
-from ..numeric.program import Program, Ref, program
+from ..numeric.program import Program, Ref, Step, program
 
 __all__ = ["TARGETS", "Target", "print_program", "program_source", "Finish", "finish_of"]
 
@@ -95,6 +96,37 @@ def _fill(target: Target, value: str) -> str:
     return f"{target.xp}.full_like(x, {value})"
 
 
+_UNARY_CALL = re.compile(r"torch\.[\w.]+\(\{0\}\)")
+#: in-place forms of PyTorch's arithmetic on a dead operand ({d}) and the other one ({o})
+_IN_PLACE = {"add": "{d}.add_({o})", "mul": "{d}.mul_({o})", "sub": "{d}.sub_({o})", "div": "{d}.div_({o})",
+             "neg": "{d}.neg_()"}
+
+
+def _in_place(prog: Program, step: Step, args: list[str], dead: list[int]) -> str | None:
+    """PyTorch's text for ``step`` writing into the buffer of an operand that dies here (a
+    float temporary; every temporary has x's shape, constants being folded): eager PyTorch
+    allocates, and faults in, a new buffer per operation otherwise.  None where none applies."""
+    def floating(a: Ref) -> bool:
+        return a[0] == "v" and a[1] in dead and PRIMITIVES[prog.steps[a[1]].op].kind == "float" \
+            and prog.steps[a[1]].op not in ("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not")
+
+    text = PRIMITIVES[step.op].targets["torch"]
+    if len(step.args) == 1 and floating(step.args[0]):
+        if _UNARY_CALL.fullmatch(text):
+            return text.format(args[0])[:-1] + f", out={args[0]})"
+        if step.op == "neg":
+            return _IN_PLACE["neg"].format(d=args[0])
+        return None
+    if step.op in _IN_PLACE and len(step.args) == 2:
+        if floating(step.args[0]):
+            return _IN_PLACE[step.op].format(d=args[0], o=args[1])
+        if step.op in ("add", "mul") and floating(step.args[1]):
+            return _IN_PLACE[step.op].format(d=args[1], o=args[0])
+        if step.op == "div" and args[0] == "1.0" and floating(step.args[1]):
+            return f"{args[1]}.reciprocal_()"
+    return None
+
+
 def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, ...] = (),
                   arguments: tuple[str, ...] = (), constants: Mapping[str, str] | None = None) -> str:
     """``def name(x): ...`` computing the program's outputs (a tuple) with ``target``'s text from
@@ -111,19 +143,29 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
             args[2] = _fill(tgt, args[2])   # a select of two numbers: an array of the working dtype
         if step.op == "mul_guarded":
             args = [_fill(tgt, t) if a[0] == "c" else t for a, t in zip(step.args, args, strict=True)]
-        lines.append(f"    v{i} = {PRIMITIVES[step.op].targets[target].format(*args, args=', '.join(args))}")
         dead = sorted({a[1] for a in step.args if a[0] == "v" and last_use[a[1]] == i and a[1] not in kept})
+        text = _in_place(prog, step, args, dead) if target == "torch" else None
+        lines.append(f"    v{i} = {text or PRIMITIVES[step.op].targets[target].format(*args, args=', '.join(args))}")
         if dead:   # dropped after their last use, as a nested expression drops its temporaries
             lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
     names = []
+    fix = [f"def _fix{name}(x, {', '.join(f'y{k}' for k in range(len(prog.outputs)))}):"]
     for k, out in enumerate(prog.outputs):
         value = _fill(tgt, _text(out, constants)) if out[0] == "c" else _text(out)
         lines.append(f"    y{k} = {value}")
         if k < len(finish):
-            lines += [f"    {line}" for line in finish[k].lines(tgt, f"y{k}")]
+            fix += [f"    {line}" for line in finish[k].lines(tgt, f"y{k}")]
         names.append(f"y{k}")
-    lines.append(f"    return {', '.join(names)}{',' if len(names) == 1 else ''}")
-    return "\n".join(lines) + "\n"
+    returned = f"{', '.join(names)}{',' if len(names) == 1 else ''}"
+    if len(fix) == 1:
+        lines.append(f"    return {returned}")
+        return "\n".join(lines) + "\n"
+    # the fix-ups in a function of their own, which the runtime's ``finish`` skips where no input
+    # is ±inf or nan and no result is nan or inf, and none of the outputs ``zeros`` is 0 (a tail's zero is signed)
+    zeros = tuple(k for k, fin in enumerate(finish) if fin.zero_sides)
+    lines.append(f"    return finish(x, ({returned}), _fix{name}, {zeros!r})")
+    fix.append(f"    return {returned}")
+    return "\n".join(lines) + "\n\n\n" + "\n".join(fix) + "\n"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,24 @@ def patch_nan(x, y, guarded):
     return torch.where(bad, guarded(x), y)
 
 
+def finish(x, ys, fix, zeros):
+    """The fix-ups of a printed program (limits at +-inf, nan for nan, the guarded program, signed
+    zeros): eager on a CPU only where some input is +-inf or nan, some result nan or inf, or one of
+    the outputs ``zeros`` (whose tail zeros take their limit's sign) is 0, found from a product's
+    range; compiled or on a GPU always (fused there, and no device synchronisation)."""
+    if x.device.type == "cpu" and not torch.compiler.is_compiling() and x.numel():
+        p = x * ys[0]
+        for y in ys[1:]:
+            p.mul_(y)
+        if not bool(p.abs_().amax() < float("inf")):
+            return fix(x, *ys)
+        for k in zeros:
+            if not bool(torch.abs(ys[k]).amin() > 0):
+                return fix(x, *ys)
+        return ys
+    return fix(x, *ys)
+
+
 def make_function(programs, name="activation"):
     """The exported activation: a function of one tensor backed by ``torch.autograd.Function``."""
 
@@ -85,7 +103,8 @@ def make_function(programs, name="activation"):
 
     def derivative(x, n=1):
         """f^(n)(x), without autograd (rounded once to x's dtype)."""
-        return evaluate((n,), x)[0]
+        with torch.no_grad():
+            return evaluate((n,), x)[0]
 
     activation.__name__ = activation.__qualname__ = name
     activation.derivative = derivative
