@@ -47,7 +47,7 @@ def namespace(target: str) -> dict[str, Any]:
     if target == "torch":
         import torch
 
-        from .torch_runtime import finish
+        from .torch_runtime import finish, plain_path
         from .torch_runtime import patch_nan as patch
         ns["torch"] = torch
     elif target == "jax":
@@ -55,17 +55,17 @@ def namespace(target: str) -> dict[str, Any]:
         import jax.numpy as jnp
         import jax.scipy.special
 
-        from .jax_runtime import finish
+        from .jax_runtime import finish, plain_path
         from .jax_runtime import patch_nan as patch
         ns.update(jax=jax, jnp=jnp)
     else:
         import numpy as np
         import scipy.special
 
-        from .numpy_runtime import finish
+        from .numpy_runtime import finish, plain_path
         from .numpy_runtime import patch_nan as patch
         ns.update(np=np, scipy=scipy)
-    ns.update(patch_nan=patch, finish=finish)
+    ns.update(patch_nan=patch, finish=finish, plain_path=plain_path)
     exec(helpers_source(target), ns)  # noqa: S102 - the printer's own helper text
     return ns
 

@@ -34,6 +34,11 @@ def patch_nan(x, y, guarded):
     return jnp.where(jnp.isnan(y) & ~jnp.isnan(x), guarded(x), y)
 
 
+def plain_path(x):
+    """Never: the guarded program (its guards fuse under jit; there is no cheap check first)."""
+    return False
+
+
 def finish(x, ys, fix, zeros):
     """The fix-ups of a printed program (limits at +-inf, nan for nan, the guarded program, signed
     zeros), always: under jit they fuse with the program."""

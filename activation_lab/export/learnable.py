@@ -143,7 +143,7 @@ def torch_module(act: Any, learnable: Sequence[str] = (), **params: Any) -> Any:
     """
     import torch
 
-    from . import torch_function
+    from .functions import torch_function
 
     a = resolve_activation(act, params)
     learnable = tuple(learnable)

@@ -19,6 +19,7 @@ The source never contains user text: names are ``x``, ``v<i>``, ``y<k>`` and the
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -260,7 +261,17 @@ def program_source(expr: sp.Expr, target: str, functions: dict[str, tuple[int, .
     parts, guarded = [], {}
     for name, orders in functions.items():
         finish = tuple(finish_of(expr, k) for k in orders)
-        parts.append(print_program(program(expr, orders), target, name, finish))
+        if not any(fin.guarded for fin in finish):
+            parts.append(print_program(program(expr, orders), target, name, finish))
+            continue
+        # two variants: the plain program with the guarded one run where it gave nan (eager NumPy
+        # and PyTorch on a CPU, which check first), and the guarded program itself with the other
+        # fix-ups (compiled, jitted, on a GPU: its guards fuse into the one loop, a second program would not)
+        plain = print_program(program(expr, orders), target, name, finish)
+        head, body = plain.split("\n", 1)
+        parts.append(f"{head}\n    if not plain_path(x):\n        return {name}_guarded(x)\n{body}")
+        unguarded = tuple(dataclasses.replace(fin, guarded=None) for fin in finish)
+        parts.append(print_program(program(expr, orders, guarded=True), target, f"{name}_guarded", unguarded))
         guarded.update({fin.guarded: k for k, fin in zip(orders, finish, strict=True) if fin.guarded})
     for name, k in guarded.items():
         parts.append(print_program(program(expr, (k,), guarded=True), target, name))

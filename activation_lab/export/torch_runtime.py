@@ -28,13 +28,18 @@ def work_dtype(x):
 
 
 def patch_nan(x, y, guarded):
-    """y where it is a number, the guarded program (inf*0 = 0) where y is nan at a number x.
-    Eager CPU runs the guarded program only when some y is nan; compiled or on a GPU it is
-    computed alongside (no data-dependent branch, no device synchronisation)."""
+    """y where it is a number, the guarded program (inf*0 = 0) where y is nan at a number x
+    (run only when some y is nan)."""
     bad = torch.isnan(y) & ~torch.isnan(x)
-    if x.device.type == "cpu" and not torch.compiler.is_compiling() and not bool(bad.any()):
+    if plain_path(x) and not bool(bad.any()):
         return y
     return torch.where(bad, guarded(x), y)
+
+
+def plain_path(x):
+    """Whether to run the plain program and patch its nan (eager on a CPU, where one check is
+    cheaper than guarding every product), rather than the guarded program (compiled, on a GPU)."""
+    return x.device.type == "cpu" and not torch.compiler.is_compiling()
 
 
 def finish(x, ys, fix, zeros):
@@ -42,7 +47,7 @@ def finish(x, ys, fix, zeros):
     zeros): eager on a CPU only where some input is +-inf or nan, some result nan or inf, or one of
     the outputs ``zeros`` (whose tail zeros take their limit's sign) is 0, found from a product's
     range; compiled or on a GPU always (fused there, and no device synchronisation)."""
-    if x.device.type == "cpu" and not torch.compiler.is_compiling() and x.numel():
+    if plain_path(x) and x.numel():
         p = x * ys[0]
         for y in ys[1:]:
             p.mul_(y)
