@@ -20,11 +20,8 @@ README = ROOT / "README.md"
 #: public functions whose modules other work owns at the moment; their numpydoc docstrings are
 #: still to be written (issue 19).  Remove a name here once its docstring has the sections.
 MISSING_DOCSTRINGS = {
-    "equivalent": "analysis/equivalence.py: no numpydoc Parameters, Returns and Raises sections yet",
     "accuracy": "analysis/accuracy.py: no numpydoc Parameters, Returns and Raises sections yet",
     "benchmark": "analysis/benchmark.py: Google-style Args, no numpydoc Parameters, Returns and Raises yet",
-    "c_kernel": "numeric/c_target.py: no numpydoc Parameters, Returns and Raises sections yet",
-    "compare": "present/compare.py: no numpydoc Parameters, Returns and Raises sections yet",
 }
 
 

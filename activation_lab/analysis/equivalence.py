@@ -344,6 +344,43 @@ def equivalent(a: Activation | str, b: Activation | str, *, points: int = 64, se
     """Whether ``a`` and ``b`` are the same function of x: "proven", "different" (with a
     witness) or "indistinguishable" (with the evidence); see the module docstring.
 
+    A symbolic proof is tried first (simplify a − b to 0, within ``proof_seconds``); failing
+    that, a numerical search over the whole float64 line (log-spaced magnitudes up to 1e308 on
+    both signs, dense and random points, the kinks of both) compares the two at
+    ``PRECISION`` bits and refines where they come close to differing.
+
+    Parameters
+    ----------
+    a, b : Activation or str
+        Catalogue names, formulas in ``x`` or :class:`~activation_lab.Activation` objects.
+    points : int, optional
+        Random points of the numerical search beside the fixed grid (at least 8).
+    seed : int, optional
+        Seed of the random points; None draws one (the result records it, so a run can be
+        repeated).
+    proof_seconds : float, optional
+        CPU-time budget of the symbolic proof.
+    search_seconds : float, optional
+        CPU-time budget of the numerical search.
+
+    Returns
+    -------
+    Equivalence
+        ``outcome`` is ``"proven"``, ``"different"`` (``witness``, ``values``: an x where the two
+        differ and both values at high precision) or ``"indistinguishable"`` (``points``,
+        ``span``, ``precision``: the evidence; no proof, no witness).
+
+    Raises
+    ------
+    UnknownActivationError
+        A name that is not in the catalogue (with close matches).
+    FormulaError
+        A formula the safe parser refuses, or one too complex for the budgets.
+    ActivationLabError
+        ``points`` is not an integer >= 8.
+
+    Examples
+    --------
     >>> equivalent("tanhexp", "telu").outcome
     'proven'
     >>> equivalent(define("x*tanh(exp(x))*(1 + 1e-50)"), "telu").outcome    # doctest: +SKIP

@@ -228,13 +228,32 @@ def c_kernel(expr: sp.Expr, orders: int | Sequence[int] = (0, 1), in_dtype: str 
              out_dtype: str | None = None) -> CKernel:
     """The fused kernel computing f⁽ⁿ⁾(x) for each n in ``orders``.
 
-    Args:
-        expr: f as a SymPy expression in ``x`` (``Activation.expr``).
-        orders: derivative orders, e.g. ``(0, 1)`` for f and f′ in one pass.
-        in_dtype: NumPy dtype name of the input (floating, integer or bool).
-        out_dtype: float16, float32 or float64; default as the NumPy backend chooses.
-    Returns:
-        a :class:`CKernel` holding the preamble and the per-element operation.
+    The source is printed from the same stable program as the NumPy target (one step per
+    line over the table of primitives); CuPy compiles it with NVRTC, and the test suite
+    compiles it with gcc on the CPU and compares it with NumPy.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        f as a SymPy expression in ``x`` (``Activation.expr``).
+    orders : int or sequence of int, optional
+        Derivative orders, e.g. ``(0, 1)`` for f and f′ in one pass.
+    in_dtype : str, optional
+        NumPy dtype name of the input (floating, integer or bool).
+    out_dtype : str, optional
+        float16, float32 or float64; default as the NumPy backend chooses.
+
+    Returns
+    -------
+    CKernel
+        The preamble (helper functions) and the per-element operation of an element-wise kernel.
+
+    Raises
+    ------
+    KernelSourceError
+        No orders given, or ``expr`` has free symbols other than ``x``.
+    ActivationLabError
+        An order that is not a non-negative integer up to ``MAX_ORDER``, or an unsupported dtype.
     """
     from ..requests import check_order
 

@@ -530,19 +530,36 @@ def compare(formula_or_name: Any, name: str | None = None, params: Mapping[str, 
             accuracy: bool = True, progress: Callable[[str], None] | None = None) -> Comparison:
     """Compare an activation (a catalogue name, a formula in ``x`` or an Activation) with ``against``.
 
-    Args:
-        formula_or_name: e.g. ``"x*tanh(exp(x)/2)"``, ``"mish"``; formulas go through the safe parser.
-        name: the name shown in the report (default: the catalogue name or the formula).
-        params: values of the formula's parameters, e.g. ``{"a": 0.5}``.
-        against: catalogue names of the references; TeLU is always among them.
-        plots: draw the report's four plots (f, f′, |f′| on a log axis, the quotient).
-        accuracy: measure the project's evaluation (f, f′; float16, float32, float64; default sweep).
-        progress: called with the name of each stage as it starts (:data:`STAGES`), e.g. to
-            advance a progress bar.
+    Parameters
+    ----------
+    formula_or_name : str or Activation
+        e.g. ``"x*tanh(exp(x)/2)"``, ``"mish"``; formulas go through the safe parser.
+    name : str, optional
+        The name shown in the report (default: the catalogue name or the formula).
+    params : mapping, optional
+        Values of the formula's parameters, e.g. ``{"a": 0.5}``.
+    against : iterable of str or str, optional
+        Catalogue names of the references; TeLU is always among them.
+    plots : bool, optional
+        Draw the report's four plots (f, f′, |f′| on a log axis, the quotient).
+    accuracy : bool, optional
+        Measure the project's evaluation (f, f′; float16, float32, float64; default sweep).
+    progress : callable, optional
+        Called with the name of each stage as it starts (:data:`STAGES`), e.g. to advance a
+        progress bar.
 
-    Returns:
-        A frozen :class:`Comparison`.  Bad formulas raise
-        :class:`~activation_lab.errors.FormulaError` before any work is done.
+    Returns
+    -------
+    Comparison
+        A frozen report: equivalence finding, summary sentences, the analyses per activation,
+        accuracy reports, plots and tables; ``str()`` of it is the Markdown report.
+
+    Raises
+    ------
+    FormulaError
+        A formula the safe parser refuses (with its position), before any work is done.
+    UnknownActivationError
+        An unknown name in ``formula_or_name`` or ``against`` (with close matches).
     """
     act = resolve_subject(formula_or_name, name, params)
     references = _references(against)
