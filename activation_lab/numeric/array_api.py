@@ -87,7 +87,9 @@ def _evaluate_order(expr: sp.Expr, k: int, xp: Any, x64: Any) -> Any:
     finite = xp.isfinite(x64)
     bad = finite & xp.isnan(y)
     if bool(xp.any(bad)):
-        guarded = xp.broadcast_to(_function(stable, True, xp, x64)(x64), x64.shape)
+        # a constant (nan: f' of 0**x) comes back as a Python float, as from the fast function
+        guarded = xp.asarray(_function(stable, True, xp, x64)(x64), dtype=xp.float64, device=x64.device)
+        guarded = xp.broadcast_to(guarded, x64.shape)
         y = xp.where(bad, guarded, y)
     if not bool(xp.all(finite)):
         lo, hi = limits(expr, k)
