@@ -273,14 +273,17 @@ def _jax(x_host: Any, label: str, device: str) -> _Library:
 
 def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: Sequence[str] = ("numpy",),
               repeat: int = 30, dtype: str = "float32", seed: int = 0, others: bool = True) -> Benchmark:
-    """Time f, f′ and both together for each activation and backend.
+    """Time f, f′ and both together for each activation and backend; with the ``torch`` and ``jax``
+    backends, forward plus backward of the exports against the frameworks' own and naive autograd.
 
     Args:
-        names: activation names or Activation objects (default: the paper's group).
+        names: activation names or Activation objects (default: the paper's group; with only
+            torch/jax backends :data:`FRAMEWORK_GROUP`).
         n: elements in the input array.
-        backends: ``numpy`` and/or ``cupy`` (the array then lives on the GPU).
+        backends: ``numpy`` and/or ``cupy`` (the array then lives on the GPU); ``torch`` and/or
+            ``jax`` (:data:`FRAMEWORK_MODES` rows on the CPU, and on a GPU where there is one).
         repeat: interleaved rounds; medians and quartiles are taken over them.
-        dtype: float16, float32 or float64.
+        dtype: float16, bfloat16, float32 or float64.
         seed: of the N(0, 1) input.
         others: include the same functions in other libraries: with the numpy backend naive
             NumPy, and PyTorch/JAX on the CPU; with the cupy backend PyTorch/JAX on the GPU
