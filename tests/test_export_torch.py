@@ -171,6 +171,20 @@ def test_infinities_zeros_and_nan():
     assert torch.isnan(y[3]) and torch.isnan(d[3])
 
 
+def test_caller_tensor_untouched_and_never_returned():
+    """f(x) = x returns a new tensor; the input is unchanged by forward, backward and derivative."""
+    for name in ("linear", "relu", "telu"):
+        fn = torch_function(name)
+        x = torch.linspace(-3, 3, 7, dtype=torch.float64, requires_grad=True)
+        before = x.detach().clone()
+        y = fn(x)
+        assert y.data_ptr() != x.data_ptr()
+        (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+        torch.autograd.grad(g.sum(), x)
+        fn.derivative(x, 2)
+        assert torch.equal(x.detach(), before)
+
+
 def test_formula_and_parameters_and_errors():
     """A formula text with its parameters; integers are refused with a message naming the dtype."""
     fn = torch_function("x*tanh(a*exp(x))", a=0.5)

@@ -66,7 +66,8 @@ def make_function(programs, name="activation"):
     def evaluate(orders, x):
         work = work_dtype(x)
         ys = programs(orders)(x.to(work))
-        return tuple(y.to(x.dtype) for y in ys)
+        # a result is never the caller's tensor (f(x) = x would hand x itself back)
+        return tuple(y.to(x.dtype) if y is not x else y.clone() for y in ys)
 
     class Derivative(torch.autograd.Function):
         """g * f^(k)(x), f^(k)(x) given (fk) or computed; differentiable through f^(k+1)."""
