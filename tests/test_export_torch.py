@@ -217,6 +217,8 @@ def test_module_learnable_parameter_gradient():
     for got, want in zip(gx.tolist() + y.tolist(), want_x + want_y, strict=True):
         assert abs(got - float(want)) <= 1e-14 * abs(float(want)) + 1e-300
     assert torch.autograd.gradcheck(lambda x, b: m(x), (x, m.beta))
+    with pytest.raises(al.ActivationLabError, match="double backward"):
+        torch.autograd.grad(m(x).sum(), x, create_graph=True)
 
 
 def test_module_fixed_and_refused():

@@ -192,8 +192,12 @@ def torch_module(act: Any, learnable: Sequence[str] = (), **params: Any) -> Any:
             return ys[0].to(x.dtype)
 
         @staticmethod
-        @torch.autograd.function.once_differentiable
         def backward(ctx, grad):
+            if torch.is_grad_enabled():   # create_graph=True: a second derivative would be wanted
+                raise LearnableError(f"double backward through {a.name} with learnable parameters "
+                                     f"{', '.join(learnable)} is not exported (first-order gradients only); "
+                                     "for second derivatives use torch_module without learnable parameters "
+                                     "or torch_function")
             dy, *dps = ctx.saved_tensors
             gx = (grad * dy.to(ctx.x_dtype)) if ctx.needs_input_grad[0] else None
             gw = grad.to(dy.dtype)
