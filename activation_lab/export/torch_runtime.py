@@ -45,17 +45,15 @@ def plain_path(x):
 def finish(x, ys, fix, zeros):
     """The fix-ups of a printed program (limits at +-inf, nan for nan, the guarded program, signed
     zeros): eager on a CPU only where some input is +-inf or nan, some result nan or inf, or one of
-    the outputs ``zeros`` (whose tail zeros take their limit's sign) is 0, found from a product's
-    range; compiled or on a GPU always (fused there, and no device synchronisation)."""
+    the outputs ``zeros`` (whose tail zeros take their limit's sign) is 0, found from sums (reads,
+    no writes); compiled or on a GPU always (fused there, and no device synchronisation)."""
     if plain_path(x) and x.numel():
-        p = x * ys[0]
-        for y in ys[1:]:
-            p.mul_(y)
-        if not bool(p.abs_().amax() < float("inf")):
+        # a sum is nan or inf if any term is (or, rarely, if it overflows: then the fix-ups run, harmlessly)
+        total = x.sum()
+        for y in ys:
+            total = total + y.sum()
+        if not bool(torch.isfinite(total)) or any(bool((ys[k] == 0).any()) for k in zeros):
             return fix(x, *ys)
-        for k in zeros:
-            if not bool(torch.abs(ys[k]).amin() > 0):
-                return fix(x, *ys)
         return ys
     return fix(x, *ys)
 
