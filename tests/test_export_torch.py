@@ -45,7 +45,8 @@ def test_gradcheck_and_gradgradcheck(name):
 
 
 def _float32_grid() -> np.ndarray:
-    """10⁵ float32 points: ±(smallest subnormal … largest float) log-spaced, dense [−40, 40],
+    """10⁵ float32 points (99,077 distinct, 3,392 of them subnormal or zero): ±(smallest subnormal …
+    largest float) log-spaced, dense [−40, 40],
     [−800, 800], the exp thresholds and their neighbours (conftest.sweep_points), ±0, ±inf, nan,
     subnormals (tests/_agreement.points), and ±100, ±1000 with their neighbours."""
     extra = np.array([100.0, -100.0, 1000.0, -1000.0], dtype=np.float32)
