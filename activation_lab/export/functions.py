@@ -10,7 +10,7 @@ from .build import program_table, resolve_activation
 __all__ = ["torch_function", "jax_function"]
 
 
-def torch_function(act: Any, **params: Any) -> Any:
+def torch_function(act: Any, /, **params: Any) -> Any:
     """``act`` (a catalogue name, a formula in x, or an Activation; ``params`` set its
     parameters) as a PyTorch function of one tensor, backed by ``torch.autograd.Function``.
 
@@ -30,7 +30,7 @@ def torch_function(act: Any, **params: Any) -> Any:
     return torch_runtime.make_function(program_table(a.expr, "torch"), _identifier(a.name))
 
 
-def jax_function(act: Any, **params: Any) -> Any:
+def jax_function(act: Any, /, **params: Any) -> Any:
     """``act`` (as for :func:`torch_function`) as a ``jax.custom_jvp`` function of one array:
     correct under ``jit``, ``vmap``, ``grad`` and ``grad(grad(...))``, each order's tangent the next
     order's stable program.  Every format computes in float64 where ``jax_enable_x64`` is on, else

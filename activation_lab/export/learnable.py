@@ -129,7 +129,7 @@ def parametrised_source(formula: str, fixed: tuple[tuple[str, float], ...], lear
                          constants=texts)
 
 
-def torch_module(act: Any, learnable: Sequence[str] = (), **params: Any) -> Any:
+def torch_module(act: Any, /, learnable: Sequence[str] = (), **params: Any) -> Any:
     """``act`` (a catalogue name, a formula in x, or an Activation) as an ``nn.Module``.
 
     Args:

@@ -135,7 +135,7 @@ def _doc(text: object) -> str:
     return str(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
-def module_source(act: Any, target: str, **params: Any) -> str:
+def module_source(act: Any, target: str, /, **params: Any) -> str:
     """The standalone module for ``act`` (a catalogue name, a formula in x, or an Activation) on
     ``target`` ("torch", "jax" or "numpy"), as text.  It imports only that framework (and, for
     NumPy, scipy.special), never activation_lab."""
