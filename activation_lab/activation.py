@@ -155,7 +155,7 @@ class Activation(symbolic.Activation):
         Raises
         ------
         UnsupportedDtypeError
-            An array dtype other than bool, integer or float16/32/64 (and bfloat16).
+            An array dtype other than bool, integer or float16, bfloat16 (ml_dtypes), float32 or float64.
         ActivationLabError
             A bad order, or ``out`` that does not fit (wrong count, shape, dtype, read-only,
             overlapping the input); the CuPy backend asked for without CuPy or a GPU.

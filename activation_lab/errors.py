@@ -154,6 +154,6 @@ class UnsupportedDtypeError(ActivationLabError, TypeError):
     def __init__(self, dtype: object):
         self.dtype = dtype
         super().__init__(
-            f"unsupported dtype {dtype!s}: activation-lab evaluates float16, float32 and float64 "
+            f"unsupported dtype {dtype!s}: activation-lab evaluates float16, bfloat16 (ml_dtypes), float32 and float64 "
             "(bool and integer inputs are converted to float64); convert with x.astype('float64')"
         )

@@ -208,3 +208,20 @@ def test_gradient_underflow_scan():
     # TeLU's gradient survives about ln(104) ≈ 4.6 further than e^x alone (|f'| ~ |x| e^x)
     assert -110 < rows["telu", "float32"].exact < rows["elu", "float32"].exact - 4
     assert "telu" in str(scan) and scan.to_dict()["rows"][0]["agree"] is True
+
+
+def test_underflow_scan_treats_a_missing_limit_as_no_value():
+    """snake' = 1 + sin(2x) has no limit at -inf (nan there): the scan ends at the most negative
+    finite float, where mpmath says f' is nonzero, for the exact model and the evaluation alike
+    (the evaluation once said -inf: nan counted as nonzero)."""
+    for row in gradient_underflow(["snake"]).rows:
+        edge = -float(np.finfo(row.dtype).max)
+        assert 1 + mpmath.sin(2 * mpmath.mpf(edge)) != 0
+        assert row.exact == row.evaluated == edge
+
+
+def test_a_formula_not_real_on_the_line_is_refused_by_accuracy():
+    """log(x) is nan below 0 on every target (and its mpmath reference too): accuracy refuses it
+    with the documented error instead of comparing nan with nan (or dividing by 0 at x = 0)."""
+    with pytest.raises(al.ActivationLabError, match="not real at x"):
+        al.accuracy(al.define("log(x)"), 1, "float32")

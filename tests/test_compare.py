@@ -284,7 +284,7 @@ def test_summary_claims_follow_the_numbers():
 
 # ---------------------------------------------------------------- accuracy and plots
 def test_accuracy_worst_inputs_against_mpmath(comp):
-    dtypes = ("float16", "float32", "float64")
+    dtypes = ("float16", "bfloat16", "float32", "float64")   # issue 17 adds bfloat16
     assert {(r.n, r.dtype) for r in comp.accuracy} == {(n, dt) for n in (0, 1) for dt in dtypes}
     for r in comp.accuracy:
         fn = new_f if r.n == 0 else new_df

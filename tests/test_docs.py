@@ -17,13 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 
-#: public functions whose modules other work owns at the moment; their numpydoc docstrings are
-#: still to be written (issue 19).  Remove a name here once its docstring has the sections.
-MISSING_DOCSTRINGS = {
-    "accuracy": "analysis/accuracy.py: no numpydoc Parameters, Returns and Raises sections yet",
-    "benchmark": "analysis/benchmark.py: Google-style Args, no numpydoc Parameters, Returns and Raises yet",
-}
-
 
 # ------------------------------------------------------------------ the site
 @pytest.mark.docs
@@ -86,10 +79,7 @@ def _signature_names(obj) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=MISSING_DOCSTRINGS[n], strict=True))
-    if n in MISSING_DOCSTRINGS else n
-    for n in _public_callables()])
+@pytest.mark.parametrize("name", _public_callables())
 def test_public_name_has_a_numpydoc_docstring(name):
     """Functions: Parameters (every parameter of the signature, when it has any), Returns, and Raises
     when it takes input; classes: Parameters for the constructor's arguments."""

@@ -210,8 +210,13 @@ def real_reference(fn: Callable, x: float) -> Any:
 
     from ..numeric.mpmath_target import reference
 
-    value = reference(fn, x, prec=REFERENCE_PREC)
-    if isinstance(value, mpmath.mpc):
+    try:
+        value = reference(fn, x, prec=REFERENCE_PREC)
+    except ZeroDivisionError:   # 1/x at x = 0: undefined there
+        value = mpmath.nan
+    # not real (mpmath's complex value, or the targets' nan for log, sqrt and real powers of
+    # negative numbers) at a finite x
+    if isinstance(value, mpmath.mpc) or (math.isfinite(x) and mpmath.isnan(value)):
         raise ActivationLabError(f"the function is not real at x = {x!r} (value {mpmath.nstr(value, 6)}); "
                                  "accuracy is measured for activations real on the whole line: restrict the "
                                  "formula, e.g. where(x > 0, log(x), 0) instead of log(x)")
@@ -302,18 +307,38 @@ def accuracy(act: Any, n: int = 0, dtype: Any = "float32", points: Any = None,
              implementation: Callable | None = None) -> AccuracyReport:
     """ULP errors of f⁽ⁿ⁾ in ``dtype`` against mpmath, with the κ-aware verdict.
 
-    Args:
-        act: an :class:`~activation_lab.Activation` or a catalogue name.
-        n: derivative order (0: f itself).
-        dtype: "float16", "bfloat16", "float32" or "float64".
-        points: inputs (converted to ``dtype``); default :func:`~activation_lab.analysis.sweep.default_points`.
-        implementation: a callable taking a NumPy array of ``dtype`` and returning f⁽ⁿ⁾ of it
-            (any library's function, wrapped to NumPy); default the project's own evaluation.
+    The error of each result is measured in ULPs of ``dtype`` against mpmath at 200 bits
+    rounded to ``dtype``; κ(x) = |x·g′(x)/g(x)| is the condition number of g = f⁽ⁿ⁾.
 
-    Returns:
-        :class:`AccuracyReport`: max and 99th-percentile ULP error, the shares within 0.5, 1 and
-        2 ULP, the worst inputs, special-value mismatches and the failures of the target
-        err ≤ T·max(1, κ(x)) (T = 4 for n ≤ 1, 16 beyond).
+    Parameters
+    ----------
+    act : Activation or str
+        An :class:`~activation_lab.Activation`, a catalogue name or a formula.
+    n : int, optional
+        Derivative order (0: f itself).
+    dtype : str, optional
+        "float16", "bfloat16", "float32" or "float64".
+    points : array_like, optional
+        Inputs (converted to ``dtype``); default :func:`~activation_lab.analysis.sweep.default_points`.
+    implementation : callable, optional
+        A callable taking a NumPy array of ``dtype`` and returning f⁽ⁿ⁾ of it (any library's
+        function, wrapped to NumPy); default the project's own evaluation.
+
+    Returns
+    -------
+    AccuracyReport
+        Max and 99th-percentile ULP error, the shares within 0.5, 1 and 2 ULP, the worst inputs,
+        special-value mismatches and the failures of the target err ≤ T·max(1, κ(x))
+        (T = 4 for n ≤ 1, 16 beyond).
+
+    Raises
+    ------
+    UnknownActivationError
+        An unknown name (with close matches).
+    UnsupportedDtypeError
+        A dtype other than the four above.
+    ActivationLabError
+        A bad order or points, or a function that is not real on the whole line (log(x)).
     """
     from ..requests import check_order
     from .sweep import default_points
@@ -489,7 +514,9 @@ def _underflow_row(act: Activation, n: int, dt: np.dtype) -> UnderflowRow:
         return np.array([bool(abs(reference(fn, float(x), prec=64)) > half_tiny) for x in xs])
 
     def evaluated_nonzero(xs: np.ndarray) -> np.ndarray:
-        return evaluate(act, xs, n) != 0
+        # nan (no limit: snake's f' at -inf) is not "still nonzero", as in the exact model
+        values = evaluate(act, xs, n)
+        return (values != 0) & ~np.isnan(values)
 
     mant = info.nmant     # ordinals per octave: 2**mant; four grid points per octave
     exact_x = _leftmost_nonzero(exact_or_limit, dt, 2 ** (mant - 2), exact=True)

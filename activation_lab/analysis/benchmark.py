@@ -276,20 +276,40 @@ def benchmark(names: Sequence[Any] | None = None, n: int = 1_000_000, backends: 
     """Time f, f′ and both together for each activation and backend; with the ``torch`` and ``jax``
     backends, forward plus backward of the exports against the frameworks' own and naive autograd.
 
-    Args:
-        names: activation names or Activation objects (default: the paper's group; with only
-            torch/jax backends :data:`FRAMEWORK_GROUP`).
-        n: elements in the input array.
-        backends: ``numpy`` and/or ``cupy`` (the array then lives on the GPU); ``torch`` and/or
-            ``jax`` (:data:`FRAMEWORK_MODES` rows on the CPU, and on a GPU where there is one).
-        repeat: interleaved rounds; medians and quartiles are taken over them.
-        dtype: float16, bfloat16, float32 or float64.
-        seed: of the N(0, 1) input.
-        others: include the same functions in other libraries: with the numpy backend naive
-            NumPy, and PyTorch/JAX on the CPU; with the cupy backend PyTorch/JAX on the GPU
-            (each where installed).
-    Returns:
-        a :class:`Benchmark`; times in ns per element, ratios to a copy of the same array.
+    Parameters
+    ----------
+    names : sequence of str or Activation, optional
+        Activation names or Activation objects (default: the paper's group; with only
+        torch/jax backends :data:`FRAMEWORK_GROUP`).
+    n : int, optional
+        Elements in the input array.
+    backends : sequence of str, optional
+        ``numpy`` and/or ``cupy`` (the array then lives on the GPU); ``torch`` and/or ``jax``
+        (:data:`FRAMEWORK_MODES` rows on the CPU, and on a GPU where there is one).
+    repeat : int, optional
+        Interleaved rounds; medians and quartiles are taken over them.
+    dtype : str, optional
+        float16, bfloat16, float32 or float64.
+    seed : int, optional
+        Seed of the N(0, 1) input.
+    others : bool, optional
+        Include the same functions in other libraries: with the numpy backend naive NumPy, and
+        PyTorch/JAX on the CPU; with the cupy backend PyTorch/JAX on the GPU (each where
+        installed).
+
+    Returns
+    -------
+    Benchmark
+        Times in ns per element and ratios measured side by side in one run (to a copy of the
+        same array; for torch/jax, naive autograd's time over each row's).
+
+    Raises
+    ------
+    ActivationLabError
+        A bad ``n``, ``repeat`` or ``dtype``, no backend, or a backend that is not available
+        (the message says what is).
+    UnknownActivationError
+        An unknown name (with close matches).
     """
     import numpy as np
 

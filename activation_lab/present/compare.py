@@ -35,7 +35,7 @@ STAGES: tuple[str, ...] = ("equivalence", "analyses", "accuracy", "plots")
 DEFAULT_AGAINST: tuple[str, ...] = ("telu", "silu", "gelu", "mish")
 #: derivative orders and formats of the accuracy check (f and f′: the forward and backward pass)
 ACCURACY_ORDERS: tuple[int, ...] = (0, 1)
-ACCURACY_DTYPES: tuple[str, ...] = ("float16", "float32", "float64")
+ACCURACY_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 
 # how a catalogue name is written in prose (others: as written in the catalogue)
 _PROSE_NAMES = dict(telu="TeLU", relu="ReLU", lrelu="LReLU", prelu="PReLU", elu="ELU", selu="SELU", celu="CELU",
