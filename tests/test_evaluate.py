@@ -265,3 +265,28 @@ def test_constant_not_real_in_a_branch_is_nan():
             assert got0[0] == pytest.approx(float(f), rel=tol) and got1[0] == pytest.approx(float(df), rel=tol)
             assert np.isnan(got0[1:]).all() and np.isnan(got1[1:]).all()
     assert mpmath.isnan(act.mpmath(0)(4.0)) and mpmath.isnan(act.mpmath(1)(4.0))
+
+
+def test_constants_that_evalf_gets_wrong():
+    # SymPy's evalf says log(1 + 1e-300) is exactly 0, leaves a tiny imaginary part on a real
+    # constant and gives 1.0*I for a real power of a negative base: the program took those as they
+    # came (wrong values, TypeError, and the C target refused log1p(log1p(1e-280))); found by the
+    # cross-target property test
+    from activation_lab.numeric.c_target import c_kernel
+    from activation_lab.numeric.native import native_source
+
+    with mpmath.workprec(200):
+        s1 = mpmath.mpf(1) / (1 + mpmath.exp(-1))
+        root = mpmath.sqrt(mpmath.expm1(mpmath.mpf(1000) ** 1.5 * mpmath.mpf("1e-3")))
+    cases = [("sigmoid(relu(x*log1p(1e-300)*x))", [1e150, -1.0], [float(s1), 0.5]),
+             ("sigmoid(cos(atan(ln(1e308))/1e308)) + 0*x", [0.5], [float(s1)]),
+             ("(expm1(1000**1.5*(-min(3, x))))**0.5", [5.0, -1e-3], [np.nan, float(root)]),
+             ("log1p(log1p(1e-280)) + x", [0.0], [1e-280])]
+    for formula, x, want in cases:
+        act = al.define(formula)
+        got = act.evaluate(np.array(x))
+        assert np.allclose(got, want, rtol=1e-15, atol=0, equal_nan=True), (formula, got)
+        big = act.evaluate(np.tile(np.array(x), 3000))[:len(x)]       # the block path
+        assert np.allclose(big, want, rtol=1e-15, atol=0, equal_nan=True), formula
+        c_kernel(act.expr, (0, 1), "float64")        # the C source (and the native kernel's) prints
+        native_source(act.expr, (0, 1))

@@ -230,3 +230,13 @@ def test_a_real_power_of_a_negative_constant_is_refused():
         with pytest.raises(al.FormulaError, match="not a real number"):
             al.define(formula, **params)
     assert float(al.define("2**(1/3)*x").evaluate(1.0)) == pytest.approx(2 ** (1 / 3), rel=1e-15)
+
+
+def test_a_constant_too_large_to_evaluate_is_refused():
+    """cosh(cosh(1e309) + 3) overflows SymPy's evalf (OverflowError from define, or later from
+    printing the formula, its assumptions and every evaluation): refused at its position now;
+    found by the cross-target property test.  Huge constants SymPy can evaluate stay accepted."""
+    for formula in ("cosh(cosh(1e308/0.1) + 3) + x", "cosh(cosh(1e308/0.1) + 3)"):
+        with pytest.raises(al.FormulaError, match="too large to evaluate"):
+            al.define(formula)
+    assert float(al.define("exp(1e308)*x").evaluate(1.0)) == float("inf")

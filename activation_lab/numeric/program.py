@@ -30,7 +30,8 @@ from ..symbolic.functions import dsigmoid, log1p, sigmoid, softplus
 from ..symbolic.parsing import X
 from .primitives import primitive_of
 
-__all__ = ["Ref", "Step", "Program", "program", "straight_line", "fold_numbers", "expand_exp_based", "constant_text"]
+__all__ = ["Ref", "Step", "Program", "program", "straight_line", "fold_numbers", "expand_exp_based", "constant_text",
+           "numeric_value"]
 
 #: a value: ("x",), ("v", index of a step), or ("c", text, kind) with kind "int" (a Python int
 #: literal), "float" (a Python float literal such as 1.0) or "K" (a 40-digit constant, converted
@@ -86,15 +87,44 @@ def constant_text(value: sp.Expr) -> str:
         return "-inf"
     if value is sp.nan:
         return "nan"
-    number = sp.N(value, 40)
-    if not number.is_Float:   # a function SymPy cannot evaluate numerically: a clear error
-        raise NotImplementedError(f"the constant {value} has no numerical value")
+    number = numeric_value(value)
+    if not number.is_Float:
+        return constant_text(number)    # ±oo or nan
     magnitude = abs(number)
     if magnitude != 0 and magnitude < sp.Float("1e-4900"):
         return "-0.0" if number < 0 else "0.0"
     if magnitude > sp.Float("1e4900"):
         return "-inf" if number < 0 else "inf"
     return str(number)
+
+
+def numeric_value(value: sp.Expr) -> sp.Expr:
+    """A constant as a 40-digit Float, or ±oo or nan: SymPy's evalf where it gives a nonzero real
+    Float, else the mpmath target's functions (which the targets compute with) with the precision
+    doubled until the value settles: evalf overflows on cosh(cosh(1e309)), says log(1 + 1e-300) is
+    exactly 0 and gives 0.73 - 5e-356*I or 1.0*I where the value is 0.73 or, for a real power of
+    a negative base, nan."""
+    try:
+        number = sp.N(value, 40)
+    except (ArithmeticError, ValueError, TypeError, KeyError):
+        number = None
+    if number is not None and number.is_Float and number != 0:
+        return sp.Float(number, 40)
+    import mpmath
+
+    from .mpmath_target import mpmath_function, reference
+
+    try:
+        v = reference(mpmath_function(value), 0.0, prec=140, strict=True)
+        if isinstance(v, mpmath.mpc):
+            v = v.real if abs(v.imag) <= abs(v.real) * mpmath.mpf(2) ** -100 else mpmath.nan
+    except (ArithmeticError, ValueError, TypeError) as err:   # a clear error, as before
+        raise NotImplementedError(f"the constant {value} has no numerical value") from err
+    if mpmath.isnan(v):
+        return sp.nan
+    if mpmath.isinf(v):
+        return sp.oo if v > 0 else -sp.oo
+    return sp.Float(v, 40)
 
 
 #: a constant factor beyond e^±64 beside exp(u) goes into the exponent (see _Builder.scaled_exp)
@@ -109,13 +139,13 @@ def fold_numbers(e: sp.Basic) -> sp.Basic:
     if not e.args or e.is_Atom:
         return e
     if isinstance(e, sp.Expr) and e.is_number:
-        return sp.Float(sp.N(e, 40), 40) if not e.is_Integer else e
+        return numeric_value(e) if not e.is_Integer else e
     args = [fold_numbers(a) for a in e.args]
     if e.is_Mul:
         numbers = [a for a in args if a.is_number]
         others = [a for a in args if not a.is_number]
         if len(numbers) > 1 or (numbers and not numbers[0].is_Integer):
-            coeff = sp.Float(sp.N(sp.Mul(*numbers), 40), 40)
+            coeff = numeric_value(sp.Mul(*numbers))
             return sp.Mul(coeff, *others, evaluate=False) if coeff != 1 else sp.Mul(*others)
         return e.func(*args)
     if isinstance(e, sp.Piecewise):

@@ -227,7 +227,16 @@ class _Builder:
         if expr.has(sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity):
             raise self.fail(node, f"{self.token(node)!r} is undefined or infinite (a division by zero, log(0), ...)",
                             "rewrite that part so that it is finite")
-        if expr.has(sp.I) or (expr.is_number and expr.is_extended_real is False):   # (-1)**(1/3) too
+        try:
+            if expr.is_number and not expr.is_Atom:
+                sp.N(expr, 15)
+            not_real = expr.has(sp.I) or (expr.is_number and expr.is_extended_real is False)  # (-1)**(1/3) too
+        except ArithmeticError:
+            # SymPy's evalf overflows on cosh(cosh(1e309) + 3), and so do printing it, its
+            # assumptions and every later step
+            raise self.fail(node, f"{self.token(node)!r} is too large to evaluate",
+                            "keep constants within float64's range (about 1.8e308)") from None
+        if not_real:
             raise self.fail(node, f"{self.token(node)!r} is not a real number",
                             "activations are real functions: keep square roots and logs of negative "
                             "constants out")
