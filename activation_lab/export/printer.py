@@ -14,7 +14,12 @@ steps, only where a probe at export time finds it needed (so that TeLU costs no 
 * the sign of tail zeros (TeLU′(−800) = −0.0), as :func:`activation_lab.numeric.evaluate.signed_zeros`;
 * nan for nan where a select maps it to a number (ReLU's ``where(x > 0, x, 0)``).
 
-The source never contains user text: names are ``x``, ``v<i>``, ``y<k>`` and the framework's.
+For PyTorch, a step that would allocate its result writes into ``s[k]`` instead (``out=``; the
+function's argument ``s`` holds None, so that torch allocates, unless the runtime passes the
+buffers it reuses from block to block), ``k`` a buffer freed at an earlier value's last use; the
+function's ``slots`` attribute says how many.
+
+The source never contains user text: names are ``x``, ``s``, ``v<i>``, ``y<k>`` and the framework's.
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ def _mul_guarded(*factors):
     out = factors[0]
     for f in factors[1:]:
         prod = out * f
-        bad = {xp}.isnan(prod) & ~{xp}.isnan(out) & ~{xp}.isnan(f)
+        bad = (prod != prod) & (out == out) & (f == f)   # nan from numbers (a != a: a vector compare when compiled)
         out = {xp}.where(bad, {xp}.copysign({xp}.zeros_like(prod), {xp}.sign(out) * {xp}.sign(f)), prod)
     return out
 '''
@@ -103,10 +108,11 @@ _IN_PLACE = {"add": "{d}.add_({o})", "mul": "{d}.mul_({o})", "sub": "{d}.sub_({o
              "neg": "{d}.neg_()"}
 
 
-def _in_place(prog: Program, step: Step, args: list[str], dead: list[int]) -> str | None:
+def _in_place(prog: Program, step: Step, args: list[str], dead: list[int]) -> tuple[str, int] | None:
     """PyTorch's text for ``step`` writing into the buffer of an operand that dies here (a
-    float temporary; every temporary has x's shape, constants being folded): eager PyTorch
-    allocates, and faults in, a new buffer per operation otherwise.  None where none applies."""
+    float temporary; every temporary has x's shape, constants being folded), and that operand's
+    step: eager PyTorch allocates, and faults in, a new buffer per operation otherwise.  None
+    where none applies."""
     def floating(a: Ref) -> bool:
         return a[0] == "v" and a[1] in dead and PRIMITIVES[prog.steps[a[1]].op].kind == "float" \
             and prog.steps[a[1]].op not in ("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not")
@@ -114,17 +120,44 @@ def _in_place(prog: Program, step: Step, args: list[str], dead: list[int]) -> st
     text = PRIMITIVES[step.op].targets["torch"]
     if len(step.args) == 1 and floating(step.args[0]):
         if _UNARY_CALL.fullmatch(text):
-            return text.format(args[0])[:-1] + f", out={args[0]})"
+            return text.format(args[0])[:-1] + f", out={args[0]})", step.args[0][1]
         if step.op == "neg":
-            return _IN_PLACE["neg"].format(d=args[0])
+            return _IN_PLACE["neg"].format(d=args[0]), step.args[0][1]
         return None
     if step.op in _IN_PLACE and len(step.args) == 2:
         if floating(step.args[0]):
-            return _IN_PLACE[step.op].format(d=args[0], o=args[1])
+            return _IN_PLACE[step.op].format(d=args[0], o=args[1]), step.args[0][1]
         if step.op in ("add", "mul") and floating(step.args[1]):
-            return _IN_PLACE[step.op].format(d=args[1], o=args[0])
+            return _IN_PLACE[step.op].format(d=args[1], o=args[0]), step.args[1][1]
         if step.op == "div" and args[0] == "1.0" and floating(step.args[1]):
-            return f"{args[1]}.reciprocal_()"
+            return f"{args[1]}.reciprocal_()", step.args[1][1]
+    return None
+
+
+#: PyTorch's arithmetic written into a given buffer (``out=``): {a} a tensor, {b} either
+_INTO = {"add": "torch.add({a}, {b}, out={s})", "mul": "torch.mul({a}, {b}, out={s})",
+         "sub": "torch.sub({a}, {b}, out={s})", "div": "torch.div({a}, {b}, out={s})"}
+
+
+def _into_slot(step: Step, args: list[str], slot: str) -> str | None:
+    """PyTorch's text for ``step`` writing into the buffer ``slot`` (``s[k]``: None lets torch
+    allocate, as without ``out=``), for a float step computed by one call; None where the step's
+    text has no such form (it then allocates)."""
+    text = PRIMITIVES[step.op].targets["torch"]
+    if PRIMITIVES[step.op].kind != "float" or step.op in ("lt", "le", "gt", "ge", "eq", "ne", "and", "or", "not"):
+        return None
+    tensor = [a[0] in ("x", "v") for a in step.args]
+    if len(step.args) == 1 and tensor[0]:
+        if _UNARY_CALL.fullmatch(text):
+            return text.format(args[0])[:-1] + f", out={slot})"
+        return f"torch.neg({args[0]}, out={slot})" if step.op == "neg" else None
+    if step.op in _INTO and len(step.args) == 2:
+        if tensor[0]:
+            return _INTO[step.op].format(a=args[0], b=args[1], s=slot)
+        if step.op in ("add", "mul") and tensor[1]:   # IEEE + and * commute exactly
+            return _INTO[step.op].format(a=args[1], b=args[0], s=slot)
+        if step.op == "div" and args[0] == "1.0" and tensor[1]:
+            return f"torch.reciprocal({args[1]}, out={slot})"
     return None
 
 
@@ -137,7 +170,12 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
     tgt = TARGETS[target]
     last_use = {a[1]: i for i, step in enumerate(prog.steps) for a in step.args if a[0] == "v"}
     kept = {a[1] for a in prog.outputs if a[0] == "v"}
-    lines = [f"def {name}({', '.join(('x', *arguments))}):"]
+    lines = []
+    # PyTorch: a step that would allocate its result writes into a buffer s[k] the caller may give
+    # (torch_runtime's blocks reuse theirs), freed for a later step at its value's last use
+    slot_of: dict[int, int] = {}
+    free: list[int] = []
+    slots = 0
     for i, step in enumerate(prog.steps):
         args = [_text(a, constants) for a in step.args]
         if step.op == "where" and all(a[0] == "c" for a in step.args[1:]):
@@ -145,10 +183,25 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
         if step.op == "mul_guarded":
             args = [_fill(tgt, t) if a[0] == "c" else t for a, t in zip(step.args, args, strict=True)]
         dead = sorted({a[1] for a in step.args if a[0] == "v" and last_use[a[1]] == i and a[1] not in kept})
-        text = _in_place(prog, step, args, dead) if target == "torch" else None
+        in_place = _in_place(prog, step, args, dead) if target == "torch" else None
+        text = in_place[0] if in_place else None
+        if in_place:   # the result lives in the dead operand's buffer
+            if in_place[1] in slot_of:
+                slot_of[i] = slot_of.pop(in_place[1])
+        elif target == "torch":
+            k = free.pop() if free else slots
+            text = _into_slot(step, args, f"s[{k}]")
+            if text:
+                slot_of[i] = k
+                slots = max(slots, k + 1)
+            elif k < slots:
+                free.append(k)
         lines.append(f"    v{i} = {text or PRIMITIVES[step.op].targets[target].format(*args, args=', '.join(args))}")
         if dead:   # dropped after their last use, as a nested expression drops its temporaries
             lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
+            free += [slot_of.pop(k) for k in dead if k in slot_of]
+    slot_arg = (f"s=(None,) * {slots}",) if slots else ()
+    lines.insert(0, f"def {name}({', '.join(('x', *arguments, *slot_arg))}):")
     names = []
     fix = [f"def _fix{name}(x, {', '.join(f'y{k}' for k in range(len(prog.outputs)))}):"]
     for k, out in enumerate(prog.outputs):
@@ -158,15 +211,16 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
             fix += [f"    {line}" for line in finish[k].lines(tgt, f"y{k}")]
         names.append(f"y{k}")
     returned = f"{', '.join(names)}{',' if len(names) == 1 else ''}"
+    slots_line = f"\n{name}.slots = {slots}   # the buffers s may hold\n" if slots else ""
     if len(fix) == 1:
         lines.append(f"    return {returned}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + slots_line
     # the fix-ups in a function of their own, which the runtime's ``finish`` skips where no input
     # is ±inf or nan and no result is nan or inf, and none of the outputs ``zeros`` is 0 (a tail's zero is signed)
     zeros = tuple(k for k, fin in enumerate(finish) if fin.zero_sides)
     lines.append(f"    return finish(x, ({returned}), _fix{name}, {zeros!r})")
     fix.append(f"    return {returned}")
-    return "\n".join(lines) + "\n\n\n" + "\n".join(fix) + "\n"
+    return "\n".join(lines) + "\n" + slots_line + "\n\n" + "\n".join(fix) + "\n"
 
 
 @dataclass(frozen=True)

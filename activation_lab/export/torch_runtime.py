@@ -10,6 +10,10 @@ result is rounded once to x's dtype.  The forward pass computes f and f′ toget
 a gradient and keeps f′ for the backward pass; the backward pass is itself an autograd Function
 whose backward uses f″ (and so on: each order's Function differentiates through the next), so
 double backward gives f″ from its own stable program.
+
+Eager on a CPU, an x of more than one block (:func:`eager_block`) is computed block by block,
+each block's temporaries in the same few buffers (the printed program's ``s``): every step then
+reads and writes cache rather than memory, and no step allocates.
 """
 
 # --- runtime: the text below is copied into standalone files ---
@@ -52,10 +56,20 @@ def finish(x, ys, fix, zeros):
         total = x.sum()
         for y in ys:
             total = total + y.sum()
-        if not bool(torch.isfinite(total)) or any(bool((ys[k] == 0).any()) for k in zeros):
+        if not bool(torch.isfinite(total)) or any(int(torch.count_nonzero(ys[k])) < ys[k].numel() for k in zeros):
             return fix(x, *ys)
         return ys
     return fix(x, *ys)
+
+
+def eager_block(x):
+    """Elements per block where the program runs block by block (eager, on a CPU, a contiguous x
+    of more than one block), else 0: each of torch's threads gets 2**16 elements of every
+    temporary (512 KiB in float64), which measured fastest (docs/notes/exports.md)."""
+    if not plain_path(x):   # compiled or on a GPU: one fused loop, no blocks (nor a thread count to ask)
+        return 0
+    block = 2**16 * max(1, torch.get_num_threads())
+    return block if x.is_contiguous() and x.numel() > block else 0
 
 
 def make_function(programs, name="activation"):
@@ -63,9 +77,27 @@ def make_function(programs, name="activation"):
 
     def evaluate(orders, x):
         work = work_dtype(x)
-        ys = programs(orders)(x.to(work))
-        # a result is never the caller's tensor (f(x) = x would hand x itself back)
-        return tuple(y.to(x.dtype) if y is not x else y.clone() for y in ys)
+        program = programs(orders)
+        block = eager_block(x)
+        if not block:
+            ys = program(x.to(work))
+            # a result is never the caller's tensor (f(x) = x would hand x itself back)
+            return tuple(y.to(x.dtype) if y is not x else y.clone() for y in ys)
+        # eager on a CPU: block by block, so that the program's temporaries stay in cache rather
+        # than each step streaming arrays of x's size, and in the same buffers for every block
+        # (fresh ones would be page-faulted in again whenever malloc returns them to the system)
+        flat = x.view(-1)
+        outs = tuple(torch.empty_like(flat) for _ in orders)
+        slots = getattr(program, "slots", 0)   # the printed program's buffers, and one for x
+        buffers = [torch.empty(block, dtype=work) for _ in range(slots + 1)]
+        for start in range(0, flat.numel(), block):
+            part = flat[start:start + block]
+            s = buffers if part.numel() == block else [b[:part.numel()] for b in buffers]
+            xw = part if part.dtype == work else s[-1].copy_(part)
+            ys = program(xw, s=s[:-1]) if slots else program(xw)
+            for out, y in zip(outs, ys, strict=True):
+                out[start:start + block].copy_(y)   # rounded once to x's dtype, as .to() rounds
+        return tuple(out.view(x.shape) for out in outs)
 
     class Derivative(torch.autograd.Function):
         """g * f^(k)(x), f^(k)(x) given (fk) or computed; differentiable through f^(k+1)."""
