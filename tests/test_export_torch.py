@@ -83,6 +83,11 @@ def test_float32_within_one_ulp(name):
     before = x.clone()
     got = (fn(x).numpy(), fn.derivative(x, 1).numpy())
     assert torch.equal(x, before) or torch.equal(torch.isnan(x), torch.isnan(before))
+    _assert_within_one_ulp(name, got)
+
+
+def _assert_within_one_ulp(name: str, got: tuple[np.ndarray, np.ndarray]) -> None:
+    """f (got[0]) and f′ (got[1]) at GRID within 1 ULP (or _allowance) of the exact values."""
     for n in (0, 1):
         exact = reference(al.get(name), n, GRID)
         assert exact.max_rel < 1e-12, (name, n, exact.max_rel)
@@ -191,16 +196,19 @@ _BITS = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32:
 
 
 @pytest.mark.parametrize("name", ["telu", "gelu", "linear", "relu"])
-def test_blocks_give_the_bits_of_one_pass(name):
+def test_blocks_give_the_bits_of_one_pass(name, monkeypatch):
     """Eager on a CPU, an x of more than one block runs the program block by block in reused
     buffers (torch_runtime.eager_block); f, f′ and autograd's gradient are then the bits of
     evaluating pieces of at most one block (one pass each), in every dtype, with ±inf, nan, ±0
     and subnormals spread over the blocks and a short last block; and, in float32, f and f′
-    within 1 ULP of mpmath at 60 of the points."""
-    from activation_lab.export.torch_runtime import eager_block
+    within 1 ULP of mpmath at 60 of the points.  (Blocks of 20,011 elements here, so that the
+    10⁵ GRID points fill several.)"""
+    from activation_lab.export import torch_runtime
 
-    block = eager_block(torch.empty(10**8, dtype=torch.float32))
-    assert block > 0 and eager_block(torch.empty(block)) == 0
+    assert torch_runtime.eager_block(torch.empty(torch_runtime.BLOCK + 1)) == torch_runtime.BLOCK
+    monkeypatch.setattr(torch_runtime, "BLOCK", 20_011)
+    block = torch_runtime.eager_block(torch.empty(10**6, dtype=torch.float32))
+    assert block == 20_011 and torch_runtime.eager_block(torch.empty(block)) == 0
     rng = np.random.default_rng(7)
     grid = np.resize(rng.permutation(GRID), 2 * block + block // 2 + 7)
     fn = torch_function(name)
@@ -290,6 +298,21 @@ def test_compile_fullgraph_telu():
     y2 = fn(x2)
     (g2,) = torch.autograd.grad(y2.sum(), x2)
     assert torch.allclose(y, y2, rtol=2e-7, atol=0) and torch.allclose(g, g2, rtol=2e-7, atol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(DYNAMO_WARNING)
+@pytest.mark.filterwarnings(INDUCTOR_WARNING)
+@pytest.mark.parametrize("name", ["telu", "mish"])
+def test_compiled_float32_within_one_ulp(name):
+    """Compiled (inductor), float32 results take tanh and sech from one exp (printer._TORCH_HELPERS,
+    relative error below 2⁻³⁵) and the lean guarded product: f and autograd's f′ at the 10⁵ GRID
+    points still within 1 ULP of the exact values, as eager."""
+    fn = torch.compile(torch_function(name), fullgraph=True)
+    x = torch.from_numpy(GRID.copy()).requires_grad_(True)
+    y = fn(x)
+    (g,) = torch.autograd.grad(y, x, torch.ones_like(y))
+    _assert_within_one_ulp(name, (y.detach().numpy(), g.numpy()))
 
 
 @pytest.mark.slow

@@ -125,8 +125,13 @@ def test_every_row_has_every_column():
 
 def test_every_row_has_every_target():
     """The targets column: every row has its PyTorch, JAX and standalone-NumPy text, with the
-    row's arity, in the framework's own namespace (or the printer's guarded product)."""
+    row's arity, in the framework's own namespace (or a helper the printer prints with the
+    programs: the guarded product; PyTorch's tanh and sech)."""
+    from activation_lab.export.printer import helpers_source
+
     prefixes = {"torch": ("torch.",), "jax": ("jnp.", "jax."), "numpy": ("np.", "scipy.special.")}
+    helpers = {t: set(re.findall(r"^def (\w+)\(", helpers_source(t), re.M)) for t in prefixes}
+    assert helpers["torch"] == {"_mul_guarded", "_tanh", "_sech"} and helpers["numpy"] == {"_mul_guarded"}
     for row in primitives.PRIMITIVES.values():
         assert set(row.targets) == {"torch", "jax", "numpy"}, row.name
         arity = {i for _, i, _, _ in string.Formatter().parse(row.c) if i not in (None, "")}
@@ -134,7 +139,7 @@ def test_every_row_has_every_target():
             fields = {i for _, i, _, _ in string.Formatter().parse(text) if i not in (None, "")}
             assert fields == arity or fields == {"args"}, (row.name, target, text)
             names = re.findall(r"[A-Za-z_][\w.]*(?=\()", text)
-            assert all(n.startswith(prefixes[target]) or n == "_mul_guarded" for n in names), (row.name, target)
+            assert all(n.startswith(prefixes[target]) or n in helpers[target] for n in names), (row.name, target)
 
 
 def test_every_function_a_formula_can_name_has_a_row():

@@ -19,7 +19,8 @@ function's argument ``s`` holds None, so that torch allocates, unless the runtim
 buffers it reuses from block to block), ``k`` a buffer freed at an earlier value's last use; the
 function's ``slots`` attribute says how many.
 
-The source never contains user text: names are ``x``, ``s``, ``v<i>``, ``y<k>`` and the framework's.
+The source never contains user text: names are ``x``, ``s``, ``f32``, ``v<i>``, ``y<k>``, the helpers'
+and the framework's.
 """
 
 from __future__ import annotations
@@ -72,6 +73,50 @@ def _mul_guarded(*factors):
 '''
 
 
+#: PyTorch's guarded product: the same values as :data:`_MUL_GUARDED` with torch.sign(±0) = 0 (the
+#: zero takes the infinite factor's sign), in fewer operations, which compiled cost (measured:
+#: docs/notes/exports.md): where the product is nan and neither factor is, one is ±inf and the
+#: other ±0, so their sum is that infinity
+_MUL_GUARDED_TORCH = '''\
+def _mul_guarded(*factors):
+    """A product in which inf*0 is 0, signed as the infinite factor: where exp(x) has overflowed
+    beside a factor that underflowed faster, the exact product is below every subnormal."""
+    out = factors[0]
+    for f in factors[1:]:
+        prod = out * f
+        s = out + f   # +-inf where prod is inf*0, nan where a factor is nan
+        out = torch.where(prod == prod, prod, torch.where(s == s, torch.copysign(torch.zeros_like(prod), s), s))
+    return out
+'''
+
+#: PyTorch's tanh and sech (the rows' ``targets["torch"]`` text calls them).  ``f32``: the results
+#: are rounded to float32 (float32 x, computed in float64).  Compiled, inductor's float64 tanh and
+#: cosh cost about three times its exp (measured: docs/notes/exports.md), so there they are
+#: computed from one exp each, as the C target's float32 CPU loop computes them: tanh|u| =
+#: (1 - q)/(1 + q), q = e^-2|u| (|u| itself below 2^-17), relative error below 2^-35 (1 - q loses
+#: bits as |u| -> 0), harmless in a float32 result but not in a float64 one, hence only with f32;
+#: sech(u) = 2z/(1 + z^2), z = e^-|u|.  Eager, torch's own (the same bits as every other target).
+_TORCH_HELPERS = '''
+
+def _tanh(u, f32, out=None):
+    """tanh(u); compiled for a float32 result, from one exp (relative error below 2**-35)."""
+    if f32 and torch.compiler.is_compiling():
+        z = torch.exp(-torch.abs(u))
+        r = 1 / (1 + z * z)
+        return torch.copysign(torch.where(torch.abs(u) < 2.0**-17, torch.abs(u), (1 - z * z) * r), u)
+    return torch.tanh(u, out=out)
+
+
+def _sech(u, f32, out=None):
+    """sech(u) = 1/cosh(u); compiled for a float32 result, from one exp."""
+    if f32 and torch.compiler.is_compiling():
+        z = torch.exp(-torch.abs(u))
+        r = 1 / (1 + z * z)
+        return 2 * z * r
+    return torch.cosh(u, out=out).reciprocal_()
+'''
+
+
 def _literal(text: str) -> str:
     """A program constant as a Python literal (the float64 nearest its 40-digit text)."""
     value = float(text)
@@ -102,7 +147,7 @@ def _fill(target: Target, value: str) -> str:
     return f"{target.xp}.full_like(x, {value})"
 
 
-_UNARY_CALL = re.compile(r"torch\.[\w.]+\(\{0\}\)")
+_UNARY_CALL = re.compile(r"torch\.[\w.]+\(\{0\}\)|_(tanh|sech)\(\{0\}, f32\)")
 #: in-place forms of PyTorch's arithmetic on a dead operand ({d}) and the other one ({o})
 _IN_PLACE = {"add": "{d}.add_({o})", "mul": "{d}.mul_({o})", "sub": "{d}.sub_({o})", "div": "{d}.div_({o})",
              "neg": "{d}.neg_()"}
@@ -161,6 +206,30 @@ def _into_slot(step: Step, args: list[str], slot: str) -> str | None:
     return None
 
 
+def _sech_steps(prog: Program) -> Program:
+    """The program with each 1/cosh(u) (as the NumPy targets lower sech) one sech step, which
+    PyTorch's row computes (:data:`_TORCH_HELPERS`); a cosh read by nothing else dropped."""
+    def sech_of(step: Step) -> bool:
+        return (step.op == "div" and step.args[0] == ("c", "1.0", "float") and step.args[1][0] == "v"
+                and prog.steps[step.args[1][1]].op == "cosh")
+
+    if not any(sech_of(step) for step in prog.steps):
+        return prog
+    steps = [Step("sech", prog.steps[step.args[1][1]].args) if sech_of(step) else step for step in prog.steps]
+    live = {a[1] for a in prog.outputs if a[0] == "v"}
+    for k in range(len(steps) - 1, -1, -1):
+        if k in live:
+            live |= {a[1] for a in steps[k].args if a[0] == "v"}
+    renumber = {k: j for j, k in enumerate(sorted(live))}
+
+    def moved(a: Ref) -> Ref:
+        return ("v", renumber[a[1]]) if a[0] == "v" else a
+
+    return dataclasses.replace(prog, steps=tuple(Step(steps[k].op, tuple(moved(a) for a in steps[k].args))
+                                                 for k in sorted(live)),
+                               outputs=tuple(moved(a) for a in prog.outputs))
+
+
 def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, ...] = (),
                   arguments: tuple[str, ...] = (), constants: Mapping[str, str] | None = None) -> str:
     """``def name(x): ...`` computing the program's outputs (a tuple) with ``target``'s text from
@@ -168,6 +237,8 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
     ``arguments``: names of further arguments, which ``constants`` (40-digit text → printed
     expression) may use in place of constants (the learnable parameters)."""
     tgt = TARGETS[target]
+    if target == "torch":
+        prog = _sech_steps(prog)
     last_use = {a[1]: i for i, step in enumerate(prog.steps) for a in step.args if a[0] == "v"}
     kept = {a[1] for a in prog.outputs if a[0] == "v"}
     lines = []
@@ -201,7 +272,8 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
             lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
             free += [slot_of.pop(k) for k in dead if k in slot_of]
     slot_arg = (f"s=(None,) * {slots}",) if slots else ()
-    lines.insert(0, f"def {name}({', '.join(('x', *arguments, *slot_arg))}):")
+    f32_arg = ("f32=False",) if target == "torch" else ()   # read by _tanh and _sech
+    lines.insert(0, f"def {name}({', '.join(('x', *arguments, *slot_arg, *f32_arg))}):")
     names = []
     fix = [f"def _fix{name}(x, {', '.join(f'y{k}' for k in range(len(prog.outputs)))}):"]
     for k, out in enumerate(prog.outputs):
@@ -248,7 +320,8 @@ class Finish:
             out.append(f"{y} = {xp}.where(x == {inf}, {_literal(repr(limit))}, {y})")
         for sign, zero in self.zero_sides:
             side = "x <= -1.0" if sign < 0 else "x >= 1.0"
-            out.append(f"{y} = {xp}.where(({y} == 0) & ({side}), {_literal(repr(zero))}, {y})"
+            # nested rather than (y == 0) & (side): compiled, a mask's & costs more than a select
+            out.append(f"{y} = {xp}.where({side}, {xp}.where({y} == 0, {_literal(repr(zero))}, {y}), {y})"
                        "   # a tail's zero takes its limit's sign")
         return out
 
@@ -323,7 +396,8 @@ def program_source(expr: sp.Expr, target: str, functions: dict[str, tuple[int, .
         # fix-ups (compiled, jitted, on a GPU: its guards fuse into the one loop, a second program would not)
         plain = print_program(program(expr, orders), target, name, finish)
         head, body = plain.split("\n", 1)
-        parts.append(f"{head}\n    if not plain_path(x):\n        return {name}_guarded(x)\n{body}")
+        call = f"{name}_guarded(x, f32=f32)" if target == "torch" else f"{name}_guarded(x)"
+        parts.append(f"{head}\n    if not plain_path(x):\n        return {call}\n{body}")
         unguarded = tuple(dataclasses.replace(fin, guarded=None) for fin in finish)
         parts.append(print_program(program(expr, orders, guarded=True), target, f"{name}_guarded", unguarded))
         guarded.update({fin.guarded: k for k, fin in zip(orders, finish, strict=True) if fin.guarded})
@@ -333,5 +407,8 @@ def program_source(expr: sp.Expr, target: str, functions: dict[str, tuple[int, .
 
 
 def helpers_source(target: str) -> str:
-    """The helpers printed programs may call (the guarded product); ``patch_nan`` is the runtime's."""
+    """The helpers printed programs may call (the guarded product; for PyTorch also tanh and
+    sech); ``patch_nan`` is the runtime's."""
+    if target == "torch":
+        return _MUL_GUARDED_TORCH + _TORCH_HELPERS
     return _MUL_GUARDED.format(xp=TARGETS[target].xp)

@@ -62,14 +62,19 @@ def finish(x, ys, fix, zeros):
     return fix(x, *ys)
 
 
+#: elements per block of the eager CPU path (8 MiB per float64 temporary): smaller blocks, 2**16
+#: per thread, measured up to 10 % faster on an idle machine, but every operation on a block is a
+#: parallel region whose barrier waits for any thread the OS has descheduled, and on a machine
+#: busy with other processes ten times the blocks cost up to ten times the waits (docs/notes/exports.md)
+BLOCK = 2**20
+
+
 def eager_block(x):
     """Elements per block where the program runs block by block (eager, on a CPU, a contiguous x
-    of more than one block), else 0: each of torch's threads gets 2**16 elements of every
-    temporary (512 KiB in float64), which measured fastest (docs/notes/exports.md)."""
-    if not plain_path(x):   # compiled or on a GPU: one fused loop, no blocks (nor a thread count to ask)
+    of more than one block), else 0."""
+    if not plain_path(x):   # compiled or on a GPU: one fused loop, no blocks
         return 0
-    block = 2**16 * max(1, torch.get_num_threads())
-    return block if x.is_contiguous() and x.numel() > block else 0
+    return BLOCK if x.is_contiguous() and x.numel() > BLOCK else 0
 
 
 def make_function(programs, name="activation"):
@@ -80,7 +85,8 @@ def make_function(programs, name="activation"):
         program = programs(orders)
         block = eager_block(x)
         if not block:
-            ys = program(x.to(work))
+            # f32: results rounded to float32, which lets compiled tanh and sech take a cheaper form
+            ys = program(x.to(work), f32=x.dtype == torch.float32)
             # a result is never the caller's tensor (f(x) = x would hand x itself back)
             return tuple(y.to(x.dtype) if y is not x else y.clone() for y in ys)
         # eager on a CPU: block by block, so that the program's temporaries stay in cache rather
