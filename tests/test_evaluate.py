@@ -290,3 +290,27 @@ def test_constants_that_evalf_gets_wrong():
         assert np.allclose(big, want, rtol=1e-15, atol=0, equal_nan=True), formula
         c_kernel(act.expr, (0, 1), "float64")        # the C source (and the native kernel's) prints
         native_source(act.expr, (0, 1))
+
+
+def test_a_pole_exposed_in_a_branch_is_nan():
+    # ln(where(3 >= x, 1, x))**(-x): the stable rewrite splits it into 0**(-x) (SymPy's zoo) for
+    # x <= 3, and the program had no primitive for it (KeyError 'ComplexInfinity' on every target;
+    # found by the cross-target property test); that branch has no value: nan
+    act = al.define("ln(where(3 >= x, 1, x)) ** (-x)")
+    with mpmath.workprec(100):
+        f5 = float(mpmath.log(5) ** -5)
+        df5 = float(-mpmath.log(5) ** -5 * (mpmath.log(mpmath.log(5)) + 1 / mpmath.log(5)))
+    y0, y1 = act.evaluate(np.array([0.5, 5.0]), n=(0, 1))
+    assert np.isnan(y0[0]) and np.isnan(y1[0])
+    assert y0[1] == pytest.approx(f5, rel=1e-15) and y1[1] == pytest.approx(df5, rel=1e-15)
+    assert mpmath.isnan(act.mpmath(0)(0.5))
+
+
+def test_one_denominator_does_not_scale_by_a_huge_number():
+    # 1/(x + 1 + 1e-300) was put over one denominator as 10^300/(10^300 x + 10^300 + 1): 0 for every
+    # float32 x above ~1e8 (and for log1p(1e-300 + x)'); found by the cross-target property test
+    x = np.array([1e10, 3.4e38], dtype=np.float32)
+    for formula, n in (("1/(x + 1 + 1e-300)", 0), ("log1p(1e-300 + x)", 1)):
+        y = al.define(formula).evaluate(x, n=n)
+        want = [float(1 / (1 + mpmath.mpf(float(v)))) for v in x]
+        assert np.allclose(y, np.array(want, dtype=np.float32), rtol=1e-6, atol=0), (formula, y)

@@ -240,3 +240,10 @@ def test_a_constant_too_large_to_evaluate_is_refused():
         with pytest.raises(al.FormulaError, match="too large to evaluate"):
             al.define(formula)
     assert float(al.define("exp(1e308)*x").evaluate(1.0)) == float("inf")
+
+
+def test_a_pole_in_one_branch_of_min_is_refused():
+    """ln(where(3 >= x, 1, 1e30))**-2 is 0**-2 in one branch: SymPy raised TypeError comparing it
+    inside min(); refused like x/0 now (found by the cross-target property test)."""
+    with pytest.raises(al.FormulaError, match="undefined part"):
+        al.define("min((ln(where(3 >= x, 1, 1e30)))**-2, 1/3)")

@@ -343,8 +343,15 @@ def _one_denominator(e: sp.Expr) -> sp.Expr:
         # is no longer than the sum: x + 1e-280 as (10²⁸⁰x + 1)/10²⁸⁰ would overflow at x = 1e30
         # in double, 1 + x⁻² as (x² + 1)/x² at x = 1e155
         one = sp.factor(sp.cancel(e))
-        return one if sp.count_ops(one) <= sp.count_ops(e) else e
+        # nor where it scales by a number the sum does not have: 1/(x + 1 + 1e-300) as
+        # 10³⁰⁰/(10³⁰⁰x + 10³⁰⁰ + 1) is 0 at x = 1e10 in double
+        bigger = _largest_number(one) > max(_largest_number(e), 2**53)
+        return one if sp.count_ops(one) <= sp.count_ops(e) and not bigger else e
     return e
+
+
+def _largest_number(e: sp.Expr) -> sp.Expr:
+    return max([abs(n) for n in e.atoms(sp.Number)], default=sp.S.One)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -366,9 +373,10 @@ def _not_real_as_nan(e: sp.Expr) -> sp.Expr:
     """Constants that are not real as nan, as every target computes them: log(1e-300 - 1/3) in a
     where() branch becomes log(1/3 - 1e-300) + iπ once SymPy distributes the log over the pieces
     (the parser refuses such a constant written as it is; the program cannot hold one)."""
-    if not e.has(sp.I):
+    if not e.has(sp.I, sp.zoo):
         return e
-    return e.replace(lambda a: isinstance(a, sp.Expr) and a.is_number and a.is_extended_real is False,
+    # zoo: a pole the pieces expose (0**-2 once ln(where(x <= 3, 1, x)) is split): no value, nan
+    return e.replace(lambda a: isinstance(a, sp.Expr) and a.is_number and (a is sp.zoo or a.is_extended_real is False),
                      lambda a: sp.nan)
 
 

@@ -331,8 +331,14 @@ class _Builder:
                             f"write e.g. {example}")
         if name == "where":
             cond = self._condition(node.args[0])
-            return builder(cond, self.build(node.args[1]), self.build(node.args[2]))
-        return builder(*(self.build(a) for a in node.args))
+            args = [cond, self.build(node.args[1]), self.build(node.args[2])]
+        else:
+            args = [self.build(a) for a in node.args]
+        try:
+            return builder(*args)
+        except TypeError:   # SymPy cannot compare a part that is a pole in one branch (0**-2 there)
+            raise self.fail(node, f"{self.token(node)!r} has an undefined part (a division by zero, log(0), ...)",
+                            "rewrite that part so that it is finite") from None
 
     def _condition(self, node: ast.AST) -> sp.Basic:
         if isinstance(node, ast.BoolOp):
