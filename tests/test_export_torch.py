@@ -198,17 +198,21 @@ _BITS = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32:
 @pytest.mark.parametrize("name", ["telu", "gelu", "linear", "relu"])
 def test_blocks_give_the_bits_of_one_pass(name, monkeypatch):
     """Eager on a CPU, an x of more than one block runs the program block by block in reused
-    buffers (torch_runtime.eager_block); f, f′ and autograd's gradient are then the bits of
+    buffers on torch.get_num_threads() worker threads (torch_runtime.eager_block); f, f′ and
+    autograd's gradient are then the bits of
     evaluating pieces of at most one block (one pass each), in every dtype, with ±inf, nan, ±0
     and subnormals spread over the blocks and a short last block; and, in float32, f and f′
     within 1 ULP of mpmath at 60 of the points.  (Blocks of 20,011 elements here, so that the
     10⁵ GRID points fill several.)"""
     from activation_lab.export import torch_runtime
 
-    assert torch_runtime.eager_block(torch.empty(torch_runtime.BLOCK + 1)) == torch_runtime.BLOCK
+    least = max(torch_runtime.MIN_BLOCKED, torch_runtime.BLOCK)
+    assert torch_runtime.eager_block(torch.empty(least)) == torch_runtime.BLOCK
+    assert torch_runtime.eager_block(torch.empty(least - 1)) == 0
     monkeypatch.setattr(torch_runtime, "BLOCK", 20_011)
+    monkeypatch.setattr(torch_runtime, "MIN_BLOCKED", 0)
     block = torch_runtime.eager_block(torch.empty(10**6, dtype=torch.float32))
-    assert block == 20_011 and torch_runtime.eager_block(torch.empty(block)) == 0
+    assert block == 20_011 and torch_runtime.eager_block(torch.empty(block - 1)) == 0
     rng = np.random.default_rng(7)
     grid = np.resize(rng.permutation(GRID), 2 * block + block // 2 + 7)
     fn = torch_function(name)
@@ -336,3 +340,22 @@ def test_cuda_matches_cpu():
     ref = fn.derivative(x, 1)
     assert torch.equal(fn(xc).cpu(), fn(x)) or torch.allclose(fn(xc).cpu(), fn(x), rtol=1.2e-7, atol=0)
     assert torch.allclose(g.cpu(), ref, rtol=1.2e-7, atol=0)
+
+
+def test_an_error_in_a_block_worker_reaches_the_caller(monkeypatch):
+    """An exception raised on a worker thread of the eager blocks is raised to the caller (not
+    lost with a half-written result), whichever thread hits it."""
+    from activation_lab.export import torch_runtime
+
+    monkeypatch.setattr(torch_runtime, "BLOCK", 1000)
+    monkeypatch.setattr(torch_runtime, "MIN_BLOCKED", 0)
+    calls = []
+
+    def worker():
+        calls.append(1)
+        if len(calls) == 2 or torch.get_num_threads() == 1:
+            raise RuntimeError("planted")
+
+    with pytest.raises(RuntimeError, match="planted"):
+        torch_runtime.run_workers(worker)
+    assert len(calls) == torch.get_num_threads()
