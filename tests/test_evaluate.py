@@ -146,7 +146,7 @@ def test_dtypes_and_shapes():
     assert telu.evaluate(np.array([True, False])).dtype == np.float64
     f, d = telu.evaluate(np.ones(3, np.float32), n=(0, 1))
     assert f.dtype == d.dtype == np.float32
-    with pytest.raises(al.UnsupportedDtypeError, match="float16, float32 and float64"):
+    with pytest.raises(al.UnsupportedDtypeError, match=r"float16, bfloat16 \(ml_dtypes\), float32 and float64"):
         telu.evaluate(np.ones(3, np.complex128))
     with pytest.raises(al.UnsupportedDtypeError):
         telu.evaluate(np.array(["a"]))
