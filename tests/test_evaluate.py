@@ -314,3 +314,32 @@ def test_one_denominator_does_not_scale_by_a_huge_number():
         y = al.define(formula).evaluate(x, n=n)
         want = [float(1 / (1 + mpmath.mpf(float(v)))) for v in x]
         assert np.allclose(y, np.array(want, dtype=np.float32), rtol=1e-6, atol=0), (formula, y)
+
+
+def test_tanhshrink_keeps_the_sign_of_zero():
+    """x − tanh x ≈ x³/3 near 0 has the sign of x, so at −0.0 its value is −0.0 (mpmath: negative
+    just left of 0), in every dtype.  The sum of its Taylor terms loses that sign (−0 + 0 = +0);
+    the factored form x³·p(x)/d keeps it (a change that kept the sum for its large common
+    denominator gave +0.0)."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        assert mpmath.mpf("-1e-5") - mpmath.tanh(mpmath.mpf("-1e-5")) < 0
+    t = al.get("tanhshrink")
+    for dt in (np.float16, np.float32, np.float64):
+        got = t.evaluate(np.array([-0.0, 0.0], dtype=dt))
+        assert got[0] == 0 and np.signbit(got[0]) and not np.signbit(got[1]), dt
+
+
+def test_mpmath_target_keeps_a_constant_log1p():
+    """SymPy turns log1p(1e-300) into log(1 + 10⁻³⁰⁰), which rounds to log(1) = 0 at any precision
+    below about a thousand bits: the mpmath target printed it so, and log1p(x·log1p(1e-300)) was 0
+    at x = 1.8e308 (true 19.007; found by the cross-target property test when test_evaluate had
+    run first in the same worker)."""
+    import mpmath
+
+    x = mpmath.mpf(float(np.finfo(np.float64).max))
+    with mpmath.workdps(60):
+        want = mpmath.log1p(x * mpmath.log1p(mpmath.mpf(10) ** -300))
+    got = al.define("log1p(x * log1p(1e-300))").mpmath(0)(x)
+    assert abs(got - want) <= abs(want) * 1e-14

@@ -152,6 +152,14 @@ class _RealPowerPrinter(MpmathPrinter):
             return super()._print_Pow(expr, rational)
         return f"_real_pow({self._print(expr.base)}, {self._print(expr.exp)})"
 
+    def _print_log(self, expr):  # noqa: N802 - SymPy printer method name
+        # SymPy turns log1p(c) of a number into log(1 + c): printed as log1p(c), since 1 + 1e-300
+        # rounds to 1 at any working precision below a thousand bits
+        arg = expr.args[0]
+        if arg.is_Rational and abs(arg - 1) < sp.Rational(1, 2):
+            return f"log1p({self._print(arg - 1)})"
+        return super()._print_log(expr) if hasattr(super(), "_print_log") else f"log({self._print(arg)})"
+
 
 @functools.lru_cache(maxsize=2048)
 def mpmath_function(expr: sp.Expr) -> Callable[[Any], Any]:

@@ -345,7 +345,11 @@ def _one_denominator(e: sp.Expr) -> sp.Expr:
         one = sp.factor(sp.cancel(e))
         # nor where it scales by a number the sum does not have: 1/(x + 1 + 1e-300) as
         # 10³⁰⁰/(10³⁰⁰x + 10³⁰⁰ + 1) is 0 at x = 1e10 in double
-        bigger = _largest_number(one) > max(_largest_number(e), 2**53)
+        # (only numbers past 2**500, whose products with x leave double's range: the common
+        # denominator of a Taylor polynomial's coefficients, 8.8e22 for tanhshrink's, is no
+        # danger, and its factored form x³·p(x)/d keeps the sign of a zero that the sum of its
+        # terms loses: tanhshrink(-0.0) is -0.0)
+        bigger = _largest_number(one) > max(_largest_number(e), 2**500)
         return one if sp.count_ops(one) <= sp.count_ops(e) and not bigger else e
     return e
 
