@@ -875,11 +875,6 @@ KNOWN: list = [
     ("u**p/u at tiny x", lambda f, ref: f.order is not None and f.order >= 1 and f.x is not None
      and abs(f.x) < 2.0 ** -500 and f.target in ("c", "array-api", "mpmath")
      and any(p.is_Pow and not p.exp.is_Integer for p in sp.preorder_traversal(ref.expr))),
-    # Activation.mpmath's reference() doubles its precision only when two values disagree, not when
-    # 200 bits meet an exact 0 divisor: f' of log1p(x - 1e-1200) at x = -1 (1/(x + 1 - 1e-1200))
-    # raises ZeroDivisionError there, where the value is -1e1200
-    ("mpmath target divides by a 0 of 200 bits", lambda f, ref: f.target == "mpmath" and np.isnan(f.got)
-     and f.kind == "value" and abs(f.want) == math.inf),
     ("derivative of a not-real constant piece is 0", lambda f, ref: f.kind == "not-real" and f.order >= 1
      and f.got == 0 and _not_real_at(ref, f.x)),
 ]

@@ -343,3 +343,16 @@ def test_mpmath_target_keeps_a_constant_log1p():
         want = mpmath.log1p(x * mpmath.log1p(mpmath.mpf(10) ** -300))
     got = al.define("log1p(x * log1p(1e-300))").mpmath(0)(x)
     assert abs(got - want) <= abs(want) * 1e-14
+
+
+def test_mpmath_target_retries_a_divisor_that_is_zero_at_its_precision():
+    """f′ of log1p(x − 1e-1200) is 1/(1 + x − 1e-1200): at x = −1 the divisor is 0 at 200 bits but
+    −1e-1200 exactly, so f′(−1) = −1e1200; the mpmath target raised ZeroDivisionError there (it
+    retries at higher precision now), and a true pole (1/x at 0) still raises."""
+    import mpmath
+
+    with mpmath.workprec(200):
+        got = al.define("log1p(-max(x, 1e-300)**4 + x)").mpmath(1)(mpmath.mpf(-1))
+        assert abs(got / -mpmath.mpf(10) ** 1200 - 1) < mpmath.mpf(2) ** -150
+        with pytest.raises(ZeroDivisionError):
+            al.define("log(x)").mpmath(1)(mpmath.mpf(0))

@@ -161,6 +161,20 @@ class _RealPowerPrinter(MpmathPrinter):
         return super()._print_log(expr) if hasattr(super(), "_print_log") else f"log({self._print(arg)})"
 
 
+def _with_more_precision(raw: Callable[[Any], Any], x: Any) -> Any:
+    """``raw(x)`` at 4, 16 and 64 times the working precision, rounded to it; ZeroDivisionError
+    (a true pole) if every one of them divides by 0."""
+    prec = mpmath.mp.prec
+    for factor in (4, 16, 64):
+        try:
+            with mpmath.workprec(prec * factor):
+                value = raw(x)
+        except ZeroDivisionError:
+            continue
+        return +value if isinstance(value, (mpmath.mpf, mpmath.mpc)) else value
+    raise ZeroDivisionError(f"division by zero at x = {x} even at {prec * 64} bits (a pole)")
+
+
 @functools.lru_cache(maxsize=2048)
 def mpmath_function(expr: sp.Expr) -> Callable[[Any], Any]:
     """Compile ``expr`` (in the symbol x only) to a function of one mpmath number."""
@@ -171,7 +185,12 @@ def mpmath_function(expr: sp.Expr) -> Callable[[Any], Any]:
     raw = sp.lambdify(X, expr, modules=[MPMATH_NAMESPACE, "mpmath"], printer=printer)
 
     def fn(x: Any) -> Any:
-        value = raw(x)
+        try:
+            value = raw(x)
+        except ZeroDivisionError:
+            # a divisor that is 0 at this precision but not exactly (1/(x + 1 - 1e-1200) at
+            # x = -1 is -1e1200): again at 4, 16 and 64 times the precision, rounded back
+            value = _with_more_precision(raw, x)
         # a constant piece (ReLU's 0 for x < 0) comes back as a Python int: always an mpf
         return mpmath.mpf(value) if isinstance(value, (int, float)) else value
 
