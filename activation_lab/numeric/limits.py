@@ -87,8 +87,37 @@ def _side(stable: sp.Expr, sign: int) -> float:
                      formula=short_text(stable)):
             return _numeric_side(stable, sign)
     except (FormulaTooComplexError, _UndecidedError, ArithmeticError, TypeError, ValueError):
-        # over budget, a huge trig argument, or mpmath's own overflow: SymPy decides
+        # over budget, a huge trig argument, or mpmath's own overflow: SymPy decides, unless f is
+        # not real out there (SymPy gave 0 for sqrt(log(sin(x)) - 1), real nowhere)
+        if _not_real_far_out(stable, sign):
+            return float("nan")
         return _symbolic_limit(stable, sign)
+
+
+def _not_real_far_out(stable: sp.Expr, sign: int) -> bool:
+    """Whether f is not real (nan or complex in mpmath) at some of x = sign·10³ … sign·10⁷, where
+    it has no real limit (a limit needs f defined on a neighbourhood of the infinity)."""
+    import mpmath
+
+    from .mpmath_target import mpmath_function
+
+    fn = mpmath_function(stable)
+    trig_args = [mpmath_function(node.args[0]) for node in sp.preorder_traversal(stable)
+                 if isinstance(node, _TRIG) and node.args[0].has(sp.Symbol)]
+    with mpmath.workprec(100):
+        for m in ("1e3", "1e4", "1e5", "1e6", "1e7"):
+            x = mpmath.mpf(sign) * mpmath.mpf(m)
+            try:
+                # a point where a trig argument is too large to reduce (sin(e^x)) is not tried
+                if any(isinstance(a, mpmath.mpc) or (mpmath.isfinite(a) and a != 0 and mpmath.mag(a) > MAX_TRIG_BITS)
+                       for a in (arg(x) for arg in trig_args)):
+                    continue
+                v = fn(x)
+            except (ArithmeticError, TypeError, ValueError):
+                continue
+            if isinstance(v, mpmath.mpc) or mpmath.isnan(v):
+                return True
+    return False
 
 
 class _UndecidedError(Exception):
