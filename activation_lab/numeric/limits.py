@@ -88,14 +88,14 @@ def _side(stable: sp.Expr, sign: int) -> float:
             return _numeric_side(stable, sign)
     except (FormulaTooComplexError, _UndecidedError, ArithmeticError, TypeError, ValueError):
         # over budget, a huge trig argument, or mpmath's own overflow: SymPy decides, unless f is
-        # not real out there (SymPy gave 0 for sqrt(log(sin(x)) - 1), real nowhere)
+        # not real out there (SymPy's limit gave 0 for sqrt(log(sin(x)) - 1), real nowhere)
         if _not_real_far_out(stable, sign):
             return float("nan")
         return _symbolic_limit(stable, sign)
 
 
 def _not_real_far_out(stable: sp.Expr, sign: int) -> bool:
-    """Whether f is not real (nan or complex in mpmath) at some of x = sign·10³ … sign·10⁷, where
+    """Whether f is not real (nan or complex in mpmath) at some of x ≈ sign·10³ … sign·10⁷, where
     it has no real limit (a limit needs f defined on a neighbourhood of the infinity)."""
     import mpmath
 
@@ -105,7 +105,8 @@ def _not_real_far_out(stable: sp.Expr, sign: int) -> bool:
     trig_args = [mpmath_function(node.args[0]) for node in sp.preorder_traversal(stable)
                  if isinstance(node, _TRIG) and node.args[0].has(sp.Symbol)]
     with mpmath.workprec(100):
-        for m in ("1e3", "1e4", "1e5", "1e6", "1e7"):
+        # not integers: a real power of a negative base is real at integers only (x**x)
+        for m in ("1000.5", "10000.25", "100000.125", "1000000.0625", "10000000.03125"):
             x = mpmath.mpf(sign) * mpmath.mpf(m)
             try:
                 # a point where a trig argument is too large to reduce (sin(e^x)) is not tried
