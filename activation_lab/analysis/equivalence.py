@@ -554,16 +554,20 @@ def catalog_fit(act: Activation | str) -> tuple[str, dict[str, str]] | None:
 def _short_fraction(v: float) -> str:
     """v as a short exact number, as a user would write it: '2', '1.702' (851/500), '1/3'; the
     proof that follows judges whether it is right."""
-    frac = fractions.Fraction(v).limit_denominator(10_000)
-    if frac.denominator == 1:
-        return str(frac.numerator)
-    d = frac.denominator
+    return decimal_or_fraction(fractions.Fraction(v).limit_denominator(10_000))
+
+
+def decimal_or_fraction(q: fractions.Fraction) -> str:
+    """q as a user writes it: 2, 0.25, 1.702 (a terminating decimal), else p/q."""
+    if q.denominator == 1:
+        return str(q.numerator)
+    d = q.denominator
     for p in (2, 5):
         while d % p == 0:
             d //= p
     if d == 1:      # a terminating decimal: as the user wrote it (0.1, 1.702)
-        return format(decimal.Decimal(frac.numerator) / decimal.Decimal(frac.denominator), "f")
-    return f"{frac.numerator}/{frac.denominator}"
+        return format(decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator), "f")
+    return f"{q.numerator}/{q.denominator}"
 
 
 @functools.lru_cache(maxsize=64)

@@ -15,7 +15,6 @@ in the comparison, and says no more than that number does.
 
 from __future__ import annotations
 
-import decimal
 import fractions
 import math
 import re
@@ -314,19 +313,6 @@ def _fraction(v: Any) -> fractions.Fraction:
     return -size if v < 0 else size
 
 
-def _decimal_or_fraction(q: fractions.Fraction) -> str:
-    """q as a user writes it: 2, 0.25, 1.702 (a terminating decimal), else p/q."""
-    if q.denominator == 1:
-        return str(q.numerator)
-    d = q.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    if d == 1:
-        return format(decimal.Decimal(q.numerator) / decimal.Decimal(q.denominator), "f")
-    return f"{q.numerator}/{q.denominator}"
-
-
 def _exact_constant(c: Any) -> tuple[Any, str]:
     """The relation's constant as a user would write it, (exact SymPy number, text), from its 256-bit
     value: a fraction with a denominator up to 10⁶ or the square root of one where that is the value
@@ -335,18 +321,20 @@ def _exact_constant(c: Any) -> tuple[Any, str]:
     import mpmath
     import sympy as sp
 
+    from ..analysis.equivalence import decimal_or_fraction
+
     with mpmath.workprec(_CHECK_PREC):
         exact = _fraction(c)
         tol = abs(exact) * fractions.Fraction(1, 2**200)
         q = exact.limit_denominator(10**6)
         if abs(exact - q) <= tol:
-            return sp.Rational(q.numerator, q.denominator), _decimal_or_fraction(q)
+            return sp.Rational(q.numerator, q.denominator), decimal_or_fraction(q)
         q2 = (exact * exact).limit_denominator(10**6)
         if abs(exact * exact - q2) <= 2 * tol * abs(exact):
             root = sp.sqrt(sp.Rational(q2.numerator, q2.denominator)) * (1 if exact > 0 else -1)
             return root, re.sub(r"sqrt\((\d+)\)", r"√\1", str(root))
     q = fractions.Fraction(f"{float(c):.12g}")
-    return sp.Rational(q.numerator, q.denominator), _decimal_or_fraction(q)
+    return sp.Rational(q.numerator, q.denominator), decimal_or_fraction(q)
 
 
 _RELATION_TEXT = {
