@@ -141,3 +141,110 @@ def test_no_global_state_and_errors():
     assert jax.config.jax_enable_x64 == before
     with pytest.raises(TypeError, match="int32"):
         fn(jnp.asarray([1, 2], dtype=jnp.int32))
+
+
+def _forward_backward(fn):
+    """y and x's cotangent through jax.vjp, with a cotangent given as an argument."""
+    def step(x, cotangent):
+        y, pullback = jax.vjp(fn, x)
+        return y, pullback(cotangent)[0]
+
+    return step
+
+
+@pytest.mark.parametrize("x64", [False, True])
+@pytest.mark.parametrize("name", ["telu", "mish", "gelu", "elu"])
+def test_eager_and_jit_give_the_same_bits(name, x64):
+    """Called without jit, the export runs its jitted programs: f, f' (grad), f'' (grad of grad)
+    and a vjp with a random cotangent have exactly the bits of the same call under jax.jit, the
+    signs of zeros and nan included, in float32 and float16 (and float64 with x64), at special
+    points and across the range."""
+    import contextlib
+
+    rng = np.random.default_rng(17)
+    special = [-math.inf, -1e30, -1000.0, -100.0, -88.8, -20.0, -1.0, -1e-3, -0.0, 0.0, 1e-3, 1.0, 20.0, 88.8, 100.0,
+               1000.0, 1e30, math.inf, math.nan]
+    base = np.concatenate([special, np.linspace(-50, 50, 2001), rng.standard_normal(2000) * 5])
+    with _x64() if x64 else contextlib.nullcontext():
+        fn = jax_function(name)
+        d1, d2 = jax.vmap(jax.grad(fn)), jax.vmap(jax.grad(jax.grad(fn)))
+        step = _forward_backward(fn)
+        for dtype in ([np.float16, np.float32, np.float64] if x64 else [np.float16, np.float32]):
+            with np.errstate(over="ignore"):
+                x = jnp.asarray(base.astype(dtype))
+            cotangent = jnp.asarray(rng.standard_normal(base.size).astype(dtype))
+            pairs = [(fn(x), jax.jit(fn)(x)), (d1(x), jax.jit(d1)(x)), (d2(x), jax.jit(d2)(x)),
+                     *zip(step(x, cotangent), jax.jit(step)(x, cotangent), strict=True)]
+            for k, (eager, jitted) in enumerate(pairs):
+                a, b = np.asarray(eager), np.asarray(jitted)
+                assert a.dtype == b.dtype == dtype, (k, a.dtype, b.dtype)
+                width = {2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize]
+                same = (a.view(width) == b.view(width)) | (np.isnan(a) & np.isnan(b))
+                assert same.all(), (name, dtype, k, base[~same][:5], a[~same][:5], b[~same][:5])
+
+
+def test_the_x64_setting_is_read_per_call():
+    """The jitted programs are compiled per x64 setting: a function first called without 64-bit
+    types then computes float32 in float64 inside jax.enable_x64 (within 1 ULP of the exact value
+    where float32 arithmetic is not), and in float32 again outside it."""
+    from ._agreement import points
+
+    fn = jax_function("telu")
+    xs = points(np.float32, 20_000)
+    exact = [reference(al.get("telu"), n, xs) for n in (0, 1)]
+    tiny = float(np.finfo(np.float32).tiny)
+
+    def worst(n, got):
+        err = ulp_error(got, exact[n].ref, exact[n].lo, np.float32)
+        with np.errstate(invalid="ignore"):
+            err[(got == 0) & ((np.abs(exact[n].ref) < tiny) | (np.abs(xs) < tiny))] = 0.0   # flushed subnormals
+        return float(np.nanmax(err))
+
+    x = jnp.asarray(xs)
+    before = [np.asarray(fn(x)), np.asarray(jax.vmap(jax.grad(fn))(x))]
+    assert max(worst(0, before[0]), worst(1, before[1])) > 1.0   # float32 arithmetic
+    with _x64():
+        inside = [np.asarray(fn(x)), np.asarray(jax.vmap(jax.grad(fn))(x))]
+        assert worst(0, inside[0]) <= 1.0 and worst(1, inside[1]) <= 1.0
+    after = [np.asarray(fn(x)), np.asarray(jax.vmap(jax.grad(fn))(x))]
+    for a, b in zip(before, after, strict=True):
+        assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_guarded_product_follows_ieee_with_inf_times_zero_zero(x64):
+    """The JAX helper _mul_guarded: the IEEE product of its factors, except that a product of
+    numbers that is nan (some factor ±inf, another ±0, or an intermediate that overflowed or
+    underflowed against one) is a zero signed as the product of the factors' signs; nan where a
+    factor is nan.  Expected values from Python floats, factor by factor."""
+    import contextlib
+    import itertools
+
+    from activation_lab.export.printer import helpers_source
+
+    ns = {"jax": jax, "jnp": jnp}
+    exec(helpers_source("jax"), ns)  # noqa: S102 - the printer's own helper text
+    values = [0.0, -0.0, math.inf, -math.inf, math.nan, 1.5, -2.0, 1e30, -1e30, 1e-30, -1e-30]
+
+    def expected(factors, dtype):
+        if any(math.isnan(f) for f in factors):
+            return math.nan
+        prod = dtype(factors[0])
+        with np.errstate(all="ignore"):
+            for f in factors[1:]:
+                prod = dtype(prod * dtype(f))   # in the format, so that 1e30*1e30 overflows in float32
+        if not math.isnan(prod):
+            return float(prod)
+        negative = sum(math.copysign(1.0, f) < 0 for f in factors) % 2
+        return -0.0 if negative else 0.0
+
+    with _x64() if x64 else contextlib.nullcontext():
+        for dtype in ([np.float32, np.float64] if x64 else [np.float32]):
+            for k in (2, 3):
+                combos = list(itertools.product(values, repeat=k))
+                columns = [jnp.asarray(np.array(c, dtype=dtype)) for c in zip(*combos, strict=True)]
+                got = np.asarray(jax.jit(ns["_mul_guarded"])(*columns))
+                for factors, g in zip(combos, got.tolist(), strict=True):
+                    want = expected(factors, dtype)
+                    assert (math.isnan(g) and math.isnan(want)) or (
+                        g == want and math.copysign(1, g) == math.copysign(1, want)), (factors, g, want)

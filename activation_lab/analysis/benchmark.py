@@ -533,8 +533,13 @@ def _framework_tasks(acts: Sequence[tuple[str, Any]], x_host: Any, frameworks: S
                             continue
                         tasks[(name, label, f"{kind}-{how}")] = step
             compiled = "torch.compile(fullgraph=True)" if fw == "torch" else "jax.jit"
+            # JAX's export computes in float64 where 64-bit types are on, else in float32 (the
+            # naive formula and jax.nn in x's dtype either way): say which, the times depend on it
+            x64 = "" if fw == "torch" else (
+                "; 64-bit types on (JAX_ENABLE_X64): the export computes float32 in float64"
+                if module.config.jax_enable_x64 else "; 64-bit types off: the export computes in float32")
             notes.append(f"{label}: {fw} {module.__version__} on {where}; forward + backward per element; "
-                         f"compiled = {compiled}; the ratio column is naive autograd's time over this one")
+                         f"compiled = {compiled}{x64}; the ratio column is naive autograd's time over this one")
     return tasks
 
 

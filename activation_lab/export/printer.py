@@ -14,8 +14,10 @@ steps, only where a probe at export time finds it needed (so that TeLU costs no 
 * the sign of tail zeros (TeLU′(−800) = −0.0), as :func:`activation_lab.numeric.evaluate.signed_zeros`;
 * nan for nan where a select maps it to a number (ReLU's ``where(x > 0, x, 0)``).
 
-For PyTorch, a step that would allocate its result writes into ``s[k]`` instead (``out=``; the
-function's argument ``s`` holds None, so that torch allocates, unless the runtime passes the
+For PyTorch and JAX, tanh and sech are the printer's helpers, which take cheaper forms where the
+results are float32 or narrower (the printed functions' ``f32``); JAX's guarded product is one
+product and one check.  For PyTorch, a step that would allocate its result writes into ``s[k]``
+instead (``out=``; the function's argument ``s`` holds None, so that torch allocates, unless the runtime passes the
 buffers it reuses from block to block), ``k`` a buffer freed at an earlier value's last use; the
 function's ``slots`` attribute says how many.
 
@@ -117,6 +119,53 @@ def _sech(u, f32, out=None):
 '''
 
 
+#: JAX's guarded product: the values of ``_MUL_GUARDED`` in jnp (a zero signed as the product of
+#: the factors' signs, as jnp.sign keeps the sign of a zero), as one product and one check, which
+#: jitted costs fewer operations than a check per factor: the plain product is nan where a factor is
+#: nan (then so is the sum of their magnitudes) or where numbers met as inf*0, the product of
+#: numbers whose exact value is 0 below every subnormal (an overflow met an underflow)
+_MUL_GUARDED_JAX = """\
+def _mul_guarded(*factors):
+    \"\"\"A product in which inf*0 is 0, signed as the product of the signs: where exp(x) has
+    overflowed beside a factor that underflowed faster, the exact product is below every subnormal.\"\"\"
+    prod, size, signs = factors[0], jnp.abs(factors[0]), jnp.sign(factors[0])
+    for f in factors[1:]:
+        prod, size, signs = prod * f, size + jnp.abs(f), signs * jnp.sign(f)
+    # prod is nan where a factor is (then so is size) or where numbers met as inf*0 (then it is 0)
+    return jnp.where(prod == prod, prod, jnp.where(size == size, signs * 0.0, prod))
+"""
+
+#: JAX's tanh and sech (printed in place of the rows' ``targets["jax"]`` text: :data:`_JAX_TEXT`).
+#: ``f32``: the results are float32 or narrower (computed in float32 with 64-bit types off, in
+#: float64 with them on).  Then tanh is XLA's own, a rational approximation (float32: 4.3 ULP at
+#: most, measured on 8e5 points; float64: 6.5 float64 ULP, nothing in a float32 result) that costs
+#: less than half the expm1 form (TeLU's f jitted, 10^7 float32: 3.6 -> 2.5 ns per element), and
+#: sech(u) = 2z/(1 + z^2), z = e^-|u|: one exp where XLA's cosh is two (float32: 2.4 ULP at most
+#: against 25 for 1/cosh, measured); z^2 is written z*min(z, 1), because XLA's simplifier turns
+#: exp(a)*exp(a) into a second exp.  float64 results: the table's expm1 form of tanh (XLA's float64
+#: tanh is 6.5 ULP off near +-1) and 1/cosh, the bits of before.
+_JAX_HELPERS = """
+
+def _tanh(u, f32):
+    \"\"\"tanh(u); XLA's own where the results are float32 or narrower.\"\"\"
+    if f32:
+        return jnp.tanh(u)
+    w = jnp.expm1(-2 * jnp.abs(u))
+    return -jnp.sign(u) * w / (2 + w)
+
+
+def _sech(u, f32):
+    \"\"\"sech(u) = 1/cosh(u); from one exp where the results are float32 or narrower.\"\"\"
+    if f32:
+        z = jnp.exp(-jnp.abs(u))
+        return 2 * z / (1 + z * jnp.minimum(z, 1.0))   # not z*z, which XLA rewrites as a second exp
+    return 1.0 / jnp.cosh(u)
+"""
+
+#: the JAX text of the rows whose table text the printer replaces (by :data:`_JAX_HELPERS`)
+_JAX_TEXT = {"tanh": "_tanh({0}, f32)", "sech": "_sech({0}, f32)"}
+
+
 def _literal(text: str) -> str:
     """A program constant as a Python literal (the float64 nearest its 40-digit text)."""
     value = float(text)
@@ -208,7 +257,8 @@ def _into_slot(step: Step, args: list[str], slot: str) -> str | None:
 
 def _sech_steps(prog: Program) -> Program:
     """The program with each 1/cosh(u) (as the NumPy targets lower sech) one sech step, which
-    PyTorch's row computes (:data:`_TORCH_HELPERS`); a cosh read by nothing else dropped."""
+    PyTorch's row and JAX's helper compute (:data:`_TORCH_HELPERS`, :data:`_JAX_HELPERS`); a cosh
+    read by nothing else dropped."""
     def sech_of(step: Step) -> bool:
         return (step.op == "div" and step.args[0] == ("c", "1.0", "float") and step.args[1][0] == "v"
                 and prog.steps[step.args[1][1]].op == "cosh")
@@ -237,7 +287,7 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
     ``arguments``: names of further arguments, which ``constants`` (40-digit text → printed
     expression) may use in place of constants (the learnable parameters)."""
     tgt = TARGETS[target]
-    if target == "torch":
+    if target in ("torch", "jax"):
         prog = _sech_steps(prog)
     last_use = {a[1]: i for i, step in enumerate(prog.steps) for a in step.args if a[0] == "v"}
     kept = {a[1] for a in prog.outputs if a[0] == "v"}
@@ -267,12 +317,14 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
                 slots = max(slots, k + 1)
             elif k < slots:
                 free.append(k)
-        lines.append(f"    v{i} = {text or PRIMITIVES[step.op].targets[target].format(*args, args=', '.join(args))}")
+        row = _JAX_TEXT.get(step.op) if target == "jax" else None
+        row = row or PRIMITIVES[step.op].targets[target]
+        lines.append(f"    v{i} = {text or row.format(*args, args=', '.join(args))}")
         if dead:   # dropped after their last use, as a nested expression drops its temporaries
             lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
             free += [slot_of.pop(k) for k in dead if k in slot_of]
     slot_arg = (f"s=(None,) * {slots}",) if slots else ()
-    f32_arg = ("f32=False",) if target == "torch" else ()   # read by _tanh and _sech
+    f32_arg = ("f32=False",) if target in ("torch", "jax") else ()   # read by _tanh and _sech
     lines.insert(0, f"def {name}({', '.join(('x', *arguments, *slot_arg, *f32_arg))}):")
     names = []
     fix = [f"def _fix{name}(x, {', '.join(f'y{k}' for k in range(len(prog.outputs)))}):"]
@@ -396,7 +448,7 @@ def program_source(expr: sp.Expr, target: str, functions: dict[str, tuple[int, .
         # fix-ups (compiled, jitted, on a GPU: its guards fuse into the one loop, a second program would not)
         plain = print_program(program(expr, orders), target, name, finish)
         head, body = plain.split("\n", 1)
-        call = f"{name}_guarded(x, f32=f32)" if target == "torch" else f"{name}_guarded(x)"
+        call = f"{name}_guarded(x, f32=f32)" if target in ("torch", "jax") else f"{name}_guarded(x)"
         parts.append(f"{head}\n    if not plain_path(x):\n        return {call}\n{body}")
         unguarded = tuple(dataclasses.replace(fin, guarded=None) for fin in finish)
         parts.append(print_program(program(expr, orders, guarded=True), target, f"{name}_guarded", unguarded))
@@ -411,4 +463,6 @@ def helpers_source(target: str) -> str:
     sech); ``patch_nan`` is the runtime's."""
     if target == "torch":
         return _MUL_GUARDED_TORCH + _TORCH_HELPERS
+    if target == "jax":
+        return _MUL_GUARDED_JAX + _JAX_HELPERS
     return _MUL_GUARDED.format(xp=TARGETS[target].xp)
