@@ -394,6 +394,11 @@ class Tree:
             v = a(x)
             if _nan(v):
                 return mpmath.nan
+            if trig and mpmath.isinf(v):
+                # at a finite x an infinite intermediate is a saturated huge one (a power beyond
+                # 2^±2^20 above, e^u beyond |u| = 2^1100 in the package's exp): cos(log(0.14**x))
+                # at x = -1e30 is some number in [-1, 1], not the nan of cos(inf)
+                raise FragileError
             if trig and mpmath.isfinite(v) and abs(v) > 2**64:
                 # a computed argument this big is rounded by more than 2π in any float arithmetic
                 # (the value is then any number in [-1, 1]); mpmath's reduction of an argument of
@@ -737,6 +742,7 @@ class Tally:
     range_excused: int = 0
     range_examples: list = field(default_factory=list)
     known: dict = field(default_factory=dict)
+    over_budget: int = 0
 
 
 def order_target(k: int) -> float:
@@ -878,7 +884,8 @@ KNOWN: list = [
     # a power with x in its exponent and a base that may be negative ((-0.1)**x, x**x) is real at
     # integers only: the limits far out (mpmath at +-1e150, +-1e300, integers) find a value where
     # the reference, probing other points, finds none (cos(x**x) at -inf: 1.0 against nan)
-    ("limit of a power real at integers only", lambda f, ref: f.kind == "limit"
+    ("limit of a power real at integers only", lambda f, ref: (f.kind == "limit" or (
+        f.kind == "not-real" and f.x is not None and math.isinf(f.x)))
      and any(p.is_Pow and p.exp.has(sp.Symbol) and not p.base.is_nonnegative
              for p in sp.preorder_traversal(ref.expr))),
     ("derivative of a not-real constant piece is 0", lambda f, ref: f.kind == "not-real" and f.order >= 1
@@ -913,12 +920,18 @@ def judge_case(ref: Reference, dtype, x: np.ndarray, outcomes: dict[str, Outcome
     """Errors: every target raises the same documented error, or none raises; values: each
     target against the reference; nan-ness the same across targets of one arithmetic where the
     reference is silent."""
-    from activation_lab import ActivationLabError
+    from activation_lab import ActivationLabError, FormulaTooComplexError
 
     dtype = np.dtype(dtype)
     findings: list[Finding] = []
     errors = {t: o.error for t, o in outcomes.items() if o.error is not None}
-    if errors:
+    if errors and all(isinstance(e, FormulaTooComplexError) for e in errors.values()):
+        # a step over its time budget (a documented outcome, seconds of CPU): whether a step ends
+        # within it depends on the machine's load, so some targets may get a value where another
+        # is refused; counted (the test bounds how often) and not judged
+        tally.over_budget += 1
+        errors = {}
+    elif errors:
         kinds = {type(e) for e in errors.values()}
         documented = all(isinstance(e, ActivationLabError) for e in errors.values())
         # the mpmath target evaluates finite x only: the limits at ±inf (which the other targets

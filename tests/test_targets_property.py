@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import signal
 
 import numpy as np
@@ -53,17 +52,15 @@ from ._gcc import HAVE_GCC
 
 pytest.importorskip("array_api_strict")
 
-# Not in the default run yet: on a fresh install its fixed-seed cases (hypothesis 6.170) fail in
-# some xdist orders that pass in others (cos(x**x) at -inf, a where() of cos comparisons), which
-# issue 13's notes record; run it with AL_PROPERTY=1 python -m pytest tests/test_targets_property.py
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not os.environ.get("AL_PROPERTY"), reason=(
-    "the cross-target property test is order-dependent on a fresh install (issue 13, open): "
-    "AL_PROPERTY=1 runs it")),
+pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not HAVE_GCC, reason="gcc is not installed: cannot compile the C kernels")]
 
 #: parts (xdist runs them side by side) and cases drawn per part: 2000 cases in all
 PARTS = 4
 CASES_PER_PART = 500
+#: the share of cases where a target may stop at a time budget (FormulaTooComplexError) and
+#: another give a value: such a case is not judged
+MAX_OVER_BUDGET = 0.05
 #: seconds one case may take (define, derivatives, every target, the reference)
 CASE_TIMEOUT = 40
 
@@ -188,6 +185,8 @@ def test_every_target_agrees_with_mpmath(part, tmp_path, monkeypatch):
     tally = formulas.Tally()
     failures = check(cases, tmp_path, monkeypatch, tally)
     assert tally.cases >= 0.9 * CASES_PER_PART and len(tally.formulas) >= CASES_PER_PART // 4, tally
+    # budget overruns are not judged (they depend on the machine's load): they must stay rare
+    assert tally.over_budget <= MAX_OVER_BUDGET * tally.cases, tally
     if not failures:
         return
     case, found = failures[0]
@@ -206,7 +205,8 @@ def test_every_target_agrees_with_mpmath(part, tmp_path, monkeypatch):
     d.mkdir()
     small_found = (check([small], d, monkeypatch, formulas.Tally()) or [(small, found)])[0][1]
     pytest.fail(f"{len(failures)} of {len(cases)} cases disagree ({tally.judged} points judged, "
-                f"{tally.range_excused} excused by the range limits, known open: {tally.known}); smallest found:\n"
+                f"{tally.range_excused} excused by the range limits, {tally.over_budget} over a time budget, "
+                f"known open: {tally.known}); smallest found:\n"
                 + report(small, small_found) + "\nfirst as drawn:\n" + report(case, found)
                 + "\nall:\n" + "\n".join(report(c, f) for c, f in failures[:40]))
 
