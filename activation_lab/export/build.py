@@ -98,7 +98,7 @@ class ProgramTable:
 
 
 #: the programs each runtime asks for in the forward pass and two levels of backward
-USUAL_ORDERS = {"torch": ((0,), (0, 1), (1,), (2,)), "jax": ((0,), (0, 1), (1, 2), (1,), (2,)),
+USUAL_ORDERS = {"torch": ((0,), (0, 1), (1,), (2,)), "jax": ((0,), (1,), (2,)),
                 "numpy": ((0,), (1,), (2,))}
 
 
