@@ -7,6 +7,7 @@
 #   bench-1e6.*        the paper's experiment (10^6 float32 from N(0, 1)): numpy and cupy
 #                      backends, naive NumPy, PyTorch/JAX on CPU and GPU where installed
 #   bench-1e8.*        the same on the GPU alone at 10^8 elements (a copy then runs at memory speed)
+#   pytest-export-cuda.txt, bench-export-1e7.txt   the PyTorch/JAX exports on the GPU (issue 17)
 # Usage: bash benchmarks/gpu_check.sh   (PYTHON=python3.12 to choose the interpreter)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +40,11 @@ PY
 }
 bench bench-1e6 n=1_000_000 backends="('numpy','cupy')" repeat=30
 bench bench-1e8 n=100_000_000 backends="('cupy',)" repeat=20
+
+# issue 17 on CUDA: the exports on GPU tensors (where torch/jax with CUDA are installed), and their
+# forward plus backward timed against the frameworks' built-ins and naive autograd, CPU and GPU rows
+"$py" -m pytest tests/test_export_torch.py tests/test_export_jax.py -k "cuda or gpu" -W default 2>&1 \
+  | tee "$out/pytest-export-cuda.txt" || status=1
+"$py" -m activation_lab bench telu gelu mish --backend torch,jax --n 10000000 --repeat 7 2>&1 \
+  | tee "$out/bench-export-1e7.txt" || status=1
 exit $status
