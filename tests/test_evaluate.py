@@ -370,3 +370,105 @@ def test_no_limit_where_f_is_not_real_far_out():
     got = act.evaluate(np.array([-np.inf, -3.0, 0.5, 1e10, np.inf]))
     assert np.isnan(got).all()
     assert (al.define("sin(x)/x").evaluate(np.array([-np.inf, np.inf])) == 0).all()
+
+
+def _limits_on_every_target(act, n: int, tmp_path) -> dict[str, np.ndarray]:
+    """f⁽ⁿ⁾(−inf), f⁽ⁿ⁾(+inf) from each target that takes ±inf: plain NumPy (small arrays), the fused
+    block program (large arrays), the native float32 kernel, array-api-strict and the C source
+    (gcc), in float64 and float32; {target: [at −inf, at +inf]}."""
+    from activation_lab.numeric.fused import evaluate_fused
+
+    from ._gcc import HAVE_GCC, kernel_function
+
+    out = {}
+    for dtype in (np.float64, np.float32):
+        x = np.array([-np.inf, np.inf], dtype=dtype)
+        big = np.tile(x, 3000)
+        name = np.dtype(dtype).name
+        out[f"plain {name}"] = act.evaluate(x, n=n)
+        out[f"fused {name}"] = evaluate_fused(act, big, (n,), native=False)[0][:2]
+        if dtype == np.float32 and HAVE_GCC:
+            out[f"native {name}"] = evaluate_fused(act, big, (n,), native=True)[0][:2]
+        xp = pytest.importorskip("array_api_strict")
+        out[f"array-api {name}"] = np.asarray(act.evaluate(xp.asarray(x), n=n))
+        if dtype == np.float64 and HAVE_GCC:
+            from activation_lab.numeric.c_target import c_kernel
+
+            (y,) = kernel_function(c_kernel(act.expr, (n,), name), tmp_path)(x)
+            out[f"c {name}"] = y
+    for target, y in out.items():
+        assert np.asarray(y).dtype == (np.float32 if "float32" in target else np.float64), target
+    return out
+
+
+def _same_limits(got: dict, want: tuple[float, float], what: str) -> None:
+    """Every target's pair equals ``want`` (rounded to the target's dtype), the signs of zeros too."""
+    for target, y in got.items():
+        y = np.asarray(y, dtype=np.float64)
+        dtype = np.float32 if "float32" in target else np.float64
+        w = np.array(want, dtype=dtype).astype(np.float64)
+        assert np.array_equal(y, w, equal_nan=True), (what, target, y, w)
+        assert np.array_equal(np.signbit(y[~np.isnan(y)]), np.signbit(w[~np.isnan(w)])), (what, target, y, w)
+
+
+@pytest.mark.parametrize("formula,params,limits_by_order", [
+    # (cos(c)/x)**(1/3) for x > c = 1e-300 (the cos of x is in the piece taken for x < c only):
+    # c^(1/3)·x^(-1/3) -> +0, f' = -(1/3)c^(1/3)x^(-4/3) -> -0, f'' = (4/9)c^(1/3)x^(-7/3) -> +0;
+    # for x < 0 cos(x)/x < 0 wherever cos(x) > 0, arbitrarily far out: not real, no limit
+    ("((cos(where(a > x, x, 1e-300)) / x))**(1/3)", {"a": "1e-300"},
+     {0: (np.nan, 0.0), 1: (np.nan, -0.0), 2: (np.nan, 0.0)}),
+    # atan(cos(2 + 1000)) for x > 1/2, a constant; atan(cos(x + 1000)) oscillates at -inf
+    ("atan(cos(where(x > 1/2, 2, x) + 1000))", {},
+     {0: (np.nan, "atan(cos(1002))"), 1: (np.nan, 0.0), 2: (np.nan, 0.0)}),
+    # sin(sin(x)) <= sin(1) < 1e30 for every x: the constant -(1/100)/100 on both sides, the
+    # condition decided with sin(x) in [-1, 1] where mpmath cannot reduce x = 1e150
+    ("-where(sin(sin(x)) >= 1e30, 3, 1/100)/100", {}, {0: ("-1/10000", "-1/10000"), 1: (0.0, 0.0)}),
+])
+def test_limits_of_the_pieces_taken_far_out(formula, params, limits_by_order, tmp_path):
+    """The limits at ±inf are those of the where() pieces taken far out: a sin/cos whose argument
+    grows in a piece not taken there, or in a condition decided by its bounds, no longer makes them
+    nan (they were nan on every target, since SymPy's limit of the Piecewise gives up; found by the
+    cross-target property test)."""
+    act = al.define(formula, **params)
+    with mpmath.workprec(200):
+        named = {"atan(cos(1002))": mpmath.atan(mpmath.cos(1002)), "-1/10000": -mpmath.mpf(1) / 10000}
+    for n, want in limits_by_order.items():
+        want = tuple(float(named[w]) if isinstance(w, str) else w for w in want)
+        _same_limits(_limits_on_every_target(act, n, tmp_path), want, (formula, n))
+    # the mpmath target (finite x only) agrees with the closed forms far out
+    with mpmath.workprec(200):
+        if "a" in params:
+            big = mpmath.mpf("1e200")
+            assert abs(act.mpmath(1)(big) / (-mpmath.cbrt(mpmath.cos(mpmath.mpf("1e-300"))) / 3
+                                             * big ** (-mpmath.mpf(4) / 3)) - 1) < 1e-50
+
+
+@pytest.mark.parametrize("formula,at_minus_inf,at_plus_inf", [
+    # negative base, x in the exponent: real at integer x only, so not real at non-integer x
+    # arbitrarily far out on either side: no real limit (mpmath far out sees only integers)
+    ("(-0.1)**x", np.nan, np.nan),
+    ("(-2)**x", np.nan, np.nan),
+    ("cos(x**x)", np.nan, np.nan),              # +inf: cos of a huge argument oscillates
+    ("x**x", np.nan, np.inf),                   # a positive base for x > 0: x**x -> inf
+    ("x**(1/x)", np.nan, 1.0),                  # e^(log(x)/x) -> 1 for x > 0
+    ("where(x**x > 0, 1, 2)", np.nan, 1.0),     # -inf: 1 at even integers, 2 at odd and non-integers
+    # untouched: integer powers and positive bases
+    ("2**x", 0.0, np.inf),
+    ("0.5**x", np.inf, 0.0),
+    ("x**2", np.inf, np.inf),
+    ("x**3", -np.inf, np.inf),
+])
+def test_no_limit_for_a_power_real_at_integers_only(formula, at_minus_inf, at_plus_inf, tmp_path):
+    """A limit needs f real on a neighbourhood of the infinity: (-0.1)**x, x**x (at -inf) and
+    cos(x**x) have none there.  The limits came from mpmath at ±1e150 and ±1e300, which are (even)
+    integers, and gave cos(x**x) -> 1 and (-0.1)**x -> inf at -inf (found by the cross-target
+    property test)."""
+    act = al.define(formula)
+    _same_limits(_limits_on_every_target(act, 0, tmp_path), (at_minus_inf, at_plus_inf), formula)
+    # the powers alone are nan at a non-integer point far out where no limit is given, by the
+    # mpmath target too (cos of x**x there is cos(nan) or a cos mpmath cannot reduce)
+    if "cos" not in formula and "where" not in formula:
+        with mpmath.workprec(1200):
+            for sign, want in ((-1, at_minus_inf), (1, at_plus_inf)):
+                v = act.mpmath(0)(sign * (mpmath.mpf(10) ** 300 + mpmath.mpf("0.37")))
+                assert mpmath.isnan(v) == bool(np.isnan(want)), (formula, sign, v)
