@@ -181,3 +181,195 @@ def test_real_powers_of_negative_bases_agree():
     for values in (act.evaluate(small), act.evaluate(big)[:2], act.evaluate(small.astype(np.float64))):
         assert np.isnan(values[0]) and values[1] == 2
     assert "cbrt" not in al.c_kernel(act.expr, (0,)).operation
+
+
+# --- three disagreements the cross-target property test found (docs/notes/targets.md), on every
+# target: NumPy below and above FUSED_MIN_SIZE, the block program, the native float32 kernel,
+# array-api-strict, the C kernel compiled with gcc and the mpmath target; expected values from
+# closed forms with mpmath at 300 bits
+
+def _every_target(act, x: np.ndarray, orders: tuple[int, ...], tmp_path, monkeypatch) -> dict[str, list]:
+    """{target: [f^(k)(x) as x's dtype for k in orders]}."""
+    import ctypes.util
+    import sys
+
+    from activation_lab.numeric import native
+    from activation_lab.numeric.backends import FUSED_MIN_SIZE
+
+    xp = pytest.importorskip("array_api_strict")
+    reps = FUSED_MIN_SIZE // x.size + 2
+    big = np.tile(x, reps)
+    assert x.size < FUSED_MIN_SIZE <= big.size
+    out = {"plain": list(act.evaluate(x, orders)),
+           "large": [y[:x.size] for y in act.evaluate(big, orders)],
+           "block program": [y[:x.size] for y in evaluate_fused(act, big, orders, native=False)],
+           "array API": [np.asarray(y) for y in act.evaluate(xp.asarray(x), orders)]}
+    if x.dtype == np.float32 and HAVE_GCC and sys.platform.startswith("linux") and ctypes.util.find_library("mvec"):
+        monkeypatch.delenv(native.NATIVE_ENV, raising=False)
+        monkeypatch.setenv("ACTIVATION_LAB_CACHE", str(tmp_path / "cache"))
+        native._kernel.cache_clear()
+        assert native.native_kernel(act.expr, orders) is not None, native.status(act.expr)
+        out["native"] = [y[:x.size] for y in evaluate_fused(act, big, orders, native=True)]
+        native._kernel.cache_clear()
+    if HAVE_GCC:
+        out["C"] = kernel_function(al.c_kernel(act.expr, orders, x.dtype.name), tmp_path)(x)
+    with np.errstate(over="ignore"):     # rounded to the dtype: beyond float32's range, inf
+        out["mpmath"] = [np.array([_mpmath_value(act.mpmath(k), float(v)) for v in x]).astype(x.dtype)
+                         for k in orders]
+    return out
+
+
+def _mpmath_value(fn, x: float) -> float:
+    """The mpmath target at 200 bits; nan at a pole (where it raises; no value to compare)."""
+    with mpmath.workprec(200):
+        try:
+            return float(fn(mpmath.mpf(x)))
+        except ZeroDivisionError:
+            return np.nan
+
+
+def _check_every_target(formula: str, closed, orders: tuple[int, ...], xs: dict, tmp_path, monkeypatch) -> None:
+    """Every target within 4 ULP of ``closed(k, x)`` (an mpmath number, nan where f⁽ᵏ⁾ is not
+    real; None: no value, not checked), at the points ``xs[dtype]``."""
+    act = al.define(formula)
+    for dtype, points in xs.items():
+        x = np.array(points, dtype=dtype)
+        (tmp_path / dtype).mkdir(exist_ok=True)
+        for target, ys in _every_target(act, x, orders, tmp_path / dtype, monkeypatch).items():
+            for k, y in zip(orders, ys, strict=True):
+                assert y.dtype == x.dtype, (formula, target, k)
+                for xv, got in zip(x.tolist(), y.tolist(), strict=True):
+                    with mpmath.workprec(300):
+                        want = closed(k, mpmath.mpf(xv))
+                    if want is None:
+                        continue
+                    label = f"{formula}: {target} {dtype} f^({k})({xv!r}) = {got!r}, exact {want}"
+                    if mpmath.isnan(want):
+                        assert np.isnan(got), label
+                        continue
+                    with np.errstate(over="ignore"):
+                        w = float(np.dtype(dtype).type(float(want))) if abs(want) < 2 ** 1100 else \
+                            float(mpmath.sign(want)) * np.inf
+                    assert not np.isnan(got), label
+                    assert got == w or (np.isfinite(w) and _ulps(got, w, dtype) <= 4), label
+
+
+def _atan_piece(x, far, near, k: int):
+    """min(atan(x), 0.1) selects atan(x) for x < tan(0.1): there ``near(k, x)``, else ``far(k)``."""
+    return near(k, x) if mpmath.atan(x) < mpmath.mpf(0.1) else far(k)
+
+
+def _sin_atan(k, x):
+    s = 1 + x * x
+    return [x / mpmath.sqrt(s), s ** mpmath.mpf(-1.5), -3 * x * s ** mpmath.mpf(-2.5)][k]
+
+
+def _cos_atan(k, x):
+    s = 1 + x * x
+    return [1 / mpmath.sqrt(s), -x * s ** mpmath.mpf(-1.5), (2 * x * x - 1) * s ** mpmath.mpf(-2.5)][k]
+
+
+#: f′ ~ |x|⁻³ and f″ ~ x⁻⁴ are subnormal in double for |x| in [5.6e102, 1.6e108] and [3.4e76, 8.8e80]
+#: (and cos's f′ ~ x⁻² in [6.7e153, 4.5e161]): the derivative's u³ in a denominator overflows
+#: there, a range limit of double (docs/notes/targets.md); the points stay out of those windows
+ATAN_POINTS = {"float64": [-1e300, -1e200, -1e120, -1e60, -1e5, -3.0, -1.5, -1.0, -0.5, -1e-300, 0.0, 0.05,
+                           0.5, 1e300],
+               "float32": [-3e38, -1e30, -1e5, -3.0, -1.5, -1.0, -0.5, -1e-45, 0.0, 0.05, 0.5, 3e38]}
+
+
+@pytest.mark.parametrize("case", ["sin", "cos", "atan_sin"])
+def test_sin_and_cos_of_atan_exposed_by_min_do_not_square_u(case, tmp_path, monkeypatch):
+    """SymPy writes sin(atan(u)) as u/√(u² + 1) (cos: 1/√(u² + 1)) as soon as the stable rewrite
+    exposes it inside min/max; u² overflows double for |u| > 1.3e154, and the C and array-API
+    targets gave 0 where the value is −1 (cos: 1e-200 at x = −1e200). For |u| > 1 the rewrite
+    uses ±1/√(1 + u⁻²) now; found by the cross-target property test."""
+    tenth = mpmath.mpf(0.1)
+    if case == "sin":
+        _check_every_target("sin(min(atan(x), 0.1))",
+                            lambda k, x: _atan_piece(x, lambda k: [mpmath.sin(tenth), 0, 0][k], _sin_atan, k),
+                            (0, 1, 2), ATAN_POINTS, tmp_path, monkeypatch)
+    elif case == "cos":
+        _check_every_target("cos(min(atan(x), 0.1))",
+                            lambda k, x: _atan_piece(x, lambda k: [mpmath.cos(tenth), 0, 0][k], _cos_atan, k),
+                            (0, 1, 2), ATAN_POINTS, tmp_path, monkeypatch)
+    else:   # the property test's formula: f = atan(sin(atan(1 + x))), f′ = 1/((1 + 2u²)·√(1 + u²))
+        def closed(k, x):
+            u = 1 + x
+            if mpmath.atan(u) >= tenth:
+                return [mpmath.atan(mpmath.sin(tenth)), 0][k]
+            return [mpmath.atan(u / mpmath.sqrt(1 + u * u)), 1 / ((1 + 2 * u * u) * mpmath.sqrt(1 + u * u))][k]
+
+        _check_every_target("atan(sin(min(arctan((1 + x)), 0.1)))", closed, (0, 1), ATAN_POINTS, tmp_path,
+                            monkeypatch)
+    assert float(np.asarray(al.define("atan(sin(min(arctan((1 + x)), 0.1)))").evaluate(
+        pytest.importorskip("array_api_strict").asarray([-1e300]))[0])) == pytest.approx(-np.pi / 4, rel=1e-15)
+
+
+def test_derivative_of_a_power_of_minus_x_keeps_its_exponent(tmp_path, monkeypatch):
+    """SymPy writes d/dx (−2x)^1.5 as p·(−x)^p/x: (−x)^1.5 underflows in double for |x| < 2^-500
+    (C, array API: 0 where f′ is −6.3e-154 at x = −2.2e-308; f″ 0 where it is 1.4e154), overflows
+    at x = −1e300 (f′ −inf where it is −4.2e150), and at x = 0 the mpmath target's 0/0 was nan
+    where f′ is 0. The rewrite adds the exponents now: f′ = −3·√2·√(−x); found by the property test."""
+    def closed(k, x):
+        if x >= mpmath.mpf(1) / 3 or x > 0:     # a real power of a negative base: nan
+            return mpmath.nan
+        if x == 0:
+            return [0, 0, None][k]              # f″(0) = 3/√0: no value
+        u = -2 * x
+        return [u ** mpmath.mpf(1.5), -3 * mpmath.sqrt(u), 3 / mpmath.sqrt(u)][k]
+
+    points = {"float64": [-1e300, -1.0, -1e-10, -1e-300, -2.2250738585072014e-308, -5e-324, 0.0, 0.1, 0.5, 1e300],
+              "float32": [-3e38, -1.0, -1e-10, -1e-38, -1e-45, 0.0, 0.1, 0.5, 3e38]}
+    _check_every_target("(-(min(1/3, x) + x))**1.5", closed, (0, 1, 2), points, tmp_path, monkeypatch)
+    _check_every_target("x*(-x)**1.5/x", lambda k, x: mpmath.nan if x > 0 else None if x == 0 else
+                        [(-x) ** mpmath.mpf(1.5), -mpmath.mpf(1.5) * mpmath.sqrt(-x),
+                         mpmath.mpf(0.75) / mpmath.sqrt(-x)][k],
+                        (0, 1, 2), points, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("formula", ["(-min(1, x))**0.5", "x + (-min(1, x))**0.5", "expm1(-min(1, x))**0.5"])
+def test_derivatives_of_a_power_that_is_not_real_are_nan(formula, tmp_path, monkeypatch):
+    """Where a real power of a negative base is nan, its derivatives are nan too, also where the
+    base is constant ((−1)^0.5 for x > 1, which SymPy makes the constant i once min(1, x) is
+    split: f′ and f″ were 0 (d/dx i) and 1 (d/dx (x + i)) on every target; the derivative of the
+    formula as written, p·u^(p−1)·u′ = 0.5·(−1)^(−0.5)·0, is nan); found by the property test."""
+    if formula.startswith("expm1"):
+        def closed(k, x):       # expm1(−x)^0.5 = (e^(−x) − 1)^0.5: real for x ≤ 0
+            if x > 0:
+                return mpmath.nan
+            if x == 0:
+                return [0, None, None][k]
+            v = mpmath.expm1(-x)
+            return [mpmath.sqrt(v), -mpmath.exp(-x) / (2 * mpmath.sqrt(v)),
+                    mpmath.exp(-x) / (2 * mpmath.sqrt(v)) - mpmath.exp(-2 * x) / (4 * v ** mpmath.mpf(1.5))][k]
+        points = {"float64": [-300.0, -4.0, -1.0, -1e-300, 0.0, 0.5, 1.0, 4.0, 1e300],
+                  "float32": [-80.0, -4.0, -1.0, -1e-45, 0.0, 0.5, 1.0, 4.0, 3e38]}
+    else:
+        plus_x = formula.startswith("x +")
+
+        def closed(k, x):
+            if x > 0:
+                return mpmath.nan                   # (−x)^0.5 for 0 < x ≤ 1, (−1)^0.5 for x > 1
+            if x == 0:
+                return [0, None, None][k]           # f′(0) = −1/(2·√0): no value
+            r = mpmath.sqrt(-x)
+            return [r + (x if plus_x else 0), -1 / (2 * r) + (1 if plus_x else 0), -1 / (4 * r ** 3)][k]
+        points = {"float64": [-1e300, -4.0, -1.0, -1e-300, 0.0, 0.5, 1.0, 4.0, 1e300],
+                  "float32": [-3e38, -4.0, -1.0, -1e-45, 0.0, 0.5, 1.0, 4.0, 3e38]}
+    _check_every_target(formula, closed, (0, 1, 2), points, tmp_path, monkeypatch)
+
+
+def test_derivative_of_a_log_below_its_domain_is_the_formulas(tmp_path, monkeypatch):
+    """A log of a negative number is nan (log(−1) = iπ for x > 1 here), but its derivative as the
+    formula is written, u′/u, holds no log: f′ = 1 + 0/(−1) = 1 there, as f′ = 1 + 1/x is where
+    the log's argument −x is negative and not constant (0 < x < 1); only a power keeps the base."""
+    def closed(k, x):
+        if x == 1:
+            return None
+        if x > 1:
+            return [mpmath.nan, 1, 0][k]
+        return [mpmath.nan if x > 0 else x + mpmath.log(-x), 1 + 1 / x, -1 / x ** 2][k]
+
+    points = {"float64": [-1e300, -4.0, -1.0, -1e-300, 0.5, 4.0, 1e300],
+              "float32": [-3e38, -4.0, -1.0, -1e-30, 0.5, 4.0, 3e38]}
+    _check_every_target("log(-min(1, x)) + x", closed, (0, 1, 2), points, tmp_path, monkeypatch)

@@ -21,6 +21,16 @@ Each rule is a mathematical identity chosen for a numerical reason:
 * ``√v − a`` (v's constant a²) → ``(v − a²)/(√v + a)`` (cancels where v → a², e.g. √(x² + 1) − 1)
 * ``u + √(u² + c)`` (c > 0) → ``c/(√(u² + c) − u)`` for u < 0 (cancels as u → −∞: squareplus)
 * ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly)
+* ``sin(atan(u))``     → ``u/√(u² + 1)`` for |u| ≤ 1, ``±1/√(1 + u⁻²)`` beyond; ``cos(atan(u))``
+  → ``1/√(u² + 1)``, ``±1/(u·√(1 + u⁻²))`` (SymPy's own u/√(u² + 1) squares u: 0 for
+  |u| > 1.3e154 in double where the value is ±1; atan is kept from SymPy while the rules run,
+  which would write that form as soon as a fold exposes sin(atan(u)), inside min/max)
+* ``u^p·(k·u)^(−m)``   → ``k^(−m)·u^(p−m)`` (integers m > 0, a number k): the derivative of a
+  non-integer power of −x reads p·(−x)^p/x; u^p underflows in double for |x| < 2^-500 (0 where
+  f′ is 1e-154) and is 0/0 at x = 0 (where f′ is 0)
+* a constant that is not real is nan; where a real power of a negative base made it
+  (``(−min(1, x))^0.5`` is the constant i for x > 1) the derivatives of its piece are nan too, as
+  those of the formula as written are (p·u^(p−1)·u′ keeps the power), not the 0 of d/dx i
 * rational functions of x inside each piece are put over one denominator (``cancel``), which
   removes the cancellation in e.g. 1/(1+x) − x/(1+x)²; rational functions of x and one √p(x) are
   put over one denominator with the numerator reduced by √p² = p where that is shorter
@@ -210,8 +220,41 @@ def _pair(f: sp.Expr, g: sp.Expr) -> sp.Expr | None:
     return None
 
 
+def _combine_powers(mul: sp.Mul) -> sp.Expr:
+    """u^p·(k·u)^(−m) → k^(−m)·u^(p−m) (u^p a non-integer power, m > 0 an integer, k a number).
+
+    SymPy writes d/dx (−x)^p as p·(−x)^p/x (the bases differ in sign, so it cannot add the
+    exponents): (−x)^p underflows in double for |x| < 2^-500 where f′ = p·(−x)^(p−1) does not,
+    and at x = 0 it is 0/0 where f′ is 0 (p > 1). The identity holds wherever u^p is real (for
+    u < 0 both sides are nan, the exponent staying non-integer) and takes the limit at u = 0."""
+    factors = list(mul.args)
+    for i, f in enumerate(factors):
+        b, p = f.as_base_exp()
+        if not (p.is_number and p.is_real and not p.is_integer) or b.is_number:
+            continue
+        for j, g in enumerate(factors):
+            c, m = g.as_base_exp()
+            if j == i or not (m.is_Integer and m < 0) or c.is_number:
+                continue
+            k = c / b
+            if not k.is_Number:
+                k = sp.S.NegativeOne if -c == b else None
+            if k is None or k == 0:
+                continue
+            rest = [h for n, h in enumerate(factors) if n not in (i, j)]
+            return sp.Mul(*rest, k**m, b ** (p + m))
+    return mul
+
+
 def _rewrite_mul(mul: sp.Mul) -> sp.Expr:
     """σ(u)^p·σ(−u)^q → dsigmoid(u)^min(p,q)·…, so its derivative is −σ'(u)·tanh(u/2)."""
+    for _ in range(len(mul.args)):      # each combination removes a factor
+        combined = _combine_powers(mul)
+        if combined == mul:
+            break
+        mul = combined
+        if not mul.is_Mul:
+            return mul
     mul = _pair_overflowing(mul)
     if not mul.is_Mul:
         return mul
@@ -229,7 +272,35 @@ def _rewrite_mul(mul: sp.Mul) -> sp.Expr:
     return out
 
 
+class _KeptAtan(sp.Function):
+    """atan(u) while the stable rewrite runs: SymPy evaluates sin(atan(u)) to u/√(u² + 1) and
+    cos(atan(u)) to 1/√(u² + 1) whenever it builds them (a fold of min(atan(u), c) under a sin
+    does), and u² overflows double for |u| > 1.3e154. Under this name SymPy leaves them to
+    :func:`_sin_cos_atan`; :func:`stable` gives atan back at the end."""
+
+    nargs = 1
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+
+def _sin_cos_atan(e: sp.Expr) -> sp.Expr:
+    """sin(atan(u)) = u/√(u² + 1), cos(atan(u)) = 1/√(u² + 1), for |u| > 1 as ±1/√(1 + u⁻²) and
+    ±1/(u·√(1 + u⁻²)): u⁻² cannot overflow there, and u² cannot below."""
+    u = e.args[0].args[0]
+    far = sp.sqrt(1 + u**-2)
+    if isinstance(e, sp.sin):
+        return sp.Piecewise((1 / far, u > 1), (-1 / far, u < -1), (u / sp.sqrt(u**2 + 1), True))
+    return sp.Piecewise((1 / (u * far), u > 1), (-1 / (u * far), u < -1), (1 / sp.sqrt(u**2 + 1), True))
+
+
+def _is_sin_cos_atan(e: sp.Basic) -> bool:
+    return isinstance(e, (sp.sin, sp.cos)) and isinstance(e.args[0], _KeptAtan)
+
+
 def _rewrite_node(e: sp.Expr) -> sp.Expr:
+    if _is_sin_cos_atan(e):
+        return _sin_cos_atan(e)
     if e.is_Add:
         return _rewrite_add(e)
     if e.is_Mul:
@@ -364,12 +435,14 @@ def stable(expr: sp.Expr) -> sp.Expr:
     :data:`STABLE_SECONDS` (else :class:`~activation_lab.errors.FormulaTooComplexError`)."""
     with bounded("the stable rewrite", STABLE_SECONDS, formula=short_text(expr)):
         previous = None
-        e = expr
+        e = expr.replace(sp.atan, _KeptAtan) if expr.has(sp.atan) else expr
         for _ in range(4):          # rules can expose one another; a few passes reach a fixed point
             if e == previous:
                 break
             previous = e
             e = fold_pieces(_bottom_up(e))
+        if e.has(_KeptAtan):        # a last fold may have exposed sin(atan(u)) once more
+            e = e.replace(_is_sin_cos_atan, _sin_cos_atan).replace(_KeptAtan, sp.atan)
         return _cancel_pieces(e)
 
 
@@ -384,16 +457,72 @@ def _not_real_as_nan(e: sp.Expr) -> sp.Expr:
                      lambda a: sp.nan)
 
 
+class _NotReal(sp.Function):
+    """A mark on a constant that is not real while derivatives are taken: c·_NotReal(x) has the
+    derivative c·_NotReal(x), so the piece keeps the constant in every derivative (d/dx of the
+    constant i is 0, which is real). Replaced by 1 before :func:`_not_real_as_nan`."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return self
+
+
+def _not_real_power(a: sp.Basic) -> bool:
+    """Whether ``a`` is a constant that is not real because a real power of a negative base is in
+    it (sqrt(expm1(-1)); i, once SymPy has evaluated (-1)**0.5): its derivatives as the formula
+    is written, p·u^(p−1)·u′, keep such a power, and are nan where it is. A log of a negative
+    number (log(1/3) + iπ: an imaginary part that is a multiple of π) is not marked: its
+    derivative u′/u keeps no log, as for a log of x below 0 (real where u is); a power whose
+    imaginary part happens to be such a multiple, (−π²)^0.5 = iπ, is taken for a log.
+    Where SymPy cannot tell whether ``a`` is real, its value decides (an imaginary part beyond
+    2^-100 of the real part, the test the program applies to the constants it evaluates)."""
+    if not (isinstance(a, sp.Expr) and a.is_number) or a is sp.zoo or (a.is_Atom and a is not sp.I):
+        return False
+    real = a.is_extended_real
+    try:
+        if real is None:
+            re, im = sp.N(a, 50).as_real_imag()
+            if not (im.is_Float and re.is_Float and abs(im) > abs(re) * sp.Float(2) ** -100):
+                return False
+        elif real:
+            return False
+        turns = sp.im(a) / sp.pi
+        if turns.is_integer:
+            return False
+        if turns.is_integer is None:
+            t = sp.N(turns, 50)
+            return not (t.is_Float and abs(t - round(t)) < sp.Float(2) ** -100)
+    except (ArithmeticError, ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
+def _mark_not_real(e: sp.Basic) -> sp.Basic:
+    """Each constant of ``e`` (the largest, from the top: log(1/3) + iπ as one) that
+    :func:`_not_real_power` names, times the mark."""
+    if isinstance(e, sp.Expr) and e.is_number:
+        return e * _NotReal(X) if _not_real_power(e) else e
+    if not e.args or e.is_Atom:
+        return e
+    args = [_mark_not_real(a) for a in e.args]
+    return e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
+
+
 @functools.lru_cache(maxsize=2048)
 def stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
     """The n-th derivative of ``expr`` computed from, and kept in, stable form; a constant that is
-    not real is nan there (see :func:`_not_real_as_nan`)."""
-    return _not_real_as_nan(_stable_derivative(expr, n))
+    not real is nan there (see :func:`_not_real_as_nan`), and so are the derivatives of a piece
+    where a real power of a negative base is (not the 0 of d/dx i; see :func:`_not_real_power`)."""
+    e = _stable_derivative(expr, n)
+    if e.has(_NotReal):
+        e = e.replace(_NotReal, lambda _: sp.S.One)
+    return _not_real_as_nan(e)
 
 
 @functools.lru_cache(maxsize=2048)
 def _stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
-    # complex constants kept: the derivative of a nan piece would be 0
+    # complex constants kept, and marked: the derivative of a nan piece would be 0
     if n == 0:
-        return stable(expr)
+        return _mark_not_real(stable(expr))
     return stable(sp.diff(_stable_derivative(expr, n - 1), X))
