@@ -373,3 +373,16 @@ def test_derivative_of_a_log_below_its_domain_is_the_formulas(tmp_path, monkeypa
     points = {"float64": [-1e300, -4.0, -1.0, -1e-300, 0.5, 4.0, 1e300],
               "float32": [-3e38, -4.0, -1.0, -1e-30, 0.5, 4.0, 3e38]}
     _check_every_target("log(-min(1, x)) + x", closed, (0, 1, 2), points, tmp_path, monkeypatch)
+
+
+def test_marking_not_real_constants_asks_nothing_of_a_huge_constant():
+    """The mark on not-real constants asks SymPy whether a constant is real only where a power or
+    i is in it: asking it of 10³⁰⁰·cosh(expm1(10³⁰)) may evaluate cosh(e^(10³⁰)) (whether SymPy
+    does depends on what its assumption cache holds), and that raised OverflowError from every
+    target in the property test."""
+    act = al.define("(cosh(expm1(where(x <= (1/3), 2, 1e30))) / 1e-300)")
+    with mpmath.workprec(200):
+        want = float(mpmath.cosh(mpmath.expm1(2)) * mpmath.mpf(10) ** 300)
+    f, df, d2f = act.evaluate(np.array([0.0, -5.0]), (0, 1, 2))
+    assert list(f) == [pytest.approx(want, rel=1e-15)] * 2 and list(df) == [0, 0] and list(d2f) == [0, 0]
+    assert "pow" not in al.c_kernel(act.expr, (0, 1, 2)).operation

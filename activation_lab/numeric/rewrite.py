@@ -479,8 +479,10 @@ def _not_real_power(a: sp.Basic) -> bool:
     2^-100 of the real part, the test the program applies to the constants it evaluates)."""
     if not (isinstance(a, sp.Expr) and a.is_number) or a is sp.zoo or (a.is_Atom and a is not sp.I):
         return False
-    real = a.is_extended_real
+    if not any(n is sp.I or (n.is_Pow and not n.exp.is_integer) for n in sp.preorder_traversal(a)):
+        return False            # no power, no i: nothing to ask (SymPy's answer may evaluate cosh(1e30))
     try:
+        real = a.is_extended_real
         if real is None:
             re, im = sp.N(a, 50).as_real_imag()
             if not (im.is_Float and re.is_Float and abs(im) > abs(re) * sp.Float(2) ** -100):
