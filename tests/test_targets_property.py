@@ -80,8 +80,33 @@ def time_limit(seconds: int):
         signal.signal(signal.SIGALRM, old)
 
 
+@contextlib.contextmanager
+def no_local_constants():
+    """Hypothesis (6.13x and later) mixes into its draws the numbers written in the source of the
+    project's modules that happen to be imported (``sys.modules``) when it draws: which modules a
+    pytest-xdist worker has imported by then depends on the tests it ran before, so the same seed
+    drew other cases in other orders (and every edit of a constant anywhere in activation_lab
+    would change them).  Within this block that pool is empty: the seed alone decides.  (A
+    private hook of the pinned hypothesis release; where a release lacks it, nothing changes.)"""
+    from hypothesis.internal.conjecture import providers
+
+    original = getattr(providers, "_get_local_constants", None)
+    if original is None:
+        yield
+        return
+    empty = type(providers._local_constants)()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
 def draw_cases(count: int, part: int) -> list[formulas.Case]:
-    """``count`` cases drawn by hypothesis with the seed ``part`` (the same list on every run)."""
+    """``count`` cases drawn by hypothesis with the seed ``part`` (the same list on every run, in
+    any test order: see :func:`no_local_constants`)."""
     drawn: list[formulas.Case] = []
 
     @seed(part)
@@ -91,7 +116,8 @@ def draw_cases(count: int, part: int) -> list[formulas.Case]:
     def collect(case):
         drawn.append(case)
 
-    collect()
+    with no_local_constants():
+        collect()
     return drawn
 
 
@@ -220,6 +246,9 @@ def test_reference_semantics():
     assert ref.at(0, 4.0) == ("ok", 2)
     assert mpmath.isnan(formulas.Reference(al.define("x**(1/3)").expr).at(0, -8.0)[1])
     assert formulas.Reference(al.define("1/x").expr).at(0, 0.0) == ("none",)
+    # real at the integers only far out: no limit (every far probe of 1e150 ... is an even integer)
+    assert formulas.Reference(al.define("x**x").expr).at(0, -math.inf) == ("none",)
+    assert formulas.Reference(al.define("x**x").expr).at(0, math.inf) == ("ok", mpmath.inf)
     osc = formulas.Reference(al.define("(x*x + x**1.5)*cos(x)").expr)
     assert osc.at(0, math.inf) == ("none",)           # oscillates: no limit
     assert formulas.Reference(al.define("x*tanh(exp(x))").expr).at(0, -math.inf)[1] == 0
@@ -231,21 +260,10 @@ def test_reference_semantics():
 
 
 def test_known_disagreements_are_still_open():
-    """Each entry of ``_formulas.KNOWN`` still reproduces (delete the entry when its fix lands)."""
-    import array_api_strict as xp
-
-    b = al.define("((cos(where(a > x, x, 1e-300)) / x))**(1/3)", a="1e-300")
-    assert np.isnan(b.evaluate(np.array([np.inf]), n=1)[0])          # the limit is 0
-    f = al.define("atan(sin(min(arctan((1 + x)), 0.1)))")
-    y = float(np.asarray(f.evaluate(xp.asarray([-1e300]))[0]))
-    assert y == 0.0 and float(f.evaluate(np.array([-1e300]))[0]) == pytest.approx(-math.pi / 4)
-    h = al.define("(-(min(1/3, x) + x))**1.5")
-    assert float(np.asarray(h.evaluate(xp.asarray([-2.2250738585072014e-308]), n=1))[0]) == 0.0
-    assert al.define("cos(x**x)").evaluate(np.array([-np.inf]))[0] == 1.0     # not real out there
-    g = al.define("(-min(1, x))**0.5")
-    assert np.isnan(g.evaluate(np.array([4.0]))[0]) and g.evaluate(np.array([4.0]), n=1)[0] == 0
-    assert [name for name, _ in formulas.KNOWN] == ["limit nan past a trig argument",
-                                                    "sin(atan(u)) as u/sqrt(u**2 + 1) in double",
-                                                    "u**p/u at tiny x",
-                                                    "limit of a power real at integers only",
-                                                    "derivative of a not-real constant piece is 0"]
+    """Each entry of ``_formulas.KNOWN`` still reproduces: an entry comes with an assert here that
+    its disagreement still happens (delete both when the fix lands).  The five found before this
+    one were fixed (docs/notes/targets.md lists them)."""
+    g = al.define("abs(log(x))")
+    y, dy = g.evaluate(np.array([-2.0]), n=(0, 1))
+    assert np.isnan(y[0]) and dy[0] == 0.5            # sign(log(-2))/(-2) as written: nan
+    assert [name for name, _ in formulas.KNOWN] == ["derivative of |u| where u is not real"]
