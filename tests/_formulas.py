@@ -867,20 +867,7 @@ SAME_ARITHMETIC = {"float64": (("plain", "fused"), ("c", "array-api")),
 #: disagreements this test found that are still open (docs/notes/targets.md): (name, predicate of
 #: (finding, the formula's Reference)); each is excused only where its predicate holds, and
 #: test_known_disagreements_are_still_open asserts that it still reproduces.
-KNOWN: list = [
-    # the stable rewrite writes |u| as where(u >= 0, u, -u): where u is not real (log(x) at x < 0),
-    # f is nan but the derivatives come from the second branch, -u', real (|log(x)|' at -2 is
-    # 0.5), where sign(u)·u' as written is nan; SymPy folds a third (nan) branch away, and
-    # differentiates nan to 0, so the fix needs a mark as rewrite._NotReal is for constants
-    ("derivative of |u| where u is not real", lambda f, ref: f.kind == "not-real" and f.order is not None
-     and f.order >= 1 and any(isinstance(a, sp.Abs) and _may_be_not_real(a.args[0])
-                              for a in sp.preorder_traversal(ref.expr))),
-]
-
-
-def _may_be_not_real(u: sp.Expr) -> bool:
-    return any((isinstance(n, sp.log) or n.func.__name__ == "log1p" or (n.is_Pow and not n.exp.is_integer))
-               and n.free_symbols for n in sp.preorder_traversal(u))
+KNOWN: list = []
 
 
 def known(finding: Finding, ref) -> str | None:

@@ -261,9 +261,6 @@ def test_reference_semantics():
 
 def test_known_disagreements_are_still_open():
     """Each entry of ``_formulas.KNOWN`` still reproduces: an entry comes with an assert here that
-    its disagreement still happens (delete both when the fix lands).  The five found before this
-    one were fixed (docs/notes/targets.md lists them)."""
-    g = al.define("abs(log(x))")
-    y, dy = g.evaluate(np.array([-2.0]), n=(0, 1))
-    assert np.isnan(y[0]) and dy[0] == 0.5            # sign(log(-2))/(-2) as written: nan
-    assert [name for name, _ in formulas.KNOWN] == ["derivative of |u| where u is not real"]
+    its disagreement still happens (delete both when the fix lands).  None is open: the six found
+    so far were fixed (docs/notes/targets.md lists them)."""
+    assert [name for name, _ in formulas.KNOWN] == []

@@ -20,7 +20,9 @@ Each rule is a mathematical identity chosen for a numerical reason:
   where it is u³/3; the series' next term is below 2⁻⁷⁰ of the sum there)
 * ``√v − a`` (v's constant a²) → ``(v − a²)/(√v + a)`` (cancels where v → a², e.g. √(x² + 1) − 1)
 * ``u + √(u² + c)`` (c > 0) → ``c/(√(u² + c) − u)`` for u < 0 (cancels as u → −∞: squareplus)
-* ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly)
+* ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly);
+  in the derivatives' path, where u may be not real (a log or non-integer power of x in it),
+  with a third piece that is nan where u is, so the derivatives are nan there as sign(u)·u′ is
 * ``sin(atan(u))``     → ``u/√(u² + 1)`` for |u| ≤ 1, ``±1/√(1 + u⁻²)`` beyond; ``cos(atan(u))``
   → ``1/√(u² + 1)``, ``±1/(u·√(1 + u⁻²))`` (SymPy's own u/√(u² + 1) squares u: 0 for
   |u| > 1.3e154 in double where the value is ±1; atan is kept from SymPy while the rules run,
@@ -511,20 +513,70 @@ def _mark_not_real(e: sp.Basic) -> sp.Basic:
     return e.func(*args) if any(a is not b for a, b in zip(args, e.args, strict=True)) else e
 
 
+class _NanWhereNotReal(sp.Function):
+    """The value of |u| (the argument) where u is not real, while derivatives are taken: nan, as
+    sign(u)·u′ (the derivative of |u| as written) is there; but d/dx nan is 0, and SymPy would fold
+    a nan piece away. This mark is its own derivative; :func:`stable_derivative` makes it nan at
+    the end (−u in a condition, as the stable rule has it: nan there too, and SymPy compares no
+    nan)."""
+
+    nargs = 1
+
+    def _eval_derivative(self, s):
+        return self
+
+
+_PIECES = (sp.Piecewise, sp.Abs, sp.Max, sp.Min, sp.Heaviside)
+
+
+def _may_be_not_real(u: sp.Expr) -> bool:
+    """Whether ``u`` holds a log, log1p or non-integer power of something not constant (real only
+    on part of the line), and no piece (a condition on such a u could be folded into one that is
+    false at a real u: SymPy's negation of v > 1 is v ≤ 1, false where v is nan)."""
+    nodes = list(sp.preorder_traversal(u))
+    return (not any(isinstance(a, _PIECES) for a in nodes)
+            and any((isinstance(a, (sp.log, log1p)) or (a.is_Pow and not a.exp.is_integer)) and not a.is_number
+                    for a in nodes))
+
+
+def _abs_not_real_nan(e: sp.Expr) -> sp.Expr:
+    """|u| → where(u ≥ 0, u, where(u ≤ 0, −u, nan)) where u may be not real (the stable rule's
+    where(u ≥ 0, u, −u) takes the −u piece where u is nan: its derivatives −u′ are real there,
+    as those of the formula as written, sign(u)·u′, are not). u ≤ 0 rather than u < 0: SymPy
+    takes u ≥ 0 and u < 0 for complements and folds the third piece away; both are false only
+    where u is nan. The nan is :class:`_NanWhereNotReal` while derivatives are taken."""
+    if not e.has(sp.Abs):
+        return e
+    return e.replace(lambda a: isinstance(a, sp.Abs) and _may_be_not_real(a.args[0]),
+                     lambda a: sp.Piecewise((a.args[0], a.args[0] >= 0), (-a.args[0], a.args[0] <= 0),
+                                            (_NanWhereNotReal(a.args[0]), True)))
+
+
+def _nan_where_not_real(e: sp.Expr) -> sp.Expr:
+    """:class:`_NanWhereNotReal` as nan (−u in a condition: nan where it is taken as well)."""
+    e = e.replace(lambda a: isinstance(a, sp.Rel) and a.has(_NanWhereNotReal),
+                  lambda a: a.replace(_NanWhereNotReal, lambda u: -u))
+    return e.replace(_NanWhereNotReal, lambda _: sp.nan)
+
+
 @functools.lru_cache(maxsize=2048)
 def stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
     """The n-th derivative of ``expr`` computed from, and kept in, stable form; a constant that is
     not real is nan there (see :func:`_not_real_as_nan`), and so are the derivatives of a piece
-    where a real power of a negative base is (not the 0 of d/dx i; see :func:`_not_real_power`)."""
+    where a real power of a negative base is (not the 0 of d/dx i; see :func:`_not_real_power`),
+    and those of |u| where u is not real (see :func:`_abs_not_real_nan`)."""
     e = _stable_derivative(expr, n)
     if e.has(_NotReal):
         e = e.replace(_NotReal, lambda _: sp.S.One)
+    if e.has(_NanWhereNotReal):
+        e = _nan_where_not_real(e)
     return _not_real_as_nan(e)
 
 
 @functools.lru_cache(maxsize=2048)
 def _stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
-    # complex constants kept, and marked: the derivative of a nan piece would be 0
+    # complex constants kept, and marked: the derivative of a nan piece would be 0; likewise the
+    # piece of |u| where u is not real (marks only here: the analyses call stable() itself)
     if n == 0:
-        return _mark_not_real(stable(expr))
+        return _mark_not_real(stable(_abs_not_real_nan(expr)))
     return stable(sp.diff(_stable_derivative(expr, n - 1), X))
