@@ -446,3 +446,21 @@ def test_derivatives_of_abs_where_its_argument_is_not_real_are_nan(formula, tmp_
         points = {"float64": [-1e300, -2.0, -1e-300, 1e-300, 0.25, 0.5, 2.0, 4.0, 1e300],
                   "float32": [-3e38, -2.0, -1e-45, 1e-30, 0.25, 0.5, 2.0, 4.0, 3e38]}
     _check_every_target(formula, closed, (0, 1, 2), points, tmp_path, monkeypatch)
+
+
+def test_a_huge_constant_beside_exp_stays_outside_where_exp_is_normal(tmp_path, monkeypatch):
+    """c·e^u with a constant far from 1 is e^(u + ln|c|) where e^u leaves double's range (1e-300·e²ˣ
+    at x = 355), but rounding u + ln|c| to double costs up to 2^-53·|ln c| relative: f′ of
+    expm1(x)/1e-300 = 10³⁰⁰·eˣ, written e^(x + 690.78), was 108-160 ULP off on the C and array-API
+    targets at x = 0; it is 10³⁰⁰·eˣ where eˣ is a normal double now; found by the property test."""
+    def closed(k, x):
+        return mpmath.mpf(10) ** 300 * (mpmath.expm1(x) if k == 0 else mpmath.exp(x))
+
+    points = {"float64": [-700.0, -20.0, -1.0, -1e-300, 0.0, 0.3, 1.0, 18.0, 19.0, 30.0, 800.0],
+              "float32": [-700.0, -650.0, -620.0, -1.0, -1e-45, 0.0, 0.3, 1.0, 800.0]}
+    _check_every_target("expm1(x)/1e-300", closed, (0, 1, 2), points, tmp_path, monkeypatch)
+    # beyond that range e^(x + 690.78) still: finite where 10³⁰⁰·eˣ would be inf·… or 0·…
+    act = al.define("exp(2*x)*1e-300")
+    with mpmath.workprec(200):
+        want = float(mpmath.exp(710) * mpmath.mpf(10) ** -300)
+    assert act.evaluate(np.array([355.0]), (0,))[0][0] == pytest.approx(want, rel=1e-13)

@@ -129,6 +129,9 @@ def numeric_value(value: sp.Expr) -> sp.Expr:
 
 #: a constant factor beyond e^±64 beside exp(u) goes into the exponent (see _Builder.scaled_exp)
 _SCALE_INTO_EXP = 64
+#: e^u is a normal, finite double for u in this range: there c·e^u is computed as it is written
+#: (for a c within double's range; see _Builder.scaled_exp)
+_EXP_NORMAL = (-708, 709)
 
 #: integers of at most this size are exact in every float dtype's conversion (and in C literals)
 _EXACT_INT = 2**53
@@ -311,9 +314,10 @@ class _Builder:
         return acc
 
     def scaled_exp(self, c: sp.Expr, rest: sp.Expr, env: dict) -> Ref | None:
-        """c·exp(u)·… with a constant far from 1 as ±exp(u + ln|c|)·…: 1e-300·e^{2x} overflows
-        at x = 355 in double although its value is 2.2e8 (SymPy keeps no number inside exp, so
-        this is decided here, for every target)."""
+        """c·exp(u)·… with a constant far from 1 as ±exp(u + ln|c|)·… where e^u is not a normal
+        double: 1e-300·e^{2x} overflows at x = 355 in double although its value is 2.2e8 (SymPy
+        keeps no number inside exp, so this is decided here, for every target); c·e^u where it is
+        (see :data:`_EXP_NORMAL`)."""
         if not c.is_Number or c == 0 or abs(sp.log(abs(c))) < _SCALE_INTO_EXP:
             return None
         factors = list(sp.Mul.make_args(rest))
@@ -322,6 +326,15 @@ class _Builder:
             return None
         u = self.value(factors.pop(at).args[0], env)
         out = self.emit("exp", self.emit("add", u, ("c", constant_text(sp.log(abs(c))), "K")))
+        lo, hi = _EXP_NORMAL
+        if abs(sp.log(abs(c))) < hi:
+            # |c|·e^u where e^u is a normal double: u + ln|c| rounded to double is off by up to
+            # 2^-53·|ln|c|| (e^(x + 690.8) for 1e300·eˣ: 1e-13 relative at x = 0, 160 ULP on the C
+            # and array-API targets, where |u| is small and the formula rounds nothing so large)
+            near = self.emit("mul", ("c", constant_text(abs(c)), "K"), self.emit("exp", u))
+            inside = self.emit("and", self.emit("ge", u, ("c", str(lo), "int")),
+                               self.emit("le", u, ("c", str(hi), "int")))
+            out = self.emit("where", inside, near, out)
         if factors:
             out = self.emit("mul", self.value(sp.Mul(*factors), env), out)
         return self.negate(out) if c < 0 else out
