@@ -27,6 +27,10 @@ Each rule is a mathematical identity chosen for a numerical reason:
   → ``1/√(u² + 1)``, ``±1/(u·√(1 + u⁻²))`` (SymPy's own u/√(u² + 1) squares u: 0 for
   |u| > 1.3e154 in double where the value is ±1; atan is kept from SymPy while the rules run,
   which would write that form as soon as a fold exposes sin(atan(u)), inside min/max)
+* ``k·u/√(c·u² + d)``  → ``±k/√(c + d·u⁻²)`` for |u| > 1 (numbers c, d > 0; the form kept for
+  |u| ≤ 1, the same helper as sin(atan(u))): u² overflows double for |u| > 1.3e154, where ISRU
+  x/√(1 + αx²) was 0 (the value is ±1/√α) and squareplus′ (1 + x/√(x² + 4))/2 was 1/2 (it is 1);
+  applied once, at the end of the rewrite (its near piece holds the form it rewrites)
 * ``u^p·(k·u)^(−m)``   → ``k^(−m)·u^(p−m)`` (integers m > 0, a number k): the derivative of a
   non-integer power of −x reads p·(−x)^p/x; u^p underflows in double for |x| < 2^-500 (0 where
   f′ is 1e-154) and is 0/0 at x = 0 (where f′ is 0)
@@ -286,14 +290,52 @@ class _KeptAtan(sp.Function):
         return self.args[0].is_extended_real
 
 
+def _over_root(u: sp.Expr, c: sp.Expr, d: sp.Expr, times: sp.Expr = sp.S.One) -> sp.Expr:
+    """times·u/√(c·u² + d) (numbers c, d > 0), for |u| > 1 as ±times/√(c + d·u⁻²): u² overflows
+    double for |u| > 1.3e154 (u/√(u² + 1) is u/inf = 0 there, where the value is ±1/√c), and
+    u⁻² cannot overflow for |u| > 1, nor c·u² for |u| ≤ 1. Both sides are nan where u is."""
+    far = sp.sqrt(c + d * u**-2)
+    return sp.Piecewise((times / far, u > 1), (-times / far, u < -1), (times * u / sp.sqrt(c * u**2 + d), True))
+
+
 def _sin_cos_atan(e: sp.Expr) -> sp.Expr:
     """sin(atan(u)) = u/√(u² + 1), cos(atan(u)) = 1/√(u² + 1), for |u| > 1 as ±1/√(1 + u⁻²) and
-    ±1/(u·√(1 + u⁻²)): u⁻² cannot overflow there, and u² cannot below."""
+    ±1/(u·√(1 + u⁻²)): u⁻² cannot overflow there, and u² cannot below (:func:`_over_root`)."""
     u = e.args[0].args[0]
-    far = sp.sqrt(1 + u**-2)
-    if isinstance(e, sp.sin):
-        return sp.Piecewise((1 / far, u > 1), (-1 / far, u < -1), (u / sp.sqrt(u**2 + 1), True))
-    return sp.Piecewise((1 / (u * far), u > 1), (-1 / (u * far), u < -1), (1 / sp.sqrt(u**2 + 1), True))
+    return _over_root(u, sp.S.One, sp.S.One, sp.S.One if isinstance(e, sp.sin) else 1 / u)
+
+
+def _root_of_square(f: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
+    """f == (c·w² + d)^(−1/2) with numbers c, d > 0 → (w, c, d), else None."""
+    if not (f.is_Pow and f.exp == -sp.S.Half and f.base.is_Add):
+        return None
+    d, rest = _split_constant(f.base)
+    if not (d.is_positive and len(rest) == 1):
+        return None
+    c, sq = rest[0].as_coeff_Mul()
+    w, p = sq.as_base_exp()
+    return (w, c, d) if c.is_positive and p == 2 and not w.is_number else None
+
+
+def _is_over_root(e: sp.Basic) -> bool:
+    return e.is_Mul and any(
+        (hit := _root_of_square(f)) is not None and any(g in (hit[0], -hit[0]) for g in e.args) for f in e.args)
+
+
+def _over_root_far(mul: sp.Mul) -> sp.Expr:
+    """k·u/√(c·u² + d) → k·where(u > 1, 1/√(c + d·u⁻²), u < −1, −1/√(c + d·u⁻²), u/√(c·u² + d))
+    (:func:`_over_root`: ISRU x/√(1 + αx²) was 0 at x = 1e200 in double, where it is 1/√α)."""
+    factors = list(mul.args)
+    for i, f in enumerate(factors):
+        hit = _root_of_square(f)
+        if hit is None:
+            continue
+        w, c, d = hit
+        for j, g in enumerate(factors):
+            if j != i and g in (w, -w):
+                rest = [h for m, h in enumerate(factors) if m not in (i, j)]
+                return sp.Mul(*rest, _over_root(w, c, d, sp.S.One if g == w else sp.S.NegativeOne))
+    return mul
 
 
 def _is_sin_cos_atan(e: sp.Basic) -> bool:
@@ -445,7 +487,12 @@ def stable(expr: sp.Expr) -> sp.Expr:
             e = fold_pieces(_bottom_up(e))
         if e.has(_KeptAtan):        # a last fold may have exposed sin(atan(u)) once more
             e = e.replace(_is_sin_cos_atan, _sin_cos_atan).replace(_KeptAtan, sp.atan)
-        return _cancel_pieces(e)
+        e = _cancel_pieces(e)
+        if e.has(sp.Pow):           # once, at the end: its near piece holds the form it rewrites
+            far = e.replace(_is_over_root, _over_root_far)
+            if far != e:
+                e = fold_pieces(far)
+        return e
 
 
 def _not_real_as_nan(e: sp.Expr) -> sp.Expr:
