@@ -518,3 +518,31 @@ def test_u_over_the_root_of_c_u_squared_plus_d_does_not_square_u(case, tmp_path,
         # f′ 0 at −1e160 on the C and array-API targets): not this rule's form, left open
         points = {"float64": [x for x in ROOT_POINTS["float64"] if x > -1e154], "float32": ROOT_POINTS["float32"]}
         _check_every_target("(x + sqrt(x**2 + 4))/2", _squareplus, (1, 2), points, tmp_path, monkeypatch)
+
+
+
+#: |where(C, a, 1)|: (formula, C at x as mpmath, a(x) − its derivative is 1), C false where a log or a square
+#: root of x < 0 is nan
+ABS_OF_WHERE = {"abs(where(abs(log(x)) > 1, x, 1))": (lambda x: abs(mpmath.log(x)) > 1, lambda x: x),
+                "abs(where(log(x) > 1, x - 10, 1))": (lambda x: mpmath.log(x) > 1, lambda x: x - 10),
+                "abs(where(sqrt(x) > 2, x - 10, 1))": (lambda x: mpmath.sqrt(x) > 2, lambda x: x - 10)}
+
+
+@pytest.mark.parametrize("formula", list(ABS_OF_WHERE))
+def test_abs_of_a_where_keeps_its_condition_where_it_is_nan(formula, tmp_path, monkeypatch):
+    """|where(|log x| > 1, x, 1)| at x = −2 is |1| = 1 (log(−2) is nan, nan > 1 is false), but every
+    target gave −1: the stable rule's where(u ≥ 0, u, −u), folded over u's pieces, wrote the
+    negation of |log x| > 1 as |log x| ≤ 1, false at a nan log, and took the last piece −1.
+    |where(C, a, b)| is where(C, |a|, |b|) now, with C as written."""
+    cond, a = ABS_OF_WHERE[formula]
+
+    def closed(k, x):
+        if x < 0 or not cond(x):                # x < 0: C compares a nan, false
+            return [1, 0, 0][k]
+        v = a(x)
+        return None if (v == 0 and k) else [abs(v), mpmath.sign(v), 0][k]
+
+    points = {"float64": [-1e300, -2.0, -1e-300, 0.0, 1e-300, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 20.0, 1e300],
+              "float32": [-3e38, -2.0, -1e-45, 0.0, 1e-45, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 20.0, 3e38]}
+    _check_every_target(formula, closed, (0, 1, 2), points, tmp_path, monkeypatch)
+    assert al.define(formula).evaluate(np.array([-2.0]))[0] == 1.0

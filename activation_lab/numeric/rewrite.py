@@ -21,6 +21,8 @@ Each rule is a mathematical identity chosen for a numerical reason:
 * ``√v − a`` (v's constant a²) → ``(v − a²)/(√v + a)`` (cancels where v → a², e.g. √(x² + 1) − 1)
 * ``u + √(u² + c)`` (c > 0) → ``c/(√(u² + c) − u)`` for u < 0 (cancels as u → −∞: squareplus)
 * ``|u|``              → a ``Piecewise``     (so derivatives of rational pieces simplify exactly);
+  ``|where(C, a, b)|`` → ``where(C, |a|, |b|)`` (C as written: the fold of where(u ≥ 0, u, −u) over
+  u's pieces negates C, and SymPy's ¬(v > 1) is v ≤ 1, false where v is nan);
   in the derivatives' path, where u may be not real (a log or non-integer power of x in it),
   with a third piece that is nan where u is, so the derivatives are nan there as sign(u)·u′ is
 * ``sin(atan(u))``     → ``u/√(u² + 1)`` for |u| ≤ 1, ``±1/√(1 + u⁻²)`` beyond; ``cos(atan(u))``
@@ -382,6 +384,11 @@ def _rewrite_node(e: sp.Expr) -> sp.Expr:
         return e
     if isinstance(e, sp.Abs):
         u = e.args[0]
+        if isinstance(u, sp.Piecewise):
+            # |where(C, a, b)| = where(C, |a|, |b|), C as written: SymPy's fold of where(u ≥ 0, u, −u)
+            # over u's pieces writes ¬C, and ¬(v > 1) as v ≤ 1, false where v is nan (|where(|log x| > 1,
+            # x, 1)| was −1 at x = −2, where C is false and the value |1| = 1)
+            return sp.Piecewise(*[(_rewrite_node(sp.Abs(v)), c) for v, c in u.args])
         return sp.Piecewise((u, u >= 0), (-u, True))
     if isinstance(e, (sp.Max, sp.Min)):
         return e.rewrite(sp.Piecewise)
