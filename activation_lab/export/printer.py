@@ -135,7 +135,7 @@ def _mul_guarded(*factors):
     return jnp.where(prod == prod, prod, jnp.where(size == size, signs * 0.0, prod))
 """
 
-#: JAX's tanh and sech (printed in place of the rows' ``targets["jax"]`` text: :data:`_JAX_TEXT`).
+#: JAX's tanh and sech (the rows' ``targets["jax"]`` text calls them).
 #: ``f32``: the results are float32 or narrower (computed in float32 with 64-bit types off, in
 #: float64 with them on).  Then tanh is XLA's own, a rational approximation (float32: 4.3 ULP at
 #: most, measured on 8e5 points; float64: 6.5 float64 ULP, nothing in a float32 result) that costs
@@ -161,9 +161,6 @@ def _sech(u, f32):
         return 2 * z / (1 + z * jnp.minimum(z, 1.0))   # not z*z, which XLA rewrites as a second exp
     return 1.0 / jnp.cosh(u)
 """
-
-#: the JAX text of the rows whose table text the printer replaces (by :data:`_JAX_HELPERS`)
-_JAX_TEXT = {"tanh": "_tanh({0}, f32)", "sech": "_sech({0}, f32)"}
 
 
 def _literal(text: str) -> str:
@@ -317,9 +314,7 @@ def print_program(prog: Program, target: str, name: str, finish: tuple[Finish, .
                 slots = max(slots, k + 1)
             elif k < slots:
                 free.append(k)
-        row = _JAX_TEXT.get(step.op) if target == "jax" else None
-        row = row or PRIMITIVES[step.op].targets[target]
-        lines.append(f"    v{i} = {text or row.format(*args, args=', '.join(args))}")
+        lines.append(f"    v{i} = {text or PRIMITIVES[step.op].targets[target].format(*args, args=', '.join(args))}")
         if dead:   # dropped after their last use, as a nested expression drops its temporaries
             lines.append(f"    del {', '.join(f'v{k}' for k in dead)}")
             free += [slot_of.pop(k) for k in dead if k in slot_of]

@@ -246,13 +246,12 @@ _ROWS: list[Primitive] = [
     # the stable primitives
     Primitive("tanh", "{f}({0})", np.tanh, "al_tanh({0})", _xp_unary("tanh"), mpt.MPMATH_NAMESPACE["tanh"],
               c_float32="al_tanh_f32({0})",
-              # XLA's float64 tanh is 6.5 ULP off near ±1 (measured); through expm1, 2.8
-              targets=_t("_tanh({0}, f32)",   # export/printer.py's helper: torch.tanh, or compiled for float32 one exp
-                         "(-jnp.sign({0})*jnp.expm1(-2*jnp.abs({0}))/(2 + jnp.expm1(-2*jnp.abs({0}))))",
-                         "np.tanh({0})")),
+              # export/printer.py's helpers: torch.tanh, or compiled for float32 one exp; XLA's own
+              # tanh for float32 results, else through expm1 (XLA's float64 tanh is 6.5 ULP off near ±1)
+              targets=_t("_tanh({0}, f32)", "_tanh({0}, f32)", "np.tanh({0})")),
     Primitive("sech", "(1.0/{f}({0}))", _np_sech, "(1.0/cosh({0}))", lambda xp: lambda u: 1.0 / xp.cosh(u),
               mpt.MPMATH_NAMESPACE["sech"], c_float32="al_sech_f32({0})",
-              targets=_t("_sech({0}, f32)", "(1.0/jnp.cosh({0}))",
+              targets=_t("_sech({0}, f32)", "_sech({0}, f32)",   # export/printer.py's helpers
                          "(1.0/np.cosh({0}))")),
     Primitive("sigmoid", "{f}({0})", _Lazy("expit"), "al_sigmoid({0})", _xp_sigmoid, mpt.MPMATH_NAMESPACE["sigmoid"],
               targets=_t("torch.special.expit({0})", "jax.nn.sigmoid({0})",

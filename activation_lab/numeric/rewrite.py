@@ -319,14 +319,10 @@ def _root_of_square(f: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr] | None:
     return (w, c, d) if c.is_positive and p == 2 and not w.is_number else None
 
 
-def _is_over_root(e: sp.Basic) -> bool:
-    return e.is_Mul and any(
-        (hit := _root_of_square(f)) is not None and any(g in (hit[0], -hit[0]) for g in e.args) for f in e.args)
-
-
-def _over_root_far(mul: sp.Mul) -> sp.Expr:
-    """k·u/√(c·u² + d) → k·where(u > 1, 1/√(c + d·u⁻²), u < −1, −1/√(c + d·u⁻²), u/√(c·u² + d))
-    (:func:`_over_root`: ISRU x/√(1 + αx²) was 0 at x = 1e200 in double, where it is 1/√α)."""
+def _over_root_match(mul: sp.Basic) -> tuple[list, sp.Expr, sp.Expr, sp.Expr, sp.Expr] | None:
+    """(other factors, u, c, d, ±1) where ``mul`` is ±u·(c·u² + d)^(−1/2)·…, else None."""
+    if not mul.is_Mul:
+        return None
     factors = list(mul.args)
     for i, f in enumerate(factors):
         hit = _root_of_square(f)
@@ -336,8 +332,19 @@ def _over_root_far(mul: sp.Mul) -> sp.Expr:
         for j, g in enumerate(factors):
             if j != i and g in (w, -w):
                 rest = [h for m, h in enumerate(factors) if m not in (i, j)]
-                return sp.Mul(*rest, _over_root(w, c, d, sp.S.One if g == w else sp.S.NegativeOne))
-    return mul
+                return rest, w, c, d, sp.S.One if g == w else sp.S.NegativeOne
+    return None
+
+
+def _is_over_root(e: sp.Basic) -> bool:
+    return _over_root_match(e) is not None
+
+
+def _over_root_far(mul: sp.Mul) -> sp.Expr:
+    """k·u/√(c·u² + d) → k·where(u > 1, 1/√(c + d·u⁻²), u < −1, −1/√(c + d·u⁻²), u/√(c·u² + d))
+    (:func:`_over_root`: ISRU x/√(1 + αx²) was 0 at x = 1e200 in double, where it is 1/√α)."""
+    rest, w, c, d, sign = _over_root_match(mul)
+    return sp.Mul(*rest, _over_root(w, c, d, sign))
 
 
 def _is_sin_cos_atan(e: sp.Basic) -> bool:
