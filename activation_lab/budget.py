@@ -31,7 +31,10 @@ interrupt is never delivered after its block has ended: the exit cancels it unde
 watchdog's lock and clears one that was sent but not yet delivered.  A block that ran past
 its deadline raises even if its code swallowed the interrupt (``except BaseException``), since
 its result may then be incomplete; the interrupt is re-sent every :data:`RESEND_SECONDS`
-until the block ends.  A block that ends in time costs a lock and a heap push (about 2 µs).
+until the block ends.  An interrupt that lands where Python cannot raise it (a garbage-collector
+callback such as JAX's, a ``__del__``, a weakref callback: "Exception ignored in ...") is
+dropped by a filter on :data:`sys.unraisablehook`, installed as a block starts, instead of being
+printed; the repeat ends the block.  A block that ends in time costs a lock and a heap push (about 2 µs).
 
 This module is the bottom layer: it imports only :mod:`activation_lab.errors` and the
 standard library.
@@ -73,6 +76,28 @@ class BudgetInterrupt(BaseException):
     """Raised asynchronously inside a block past its deadline; its exit turns it into
     :class:`FormulaTooComplexError`.  A ``BaseException``, so that ``except Exception`` in SymPy
     does not swallow it; user code never sees it."""
+
+
+class _DropInterrupts:
+    """A :data:`sys.unraisablehook` that drops :class:`BudgetInterrupt` (sent only by the watchdog,
+    which repeats it until its block ends) and passes everything else to the hook it wraps."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook: Callable[[Any], object]):
+        self.hook = hook
+
+    def __call__(self, unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, BudgetInterrupt) or unraisable.exc_type is BudgetInterrupt:
+            return
+        self.hook(unraisable)
+
+
+def _filter_unraisable() -> None:
+    """Wrap the current :data:`sys.unraisablehook` in :class:`_DropInterrupts` unless it is one
+    (test runners and applications may set their own at any time: checked as each block starts)."""
+    if type(sys.unraisablehook) is not _DropInterrupts:
+        sys.unraisablehook = _DropInterrupts(sys.unraisablehook)
 
 
 class _Block:
@@ -252,6 +277,7 @@ class bounded:  # noqa: N801 - used like a function: ``with bounded("simplify"):
                 cpu is None or outer.cpu_end is None or outer.cpu_end <= cpu + self.seconds):
             return self          # the outer block ends first: it is watched, and it reports
         block = _Block(self.step, self.seconds, self.formula, now, cpu, outer, sys._getframe(1))
+        _filter_unraisable()
         with _WATCHDOG.lock:
             _WATCHDOG.add(block)
         _LOCAL.block = block
