@@ -513,11 +513,53 @@ def test_u_over_the_root_of_c_u_squared_plus_d_does_not_square_u(case, tmp_path,
                             tmp_path, monkeypatch)
     else:
         assert al.get("squareplus").expr == al.define("(x + sqrt(x**2 + 4))/2").expr
-        # f′ and f″ only, and not below −1.3e154: f, (x + √(x² + 4))/2 and 2/(√(x² + 4) − x) for x < 0,
-        # and f′ for x < 0, −2/(−x² + x·√(x² + 4) − 4), still square x (f inf at 1e160 and 0 at −1e300,
-        # f′ 0 at −1e160 on the C and array-API targets): not this rule's form, left open
+        # f and f″ everywhere (far rational forms, below); f′ ~ 1/x² is subnormal below −1.3e154
         points = {"float64": [x for x in ROOT_POINTS["float64"] if x > -1e154], "float32": ROOT_POINTS["float32"]}
-        _check_every_target("(x + sqrt(x**2 + 4))/2", _squareplus, (1, 2), points, tmp_path, monkeypatch)
+        _check_every_target("(x + sqrt(x**2 + 4))/2", _squareplus, (0, 2), ROOT_POINTS, tmp_path, monkeypatch)
+        _check_every_target("(x + sqrt(x**2 + 4))/2", _squareplus, (1,), points, tmp_path, monkeypatch)
+
+
+def _bent_identity(k, x):
+    """(√(x² + 1) − 1)/2 + x, the difference written x²/(√(x² + 1) + 1) (it cancels near 0)."""
+    s = mpmath.sqrt(x * x + 1)
+    return [x * x / (2 * (s + 1)) + x, x / (2 * s) + 1, 1 / (2 * s**3)][k]
+
+
+#: arctan″ = −2x/(1 + x²)² is a normal double up to |x| = 1e102 (x⁴ overflows from 1.3e77)
+FAR_POINTS = {"float64": sorted({*ROOT_POINTS["float64"], -1e102, -1e100, -1e80, 1e80, 1e100, 1e102}),
+              "float32": ROOT_POINTS["float32"]}
+
+
+@pytest.mark.parametrize("case", ["squareplus", "bent_identity", "arctan"])
+def test_rational_pieces_far_out_do_not_leave_the_range(case, tmp_path, monkeypatch):
+    """A rational function of x (and of one √p) computed as written leaves double's range where its
+    value does not: squareplus was inf at x = 1e160 and 0 at −1e300 (1e-300), the bent identity
+    (√(x² + 1) − 1)/2 + x was x (not 1.5x, 0.5x) beyond |x| = 1.3e154 and its f′ 1 or 0 there (1.5,
+    0.5), arctan″ −2x/(1 + x²)² was 0 at ±1e100 (∓2e-300), on the C and array-API targets (the
+    NumPy paths' long double hid it). Far out, such pieces are x^m·P(1/x)/Q(1/x) now."""
+    if case == "squareplus":
+        act, closed, orders = al.get("squareplus"), _squareplus, (0,)
+    elif case == "bent_identity":
+        act, closed, orders = al.get("bent_identity"), _bent_identity, (0, 1, 2)
+    else:
+        act, orders = al.get("arctan"), (2,)
+
+        def closed(k, x):
+            return -2 * x / (1 + x * x) ** 2
+    formula = str(act.expr)
+    assert al.define(formula).expr == act.expr
+    _check_every_target(formula, closed, orders, FAR_POINTS, tmp_path, monkeypatch)
+
+
+def test_a_tiny_coefficient_is_multiplied_last(tmp_path, monkeypatch):
+    """tanhshrink″ near 0 is its Taylor series over one denominator, −1.5e-21·x·p(x): multiplied in
+    that order, −1.5e-21·x is subnormal for |x| < 1e-287, and f″(1e-300) was 2.0009e-300 on the C
+    and array-API targets (2e-300)."""
+    act = al.get("tanhshrink")
+    points = {"float64": [-1e-300, -1e-290, -3e-310, -0.0, 0.0, 5e-324, 1e-300, 1e-250, 0.1, 0.2, 1.0]}
+    _check_every_target(str(act.expr), lambda k, x: 2 * mpmath.tanh(x) * mpmath.sech(x) ** 2, (2,), points,
+                        tmp_path, monkeypatch)
+
 
 
 

@@ -43,6 +43,14 @@ Each rule is a mathematical identity chosen for a numerical reason:
   removes the cancellation in e.g. 1/(1+x) − x/(1+x)²; rational functions of x and one √p(x) are
   put over one denominator with the numerator reduced by √p² = p where that is shorter
   (1/√(x²+b) − x²/(x²+b)^{3/2} → b/(x²+b)^{3/2}: the derivatives of x/√(x²+b)).
+* far out, a piece that is a rational function of x (and of one √p(x), p of even degree 2k with a
+  positive leading coefficient a) is computed as ``x^m·P(1/x)/Q(1/x)`` (√p as |x|^k·√(p/x^2k),
+  which tends to √a), beyond ``|x| > T``: x^D overflows double for |x| > 10^(308/D), where the
+  value is finite (squareplus (x + √(x² + 4))/2 was inf at x = 1e160 and 0 at −1e300 on the C and
+  array-API targets, arctan″ −2x/(x² + 1)² 0 at ±1e100 where it is ∓2e-300). T = 2^(1000/D) at
+  most 2^332 (below 1e100, so that the limits see one piece far out); a side is left as it is
+  where the leading coefficient of P or Q vanishes as x → ±∞ (the form would cancel there). In
+  the evaluated forms only (:func:`stable_derivative`), never fed to the next derivative.
 """
 
 from __future__ import annotations
@@ -620,6 +628,150 @@ def _nan_where_not_real(e: sp.Expr) -> sp.Expr:
     return e.replace(_NanWhereNotReal, lambda _: sp.nan)
 
 
+#: far forms of rational pieces start at most this far out (2^332 ≈ 8.7e99: below 1e100, where
+#: the limits at ±inf take the piece whose condition holds from ±1e100 to ±1e300)
+FAR_BITS = 332
+#: x^D·(largest coefficient) stays below 2^FAR_RANGE_BITS before the far form takes over
+FAR_RANGE_BITS = 1000
+#: pieces of a larger degree keep their form (x^64 leaves double's range from |x| = 2^16 anyway,
+#: and their expansion costs time: ((x+1)**16+1)**16 has degree 256)
+FAR_MAX_DEGREE = 64
+#: time budget of the far forms of one piece (an optional improvement: past it, the piece stays)
+FAR_SECONDS = 1.0
+
+
+def _degree(e: sp.Basic) -> int | None:
+    """The degree in x of ``e`` as written, bounded from above without expanding it (None where
+    ``e`` is no polynomial in x as written)."""
+    if e == X:
+        return 1
+    if not e.has(X):
+        return 0
+    if e.is_Pow:
+        inner = _degree(e.base)
+        return int(e.exp) * inner if inner is not None and e.exp.is_Integer and e.exp > 0 else None
+    if e.is_Add or e.is_Mul:
+        parts = [_degree(a) for a in e.args]
+        return None if None in parts else (max(parts) if e.is_Add else sum(parts))
+    return None
+
+
+def _computed_degree(e: sp.Basic) -> int:
+    """The largest power of x that the program computes for ``e`` (a rational function of x), at
+    most: the degree of each sum and power in it, and of each product's numerator and denominator
+    (the program multiplies their factors out, x²·(x⁴ + 1) is a power 6); a negative power alone
+    as its base's (pow(b, −k) underflows only where its value does)."""
+    if not e.has(X):
+        return 0
+    inner = max([_computed_degree(a) for a in e.args], default=0)
+    if e.is_Mul:
+        up = down = 0
+        for f in e.args:
+            base, k = f.as_base_exp()
+            d = _degree(base)
+            if d is not None and k.is_Integer:
+                if k < 0:
+                    down += -int(k) * d
+                else:
+                    up += int(k) * d
+        return max(inner, up, down)
+    return max(inner, _degree(e) or 0)
+
+
+def _far_side(v: sp.Expr, p: sp.Expr | None, sign: int) -> tuple[sp.Expr, int] | None:
+    """``v`` (a rational function of x and of √p) as x^m·P(1/x)/Q(1/x) for x → sign·∞, with the
+    degree D of the largest power of x it computes; None where it is no such function, where
+    the form would cancel, or where D ≤ |m| (x^D leaves double's range no sooner than the value:
+    −2/(x + 1)³ computes (x + 1)³)."""
+    r = sp.Dummy("r", positive=True)
+    k = 0
+    vs = v
+    if p is not None:
+        poly = sp.Poly(p, X)
+        k = poly.degree() // 2
+        lead = poly.LC()
+        if poly.degree() % 2 or not (lead.is_number and lead.is_positive):
+            return None
+        vs = v.replace(lambda a: a.is_Pow and a.base == p and not a.exp.is_integer and (2 * a.exp).is_Integer,
+                       lambda a: (sign * X) ** (k * 2 * a.exp) * r ** (2 * a.exp))
+        root = sp.sqrt(sp.expand(p * X ** (-2 * k)))     # √(p/x^2k): a + terms in 1/x, near √a far out
+    if not vs.is_rational_function(X, r):
+        return None
+    degree = max(2 * k, _computed_degree(vs))
+    if degree > FAR_MAX_DEGREE:
+        return None
+    num, den = sp.fraction(sp.cancel(sp.together(vs)))
+    top, bottom = sp.Poly(num, X), sp.Poly(den, X)
+    far_lead = sp.sqrt(lead) if p is not None else None
+    for part in (top, bottom):
+        c = part.LC()
+        if far_lead is not None:
+            c = c.subs(r, far_lead)
+        if sp.simplify(c) == 0:
+            return None
+    n, m = top.degree(), bottom.degree()
+    if degree <= abs(n - m):        # no intermediate leaves the range before the value does
+        return None
+    form = X ** (n - m) * sp.Add(*[c * X ** (e - n) for (e,), c in top.terms()]) / \
+        sp.Add(*[c * X ** (e - m) for (e,), c in bottom.terms()])
+    if p is not None:
+        form = form.subs(r, root)
+    return form, degree
+
+
+def _far_rational(v: sp.Expr, conds: tuple[sp.Basic, ...]) -> sp.Expr:
+    """``v`` (the piece taken where the last of ``conds`` holds and none before it does) with its far
+    forms beyond ±T (see the module's docstring), or ``v`` itself where it needs none."""
+    if not isinstance(v, sp.Expr) or v.is_number or not v.has(X) or v.has(sp.Piecewise):
+        return v
+    try:
+        with bounded("far forms of a rational piece", FAR_SECONDS):
+            p = _one_radical(v)
+            if p is None and not v.is_rational_function(X):
+                return v
+            sides = []
+            for sign in (1, -1):
+                if not _taken_far_out(conds, sign):
+                    continue
+                side = _far_side(v, p, sign)
+                if side is not None:
+                    sides.append((sign, *side))
+            degree = max((d for _, _, d in sides), default=0)
+            if degree < 2:
+                return v
+            bits = (FAR_RANGE_BITS - max(0, int(sp.log(_largest_number(v), 2).evalf()))) // degree
+    except (FormulaTooComplexError, sp.PolynomialError, sp.GeneratorsNeeded, ArithmeticError, ValueError, TypeError):
+        return v
+    t = sp.Integer(2) ** max(1, min(FAR_BITS, bits))
+    return sp.Piecewise(*[(form, X > t if sign > 0 else X < -t) for sign, form, _ in sides], (v, True))
+
+
+def _taken_far_out(conds: tuple[sp.Basic, ...], sign: int) -> bool:
+    """Whether a piece whose condition is the last of ``conds`` may be taken far out on the side
+    ``sign`` (no earlier condition surely true there, its own not surely false). Conditions on
+    rational functions of x only are evaluated (SymPy would compute exp(exp(2^432)) exactly)."""
+    far = sign * sp.Integer(2) ** (FAR_BITS + 100)
+
+    def truth(c: sp.Basic) -> sp.Basic | None:
+        if c in (sp.true, sp.false):
+            return c
+        if all(side.is_rational_function(X) for rel in c.atoms(sp.core.relational.Relational) for side in rel.args) \
+                and not c.atoms(sp.Function):
+            return c.subs(X, far)
+        return None
+
+    truths = [truth(c) for c in conds]
+    return truths[-1] is not sp.false and all(t is not sp.true for t in truths[:-1])
+
+
+def _far_pieces(e: sp.Expr) -> sp.Expr:
+    """Each piece of ``e`` (or ``e``, one piece) with its far forms (:func:`_far_rational`)."""
+    if isinstance(e, sp.Piecewise):
+        conds = [c for _, c in e.args]
+        return sp.Piecewise(*[(_far_rational(v, tuple(conds[:i + 1])), c) for i, (v, c) in enumerate(e.args)])
+    return _far_rational(e, (sp.true,))
+
+
 @functools.lru_cache(maxsize=2048)
 def stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
     """The n-th derivative of ``expr`` computed from, and kept in, stable form; a constant that is
@@ -631,7 +783,7 @@ def stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
         e = e.replace(_NotReal, lambda _: sp.S.One)
     if e.has(_NanWhereNotReal):
         e = _nan_where_not_real(e)
-    return _not_real_as_nan(e)
+    return _far_pieces(_not_real_as_nan(e))
 
 
 @functools.lru_cache(maxsize=2048)
