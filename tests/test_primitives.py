@@ -588,3 +588,54 @@ def test_abs_of_a_where_keeps_its_condition_where_it_is_nan(formula, tmp_path, m
               "float32": [-3e38, -2.0, -1e-45, 0.0, 1e-45, 0.1, 0.5, 1.0, 2.0, 3.0, 5.0, 20.0, 3e38]}
     _check_every_target(formula, closed, (0, 1, 2), points, tmp_path, monkeypatch)
     assert al.define(formula).evaluate(np.array([-2.0]))[0] == 1.0
+
+
+def _log_or_nan(x):
+    return mpmath.log(x) if x >= 0 else mpmath.nan
+
+
+def _max_of_where_log(k, x):
+    """max(where(|log x| > 1, x, 1), 0): C is false where log x is nan (x < 0)."""
+    a = x if (x >= 0 and abs(_log_or_nan(x)) > 1) else None
+    if a is None:
+        return [1, 0, 0][k]
+    if a == 0:
+        return None if k else 0             # the kink of max at a = 0
+    return [max(a, 0), 1 if a > 0 else 0, 0][k]
+
+
+def _min_of_where_log(k, x):
+    """min(where(log x > 1, x, 1), 5)."""
+    if x >= 0 and _log_or_nan(x) > 1:
+        return [min(x, 5), 1 if x < 5 else 0, 0][k]
+    return [1, 0, 0][k]
+
+
+def _relu_of_where_sqrt(k, x):
+    """relu(where(√x > 2, x − 10, 1))."""
+    if x >= 0 and mpmath.sqrt(x) > 2:
+        return [max(x - 10, 0), 1 if x > 10 else 0, 0][k]
+    return [1, 0, 0][k]
+
+
+def _max_x_where_log(k, x):
+    """max(x, where(log x > 1, 3, 1))."""
+    b = 3 if (x >= 0 and _log_or_nan(x) > 1) else 1
+    return [max(x, b), 1 if x > b else 0, 0][k]
+
+
+FOLDED_WHERE = {"max(where(abs(log(x)) > 1, x, 1), 0)": _max_of_where_log,
+                "min(where(log(x) > 1, x, 1), 5)": _min_of_where_log,
+                "relu(where(sqrt(x) > 2, x - 10, 1))": _relu_of_where_sqrt,
+                "max(x, where(log(x) > 1, 3, 1))": _max_x_where_log}
+
+
+@pytest.mark.parametrize("formula", list(FOLDED_WHERE))
+def test_a_folded_condition_on_a_nan_is_false_and_its_negation_true(formula, tmp_path, monkeypatch):
+    """max(where(|log x| > 1, x, 1), 0) at x = −2 is max(1, 0) = 1 (log(−2) is nan, nan > 1 is
+    false), but every target gave 0: SymPy folds max over the where's pieces and writes the
+    negation of |log x| > 1 as |log x| ≤ 1, false at a nan log. A comparison on a side that may be
+    nan is (v > 1) ∧ (notnan(v) > 0) now, whose negation is true there."""
+    points = {"float64": [-1e300, -2.0, -1e-300, 0.0, 1e-300, 0.1, 0.5, 1.0, 2.0, 3.0, 4.5, 7.0, 20.0, 1e300],
+              "float32": [-3e38, -2.0, -1e-45, 0.0, 1e-45, 0.1, 0.5, 1.0, 2.0, 3.0, 4.5, 7.0, 20.0, 3e38]}
+    _check_every_target(formula, FOLDED_WHERE[formula], (0, 1, 2), points, tmp_path, monkeypatch)

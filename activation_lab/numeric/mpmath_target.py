@@ -137,10 +137,15 @@ def _heaviside(u, h0=None):
     return mpmath.mpf(1) if u > 0 else mpmath.mpf(0) if u < 0 else mpmath.mpf(0 if h0 is None else h0)
 
 
+def _notnan(u):
+    return mpmath.mpf(0) if isinstance(u, mpmath.mpc) or mpmath.isnan(u) else mpmath.mpf(1)
+
+
 MPMATH_NAMESPACE: dict[str, Any] = {
     "exp": _exp, "tanh": _tanh, "sech": _sech, "cosh": _cosh, "sinh": _sinh,
     "erf": _erf, "erfc": _erfc, "sigmoid": _sigmoid, "dsigmoid": _dsigmoid, "softplus": _softplus,
     "log1p": _log1p, "expm1": _expm1, "Heaviside": _heaviside, "sqrt": _sqrt, "log": _log, "_real_pow": _real_pow,
+    "notnan": _notnan,
 }
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.mul import _keep_coeff
 
-from ..symbolic.functions import dsigmoid, log1p, sigmoid, softplus
+from ..symbolic.functions import dsigmoid, log1p, notnan, sigmoid, softplus
 from ..symbolic.parsing import X
 from .primitives import primitive_of
 
@@ -268,6 +268,9 @@ class _Builder:
             return ("c", "True", "bool")
         if e is sp.false:
             return ("c", "False", "bool")
+        if isinstance(e, notnan):   # 1 where the argument is a number, 0 where it is nan
+            u = self.value(e.args[0], env)
+            return self.emit("where", self.emit("eq", u, u), ("c", "1", "int"), ("c", "0", "int"))
         if isinstance(e, sp.Function):
             name = primitive_of(e)
             if name == "sech" and self.expand:   # 1/cosh(u), as numpy computes it

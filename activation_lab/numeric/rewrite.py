@@ -62,7 +62,7 @@ import sympy as sp
 from ..budget import bounded, short_text
 from ..errors import FormulaTooComplexError
 from ..symbolic.activation import fold_pieces
-from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, sigmoid, softplus
+from ..symbolic.functions import dsigmoid, erfc, expm1, log1p, notnan, sigmoid, softplus
 from ..symbolic.parsing import X
 
 __all__ = ["stable", "stable_derivative"]
@@ -608,6 +608,33 @@ def _may_be_not_real(u: sp.Expr) -> bool:
                     for a in nodes))
 
 
+def _may_be_nan(u: sp.Expr) -> bool:
+    """Whether ``u`` holds a log, log1p or non-integer power of something that may be negative."""
+    for a in sp.preorder_traversal(u):
+        if a.is_number:
+            continue
+        if isinstance(a, sp.log) and not a.args[0].is_extended_nonnegative:
+            return True
+        if isinstance(a, log1p) and not (a.args[0] + 1).is_extended_nonnegative:
+            return True
+        if a.is_Pow and not a.exp.is_integer and not a.base.is_extended_nonnegative:
+            return True
+    return False
+
+
+def _guard_conditions(e: sp.Expr) -> sp.Expr:
+    """Each comparison on a side that may be nan as (v > 1) ∧ (notnan(v) > 0): the same truth
+    (nan > 1 is false), but SymPy's negation of it when it folds pieces (max of a where, a where
+    in a product) is (v ≤ 1) ∨ (notnan(v) ≤ 0), true where v is nan, as ¬(nan > 1) is; SymPy's
+    negation of v > 1 alone, v ≤ 1, is false there (max(where(|log x| > 1, x, 1), 0) was 0 at
+    x = −2 on every target, where it is 1)."""
+    rel = sp.core.relational.Relational
+    if not any(isinstance(a, rel) and (_may_be_nan(a.lhs) or _may_be_nan(a.rhs)) for a in sp.preorder_traversal(e)):
+        return e
+    return e.replace(lambda a: isinstance(a, rel) and (_may_be_nan(a.lhs) or _may_be_nan(a.rhs)),
+                     lambda a: sp.And(a, *[notnan(v) > 0 for v in a.args if _may_be_nan(v)]))
+
+
 def _abs_not_real_nan(e: sp.Expr) -> sp.Expr:
     """|u| → where(u ≥ 0, u, where(u ≤ 0, −u, nan)) where u may be not real (the stable rule's
     where(u ≥ 0, u, −u) takes the −u piece where u is nan: its derivatives −u′ are real there,
@@ -791,5 +818,5 @@ def _stable_derivative(expr: sp.Expr, n: int) -> sp.Expr:
     # complex constants kept, and marked: the derivative of a nan piece would be 0; likewise the
     # piece of |u| where u is not real (marks only here: the analyses call stable() itself)
     if n == 0:
-        return _mark_not_real(stable(_abs_not_real_nan(expr)))
+        return _mark_not_real(stable(_abs_not_real_nan(_guard_conditions(expr))))
     return stable(sp.diff(_stable_derivative(expr, n - 1), X))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.codegen import cfunctions
 
-__all__ = ["sigmoid", "dsigmoid", "softplus", "expm1", "log1p", "STABLE_FUNCTIONS"]
+__all__ = ["sigmoid", "dsigmoid", "softplus", "expm1", "log1p", "notnan", "STABLE_FUNCTIONS"]
 
 
 def _evalf_via_exp(f: sp.Function, prec: int) -> sp.Expr | None:
@@ -190,3 +190,25 @@ class erfc(sp.erfc):  # noqa: N801
 
 
 STABLE_FUNCTIONS["erfc"] = erfc
+
+
+class notnan(sp.Function):  # noqa: N801 - printed name
+    r"""1 where ``u`` is a number (±inf included), 0 where it is nan: never nan itself.
+
+    Not a function formulas can name: the stable rewrite writes a condition ``v > 1`` on a ``v``
+    that may be nan (a log, a square root of x) as ``(v > 1) ∧ (notnan(v) > 0)``, so that SymPy's
+    negation of it, ``(v ≤ 1) ∨ (notnan(v) ≤ 0)``, is true where v is nan, as ¬(nan > 1) is.
+    Its derivative is 0 (a step that is constant where v is a number)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg):  # type: ignore[override]
+        if arg is sp.nan:
+            return sp.S.Zero
+        if arg.is_Number or arg in (sp.oo, sp.S.NegativeInfinity):
+            return sp.S.One
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
