@@ -639,3 +639,38 @@ def test_a_folded_condition_on_a_nan_is_false_and_its_negation_true(formula, tmp
     points = {"float64": [-1e300, -2.0, -1e-300, 0.0, 1e-300, 0.1, 0.5, 1.0, 2.0, 3.0, 4.5, 7.0, 20.0, 1e300],
               "float32": [-3e38, -2.0, -1e-45, 0.0, 1e-45, 0.1, 0.5, 1.0, 2.0, 3.0, 4.5, 7.0, 20.0, 3e38]}
     _check_every_target(formula, FOLDED_WHERE[formula], (0, 1, 2), points, tmp_path, monkeypatch)
+
+
+def _abs_where_log(k, x):
+    """|where(x > −1, log x, 1)|: nan (f and its derivatives) for −1 < x < 0, where log x is."""
+    if x <= -1:
+        return [1, 0, 0][k]
+    if x < 0:
+        return mpmath.nan
+    if x == 0 or x == 1:
+        return None if k else abs(mpmath.log(x))      # a pole of the derivatives; the kink at 1
+    s = mpmath.sign(mpmath.log(x))
+    return [abs(mpmath.log(x)), s / x, -s / x**2][k]
+
+
+def _abs_where_sqrt(k, x):
+    """|where(x > 2, √(x − 3), x)|: nan for 2 < x < 3, where √(x − 3) is."""
+    if x <= 2:
+        return None if (x == 0 and k) else [abs(x), mpmath.sign(x), 0][k]
+    if x < 3:
+        return mpmath.nan
+    if x == 3:
+        return None if k else 0
+    r = mpmath.sqrt(x - 3)
+    return [r, 1 / (2 * r), -1 / (4 * r**3)][k]
+
+
+@pytest.mark.parametrize("formula, closed", [("abs(where(x > -1, log(x), 1))", _abs_where_log),
+                                             ("abs(where(x > 2, sqrt(x - 3), x))", _abs_where_sqrt)])
+def test_derivatives_of_abs_of_a_where_are_nan_where_its_piece_is_not_real(formula, closed, tmp_path, monkeypatch):
+    """|where(x > −1, log x, 1)| is nan for −1 < x < 0 and so is its f′ (sign(u)·u′ as written);
+    f′ was 2 at x = −0.5 on every target: the nan mark on |u| skipped an argument holding a where.
+    |where(C, a, b)| is where(C, |a|, |b|) first now, each |a| so marked."""
+    points = {"float64": [-1e300, -2.0, -1.0, -0.5, -1e-300, 1e-300, 0.5, 1.0, 2.5, 3.5, 5.0, 1e300],
+              "float32": [-3e38, -2.0, -1.0, -0.5, -1e-45, 1e-45, 0.5, 1.0, 2.5, 3.5, 5.0, 3e38]}
+    _check_every_target(formula, closed, (0, 1, 2), points, tmp_path, monkeypatch)

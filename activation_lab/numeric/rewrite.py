@@ -640,12 +640,28 @@ def _abs_not_real_nan(e: sp.Expr) -> sp.Expr:
     where(u ≥ 0, u, −u) takes the −u piece where u is nan: its derivatives −u′ are real there,
     as those of the formula as written, sign(u)·u′, are not). u ≤ 0 rather than u < 0: SymPy
     takes u ≥ 0 and u < 0 for complements and folds the third piece away; both are false only
-    where u is nan. The nan is :class:`_NanWhereNotReal` while derivatives are taken."""
+    where u is nan. The nan is :class:`_NanWhereNotReal` while derivatives are taken. |where(C,
+    a, b)| is where(C, |a|, |b|) first (C as written, as the stable rule has it), each of |a|, |b|
+    so marked where it may be not real (|where(x > −1, log x, 1)|′ was 2 at x = −0.5, where f is nan)."""
     if not e.has(sp.Abs):
         return e
-    return e.replace(lambda a: isinstance(a, sp.Abs) and _may_be_not_real(a.args[0]),
-                     lambda a: sp.Piecewise((a.args[0], a.args[0] >= 0), (-a.args[0], a.args[0] <= 0),
-                                            (_NanWhereNotReal(a.args[0]), True)))
+    return e.replace(lambda a: isinstance(a, sp.Abs) and _abs_may_be_not_real(a.args[0]),
+                     lambda a: _abs_nan(a.args[0]))
+
+
+def _abs_may_be_not_real(u: sp.Expr) -> bool:
+    if isinstance(u, sp.Piecewise):
+        return any(_abs_may_be_not_real(v) for v, _ in u.args)
+    return _may_be_not_real(u)
+
+
+def _abs_nan(u: sp.Expr) -> sp.Expr:
+    """|u| with a nan piece where u may be not real (see :func:`_abs_not_real_nan`)."""
+    if isinstance(u, sp.Piecewise):
+        return sp.Piecewise(*[(_abs_nan(v), c) for v, c in u.args])
+    if not _may_be_not_real(u):
+        return sp.Abs(u)
+    return sp.Piecewise((u, u >= 0), (-u, u <= 0), (_NanWhereNotReal(u), True))
 
 
 def _nan_where_not_real(e: sp.Expr) -> sp.Expr:
