@@ -177,6 +177,25 @@ def test_cache_is_written_once_and_reused(fresh_cache, monkeypatch):
                                                      evaluate_fused(act, x, (0, 1)), strict=True))
 
 
+def test_one_source_for_two_orders_gives_two_kernels(fresh_cache, capsys):
+    """exp(x) has one kernel source for f and f′; both kernels had one library name, so the second
+    could not be loaded beside the first ("does not load as it" on stderr, NumPy blocks instead)
+    and each alternation rebuilt the library."""
+    act = al.get("exponential")
+    assert act.expr == al.define("exp(x)").expr
+    first, second = native.native_kernel(act.expr, (0,)), native.native_kernel(act.expr, (1,))
+    assert first is not None and second is not None, native.status(act.expr)
+    assert first.source == second.source and first.path != second.path
+    x = sweep_points("float32", 5000, seed=11)
+    x = x[np.isfinite(x) & (x < 80)]
+    with np.errstate(over="ignore"):
+        want = np.exp(x.astype(np.float64)).astype(np.float32)
+    for orders in ((0,), (1,), (0,), (1,)):
+        (y,) = evaluate_fused(act, x, orders, native=True)
+        assert np.max(_ulps(y, want)) <= 1, orders
+    assert "does not load" not in capsys.readouterr().err
+
+
 def test_unwritable_cache_builds_in_a_temporary_folder(monkeypatch, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would go")

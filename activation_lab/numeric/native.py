@@ -227,7 +227,10 @@ def _kernel(expr: sp.Expr, orders: tuple[int, ...]) -> NativeKernel | None:
     except KernelSourceError as err:
         _failures[str(expr)] = str(err)
         return None
-    key = hashlib.sha256("\0".join([source, *compiler, *_FLAGS, *_LIBS, _cpu()]).encode()).hexdigest()[:24]
+    # the orders too: exp(x) has one source for f and f′, and two libraries of one name cannot
+    # both be loaded (the loader hands back the first, which says it is the other kernel)
+    key = hashlib.sha256("\0".join([source, ",".join(map(str, orders)), *compiler, *_FLAGS, *_LIBS, _cpu()])
+                         .encode()).hexdigest()[:24]
     with _lock:
         try:
             path, function = _obtain(source, key, orders, compiler[0])
