@@ -452,6 +452,10 @@ def _reduce_radical(e: sp.Expr) -> sp.Expr:
 
     out = sp.factor(reduce(num)) / sp.factor(reduce(den))
     out = out.subs(s, sp.sqrt(p))
+    # nor where it scales by a number ``e`` does not have (as in :func:`_one_denominator`):
+    # x³·√(x² + 1e-300) has f′ = x²·(4·10³⁰⁰x² + 3)/(10³⁰⁰·√(x² + 1e-300)), inf from |x| = 1e4 in double
+    if _largest_number(out) > max(_largest_number(e), 2**500):
+        return e
     return out if sp.count_ops(out) < sp.count_ops(e) else e
 
 
@@ -690,9 +694,10 @@ def _degree(e: sp.Basic) -> int | None:
         return 1
     if not e.has(X):
         return 0
-    if e.is_Pow:
+    if e.is_Pow:            # √p as half of p's degree (|x|^k·√(p/x^2k))
         inner = _degree(e.base)
-        return int(e.exp) * inner if inner is not None and e.exp.is_Integer and e.exp > 0 else None
+        return int(sp.ceiling(e.exp * inner)) if inner is not None and (2 * e.exp).is_Integer and e.exp > 0 \
+            else None
     if e.is_Add or e.is_Mul:
         parts = [_degree(a) for a in e.args]
         return None if None in parts else (max(parts) if e.is_Add else sum(parts))
@@ -700,10 +705,11 @@ def _degree(e: sp.Basic) -> int | None:
 
 
 def _computed_degree(e: sp.Basic) -> int:
-    """The largest power of x that the program computes for ``e`` (a rational function of x), at
-    most: the degree of each sum and power in it, and of each product's numerator and denominator
-    (the program multiplies their factors out, x²·(x⁴ + 1) is a power 6); a negative power alone
-    as its base's (pow(b, −k) underflows only where its value does)."""
+    """The largest power of x that the program computes for ``e`` (a rational function of x and of
+    square roots of polynomials), at most: the degree of each sum and power in it, and of each
+    product's numerator and denominator (the program multiplies their factors out, x²·(x⁴ + 1) is
+    a power 6, √p counts half of p's); a negative power alone as its base's (pow(b, −k)
+    underflows only where its value does)."""
     if not e.has(X):
         return 0
     inner = max([_computed_degree(a) for a in e.args], default=0)
@@ -712,11 +718,11 @@ def _computed_degree(e: sp.Basic) -> int:
         for f in e.args:
             base, k = f.as_base_exp()
             d = _degree(base)
-            if d is not None and k.is_Integer:
+            if d is not None and (2 * k).is_Integer:      # √p as |x|^k·…: half its degree
                 if k < 0:
-                    down += -int(k) * d
+                    down += int(-k * d)
                 else:
-                    up += int(k) * d
+                    up += int(k * d)
         return max(inner, up, down)
     return max(inner, _degree(e) or 0)
 
@@ -740,7 +746,7 @@ def _far_side(v: sp.Expr, p: sp.Expr | None, sign: int) -> tuple[sp.Expr, int] |
         root = sp.sqrt(sp.expand(p * X ** (-2 * k)))     # √(p/x^2k): a + terms in 1/x, near √a far out
     if not vs.is_rational_function(X, r):
         return None
-    degree = max(2 * k, _computed_degree(vs))
+    degree = max(2 * k, _computed_degree(v))     # as written: x⁴/√(x² + c) computes x⁴
     if degree > FAR_MAX_DEGREE:
         return None
     num, den = sp.fraction(sp.cancel(sp.together(vs)))
