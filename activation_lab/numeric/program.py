@@ -209,8 +209,8 @@ def straight_line(forms: tuple[sp.Expr, ...], guarded: bool = False, expand: boo
                    tuple(outputs), guarded)
 
 
-#: a coefficient beyond 2^±this is multiplied last in a product of three or more factors
-_FAR_COEFFICIENT_BITS = 60
+#: a coefficient outside these bounds is multiplied last in a product of three or more factors
+_NEAR_COEFFICIENT = (sp.Rational(1, 2**60), sp.Integer(2**60))
 
 _RELATIONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 
@@ -310,7 +310,8 @@ class _Builder:
             else:
                 numerator.append(item)
         numerator = numerator or [sp.S.One]
-        if len(numerator) > 2 and numerator[0].is_Number and abs(sp.log(abs(numerator[0]), 2)) > _FAR_COEFFICIENT_BITS:
+        if len(numerator) > 2 and numerator[0].is_Number and not _NEAR_COEFFICIENT[0] <= abs(numerator[0]) \
+                <= _NEAR_COEFFICIENT[1]:
             # a tiny or huge coefficient last: −1.5e-21·x·p(x) (tanhshrink″ near 0) made −1.5e-21·x
             # subnormal for |x| < 1e-287, 2.0009e-300 at x = 1e-300 on the C and array-API targets
             numerator = numerator[1:] + numerator[:1]

@@ -602,18 +602,9 @@ class _NanWhereNotReal(sp.Function):
 _PIECES = (sp.Piecewise, sp.Abs, sp.Max, sp.Min, sp.Heaviside)
 
 
-def _may_be_not_real(u: sp.Expr) -> bool:
-    """Whether ``u`` holds a log, log1p or non-integer power of something not constant (real only
-    on part of the line), and no piece (a condition on such a u could be folded into one that is
-    false at a real u: SymPy's negation of v > 1 is v ≤ 1, false where v is nan)."""
-    nodes = list(sp.preorder_traversal(u))
-    return (not any(isinstance(a, _PIECES) for a in nodes)
-            and any((isinstance(a, (sp.log, log1p)) or (a.is_Pow and not a.exp.is_integer)) and not a.is_number
-                    for a in nodes))
-
-
 def _may_be_nan(u: sp.Expr) -> bool:
-    """Whether ``u`` holds a log, log1p or non-integer power of something that may be negative."""
+    """Whether ``u`` holds a log, log1p or non-integer power of something that may be negative
+    (real only on part of the line)."""
     for a in sp.preorder_traversal(u):
         if a.is_number:
             continue
@@ -626,17 +617,22 @@ def _may_be_nan(u: sp.Expr) -> bool:
     return False
 
 
+def _may_be_not_real(u: sp.Expr) -> bool:
+    """:func:`_may_be_nan`, for a ``u`` without pieces (a condition on such a u could be folded into
+    one that is false at a real u: SymPy's negation of v > 1 is v ≤ 1, false where v is nan)."""
+    return not u.has(*_PIECES) and _may_be_nan(u)
+
+
 def _guard_conditions(e: sp.Expr) -> sp.Expr:
     """Each comparison on a side that may be nan as (v > 1) ∧ (notnan(v) > 0): the same truth
     (nan > 1 is false), but SymPy's negation of it when it folds pieces (max of a where, a where
     in a product) is (v ≤ 1) ∨ (notnan(v) ≤ 0), true where v is nan, as ¬(nan > 1) is; SymPy's
     negation of v > 1 alone, v ≤ 1, is false there (max(where(|log x| > 1, x, 1), 0) was 0 at
     x = −2 on every target, where it is 1)."""
-    rel = sp.core.relational.Relational
-    if not any(isinstance(a, rel) and (_may_be_nan(a.lhs) or _may_be_nan(a.rhs)) for a in sp.preorder_traversal(e)):
-        return e
-    return e.replace(lambda a: isinstance(a, rel) and (_may_be_nan(a.lhs) or _may_be_nan(a.rhs)),
-                     lambda a: sp.And(a, *[notnan(v) > 0 for v in a.args if _may_be_nan(v)]))
+    def guarded(a: sp.Basic) -> bool:
+        return isinstance(a, sp.core.relational.Relational) and (_may_be_nan(a.lhs) or _may_be_nan(a.rhs))
+
+    return e.replace(guarded, lambda a: sp.And(a, *[notnan(v) > 0 for v in a.args if _may_be_nan(v)]))
 
 
 def _abs_not_real_nan(e: sp.Expr) -> sp.Expr:
